@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""PyTorch peer benchmark for adanewton's `bench` command.
+
+Measures, on the CPU and in float32, the same quantities that
+`./adanewton bench` reports, so that the two can be joined on (model, batch)
+by bench/compare.sh.
+
+Models (names are shared with adanewton):
+  mlp-784-128-10-tanh       Linear(784,128) -> tanh -> Linear(128,10)
+  mlp-784-512-256-10-relu   Linear(784,512) -> relu -> Linear(512,256)
+                            -> relu -> Linear(256,10)
+
+Objective: softmax cross-entropy, mean over the batch, no regularization.
+Data: x ~ U[0,1) of shape (B,784), labels uniform in 0..9, v ~ N(0,1) per
+parameter; everything from a fixed seed.
+
+Measured (median wall time in ms over `repeats` runs, time.perf_counter):
+  forward_ms     loss only, under torch.no_grad().
+  gradient_ms    forward + autograd.grad(loss, params).
+  hvp_ms         Hessian-vector product from scratch by double backward:
+                 forward, g = grad(loss, params, create_graph=True),
+                 then grad(sum_i <g_i, v_i>, params).
+  hvp_cached_ms  the gradient graph (create_graph=True) is built once outside
+                 the timing; timed is only <g, v> and
+                 grad(<g, v>, params, retain_graph=True), i.e. what one
+                 conjugate-gradient iteration costs when it reuses the graph.
+  gn_ms          Gauss-Newton product J^T H_loss J v at a cached point (logits
+                 graph and softmax built once outside the timing). Timed:
+                 Jv by the double-vjp trick (u = zeros_like(out,
+                 requires_grad=True); g = grad(out, params, u,
+                 create_graph=True); Jv = grad(g, u, v)), then
+                 H_loss Jv = (p*Jv - p*sum(p*Jv, dim=1)) / B, then
+                 J^T(H_loss Jv) = grad(out, params, H_loss Jv, retain_graph=True).
+  gradient_gflops  achieved GFLOP/s of the gradient, counting
+                 2*B*in*out FLOPs per matmul pass and, per layer, 3 passes
+                 (forward, input gradient, weight gradient) except the first
+                 layer's input gradient, which is not needed.
+
+Before timing, the HVP from scratch and the cached HVP are checked to agree to
+1e-4 relative, and v^T G v >= 0 is checked for the Gauss-Newton product (a
+warning goes to stderr otherwise).
+
+Run (Debian's python3-torch, CPU):
+  /usr/bin/python3 bench/torch_reference.py [--threads 2] [--model NAME ...]
+      [--batch 128,512,2048] [--repeats R] [--warmup W] [--json]
+
+--threads sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS
+before torch is imported (torch.set_num_threads alone does not bound
+OpenBLAS's pool) and also calls torch.set_num_threads. OMP_WAIT_POLICY
+defaults to PASSIVE (an explicit value in the environment wins): libgomp's
+spinning threads otherwise compete with OpenBLAS's threads for the cores. --json prints one JSON
+object per (model, batch) per line; otherwise an aligned table is printed.
+Without --repeats, each measurement is repeated enough for about 1 s of
+timing, and at least 5 times.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+MODELS = {
+    "mlp-784-128-10-tanh": ([784, 128, 10], "tanh"),
+    "mlp-784-512-256-10-relu": ([784, 512, 256, 10], "relu"),
+}
+DEFAULT_BATCHES = [128, 512, 2048]
+TARGET_SECONDS = 1.0  # auto repeats: about this much timing per measurement
+MIN_REPEATS = 5
+SEED = 1234
+METRICS = ["forward_ms", "gradient_ms", "hvp_ms", "hvp_cached_ms", "gn_ms"]
+
+
+def split_list(values):
+    """Flatten repeatable, comma-separated option values."""
+    out = []
+    for v in values or []:
+        out.extend(s.strip() for s in v.split(",") if s.strip())
+    return out
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="PyTorch peer benchmark (forward, gradient, HVP, "
+        "Gauss-Newton products) for adanewton's bench.")
+    p.add_argument("--threads", type=int, default=2,
+                   help="intra-op / BLAS threads (default 2)")
+    p.add_argument("--model", action="append", metavar="NAME",
+                   help="model name, repeatable or comma list (default all: "
+                   + ", ".join(MODELS) + ")")
+    p.add_argument("--batch", action="append", metavar="B",
+                   help="batch size, repeatable or comma list "
+                   "(default 128,512,2048)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed runs per measurement (default: auto, ~1 s, "
+                   "at least %d)" % MIN_REPEATS)
+    p.add_argument("--warmup", type=int, default=3,
+                   help="untimed runs before each measurement (default 3)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per (model, batch) per line")
+    a = p.parse_args(argv)
+    if a.threads < 1:
+        p.error("--threads must be >= 1")
+    a.models = split_list(a.model) or list(MODELS)
+    for m in a.models:
+        if m not in MODELS:
+            p.error("unknown model %r (known: %s)" % (m, ", ".join(MODELS)))
+    try:
+        a.batches = [int(b) for b in split_list(a.batch)] or DEFAULT_BATCHES
+    except ValueError:
+        p.error("--batch takes integers")
+    if any(b < 1 for b in a.batches):
+        p.error("--batch must be >= 1")
+    if a.repeats is not None and a.repeats < 1:
+        p.error("--repeats must be >= 1")
+    if a.warmup < 0:
+        p.error("--warmup must be >= 0")
+    return a
+
+
+ARGS = parse_args()
+# Must happen before torch (and its OpenBLAS / OpenMP runtime) is loaded.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(ARGS.threads)
+# Debian's torch runs elementwise ops on a libgomp pool and GEMMs on
+# OpenBLAS's own pthread pool. With libgomp's default spin-waiting, its idle
+# threads steal the cores from OpenBLAS and slow torch down by up to 2.5x on
+# a 2-core machine; passive waiting is the fair setting for the peer.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+try:
+    import torch
+except ImportError as e:  # pragma: no cover - environment problem
+    sys.exit("PyTorch not importable (%s): install it with "
+             "'apt-get install python3-torch'" % e)
+
+torch.set_num_threads(ARGS.threads)
+grad = torch.autograd.grad
+
+
+def build_model(name):
+    sizes, act = MODELS[name]
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.Tanh() if act == "tanh" else torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).float()
+
+
+def gradient_flops(name, batch):
+    """2*B*in*out per matmul pass; 3 passes per layer minus layer 1's dX."""
+    sizes = MODELS[name][0]
+    per_pass = [2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 3 * sum(per_pass) - per_pass[0]
+
+
+def dot(xs, ys):
+    return sum((x * y).sum() for x, y in zip(xs, ys))
+
+
+def timed(fn, repeats, warmup):
+    """Median wall time of fn() in ms; repeats=None picks ~TARGET_SECONDS."""
+    for _ in range(warmup):
+        fn()
+    if repeats is None:
+        t0 = time.perf_counter()
+        fn()
+        once = time.perf_counter() - t0
+        repeats = max(MIN_REPEATS, math.ceil(TARGET_SECONDS / max(once, 1e-6)))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(samples), repeats
+
+
+def bench_one(name, batch, repeats, warmup):
+    torch.manual_seed(SEED)
+    model = build_model(name)
+    params = [p for p in model.parameters()]
+    x = torch.rand(batch, 784, dtype=torch.float32)
+    y = torch.randint(0, 10, (batch,))
+    v = [torch.randn_like(p) for p in params]
+    ce = torch.nn.functional.cross_entropy  # mean reduction
+
+    def forward():
+        with torch.no_grad():
+            return ce(model(x), y)
+
+    def gradient():
+        return grad(ce(model(x), y), params)
+
+    def hvp():
+        g = grad(ce(model(x), y), params, create_graph=True)
+        return grad(dot(g, v), params)
+
+    # Cached gradient graph, reused by every HVP as in a CG loop.
+    g_cached = grad(ce(model(x), y), params, create_graph=True)
+
+    def hvp_cached():
+        return grad(dot(g_cached, v), params, retain_graph=True)
+
+    # Cached logits graph and softmax for the Gauss-Newton product.
+    out = model(x)
+    p_soft = torch.softmax(out.detach(), dim=1)
+
+    def gn():
+        u = torch.zeros_like(out, requires_grad=True)
+        gu = grad(out, params, u, create_graph=True)
+        jv = grad(gu, u, v)[0]
+        pjv = p_soft * jv
+        hjv = (pjv - p_soft * pjv.sum(dim=1, keepdim=True)) / batch
+        return grad(out, params, hjv, retain_graph=True)
+
+    # Correctness check (untimed): both HVP variants must agree.
+    h1, h2 = hvp(), hvp_cached()
+    diff = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(h1, h2)))
+    norm = math.sqrt(sum(float((a ** 2).sum()) for a in h1))
+    if not diff <= 1e-4 * max(norm, 1e-30):
+        print("warning: %s B=%d: hvp from scratch and cached differ, "
+              "relative %.3g" % (name, batch, diff / max(norm, 1e-30)),
+              file=sys.stderr)
+
+    # Sanity check (untimed): the Gauss-Newton matrix is positive semidefinite.
+    vgv = float(dot(v, gn()))
+    if vgv < -1e-5 * float(dot(v, v)):
+        print("warning: %s B=%d: v^T G v = %.3g < 0" % (name, batch, vgv),
+              file=sys.stderr)
+
+    row = {"impl": "pytorch", "torch": torch.__version__, "model": name,
+           "batch": batch, "threads": ARGS.threads}
+    used = []
+    for key, fn in zip(METRICS, (forward, gradient, hvp, hvp_cached, gn)):
+        ms, n = timed(fn, repeats, warmup)
+        row[key] = round(ms, 4)
+        used.append(n)
+    row["gradient_gflops"] = round(
+        gradient_flops(name, batch) / (row["gradient_ms"] * 1e6), 3)
+    row["repeats"] = min(used)
+    return row
+
+
+def print_table(rows):
+    cols = ["model", "batch", "threads"] + METRICS + ["gradient_gflops"]
+    cells = [[str(r[c]) if not isinstance(r[c], float) else "%.3f" % r[c]
+              for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells))
+              for i, c in enumerate(cols)]
+    print("# pytorch %s, threads=%d" % (torch.__version__, ARGS.threads))
+    print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(cols, widths))))
+    for row in cells:
+        print("  ".join(s.ljust(w) if i == 0 else s.rjust(w)
+                        for i, (s, w) in enumerate(zip(row, widths))))
+
+
+def main():
+    rows = []
+    for name in ARGS.models:
+        for batch in ARGS.batches:
+            row = bench_one(name, batch, ARGS.repeats, ARGS.warmup)
+            if ARGS.json:
+                print(json.dumps(row), flush=True)
+            rows.append(row)
+    if not ARGS.json:
+        print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

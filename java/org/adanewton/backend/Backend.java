@@ -1,0 +1,199 @@
+package org.adanewton.backend;
+
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+
+/**
+ * Where vectors live and kernels run. The public operations validate their arguments (owner,
+ * open, lengths) and then call the backend's kernel, so every backend reports misuse the same way
+ * and a failed call changes nothing. Reductions accumulate in double on every backend.
+ */
+public abstract class Backend implements AutoCloseable {
+
+    public abstract BackendKind kind();
+
+    /** One line: what runs where (library versions, threads, device). */
+    public abstract String description();
+
+    /** Threads the kernels use. */
+    public abstract int threads();
+
+    // ---- vectors ----
+    public final Vector allocate(int length) {
+        if (length < 0) throw new IllegalArgumentException("length = " + length + "; must be >= 0");
+        Vector v = newVector(length);
+        doFill(v, 0.0);
+        return v;
+    }
+
+    /** A new vector holding these values (rounded to the storage precision). */
+    public final Vector vector(double... values) {
+        Vector v = newVector(values.length);
+        doSet(v, values);
+        return v;
+    }
+
+    public final void set(Vector x, double[] values) {
+        check("x", x);
+        if (values.length != x.length())
+            throw new IllegalArgumentException("values has length " + values.length + " but x has length " + x.length());
+        doSet(x, values);
+        x.markWritten();
+    }
+
+    public final double[] toArray(Vector x) {
+        check("x", x);
+        return doToArray(x);
+    }
+
+    public final double dot(Vector x, Vector y) {
+        check("x", x);
+        check("y", y);
+        sameLength("x", x, "y", y);
+        return doDot(x, y);
+    }
+
+    /** Euclidean norm. */
+    public final double norm(Vector x) {
+        check("x", x);
+        return doNorm(x);
+    }
+
+    /** sqrt(sum a_i x_i^2): the norm of x in the metric diag(a). */
+    public final double weightedNorm(Vector a, Vector x) {
+        check("a", a);
+        check("x", x);
+        sameLength("a", a, "x", x);
+        return doWeightedNorm(a, x);
+    }
+
+    /** y += alpha x. */
+    public final void axpy(double alpha, Vector x, Vector y) {
+        check("x", x);
+        check("y", y);
+        sameLength("x", x, "y", y);
+        doAxpy(alpha, x, y);
+        y.markWritten();
+    }
+
+    /** y = alpha x + beta y. */
+    public final void axpby(double alpha, Vector x, double beta, Vector y) {
+        check("x", x);
+        check("y", y);
+        sameLength("x", x, "y", y);
+        doAxpby(alpha, x, beta, y);
+        y.markWritten();
+    }
+
+    /** x *= alpha. */
+    public final void scale(double alpha, Vector x) {
+        check("x", x);
+        doScale(alpha, x);
+        x.markWritten();
+    }
+
+    /** dst = src. */
+    public final void copy(Vector src, Vector dst) {
+        check("src", src);
+        check("dst", dst);
+        sameLength("src", src, "dst", dst);
+        doCopy(src, dst);
+        dst.markWritten();
+    }
+
+    public final void fill(Vector x, double value) {
+        check("x", x);
+        doFill(x, value);
+        x.markWritten();
+    }
+
+    /** out = x * y elementwise (out may be x or y). */
+    public final void multiply(Vector x, Vector y, Vector out) {
+        check("x", x);
+        check("y", y);
+        check("out", out);
+        sameLength("x", x, "y", y);
+        sameLength("x", x, "out", out);
+        doMultiply(x, y, out);
+        out.markWritten();
+    }
+
+    /** out = x / y elementwise (out may be x or y). */
+    public final void divide(Vector x, Vector y, Vector out) {
+        check("x", x);
+        check("y", y);
+        check("out", out);
+        sameLength("x", x, "y", y);
+        sameLength("x", x, "out", out);
+        doDivide(x, y, out);
+        out.markWritten();
+    }
+
+    /** Number of NaN or infinite entries. */
+    public final long countNonFinite(Vector x) {
+        check("x", x);
+        return doCountNonFinite(x);
+    }
+
+    // ---- networks ----
+    /** A model of this network on this backend, with buffers for batches of up to maxBatch rows. */
+    public abstract NetworkModel model(Network network, int maxBatch);
+
+    /** A batch buffer of up to capacity rows for this network's inputs and labels or targets. */
+    public abstract Batch batch(Network network, int capacity);
+
+    @Override
+    public void close() {}
+
+    // ---- checks shared by every backend ----
+    /** Throws unless v is an open vector of this backend. */
+    public final void check(String name, Vector v) {
+        if (v == null) throw new NullPointerException(name + " is null");
+        if (v.backend() != this)
+            throw new IllegalArgumentException(name + " belongs to the " + v.backend().kind() + " backend, not to this "
+                    + kind() + " backend");
+        if (v.isClosed()) throw new IllegalStateException(name + " is closed");
+    }
+
+    /** Throws unless v is an open vector of this backend with the given length; reason says why. */
+    public final void check(String name, Vector v, int length, String reason) {
+        check(name, v);
+        if (v.length() != length)
+            throw new IllegalArgumentException(name + " has length " + v.length() + "; must be " + length + " (" + reason + ")");
+    }
+
+    private static void sameLength(String a, Vector x, String b, Vector y) {
+        if (x.length() != y.length())
+            throw new IllegalArgumentException(a + " has length " + x.length() + " but " + b + " has length " + y.length());
+    }
+
+    // ---- kernels (arguments already validated) ----
+    protected abstract Vector newVector(int length);
+
+    protected abstract void doSet(Vector x, double[] values);
+
+    protected abstract double[] doToArray(Vector x);
+
+    protected abstract double doDot(Vector x, Vector y);
+
+    protected abstract double doNorm(Vector x);
+
+    protected abstract double doWeightedNorm(Vector a, Vector x);
+
+    protected abstract void doAxpy(double alpha, Vector x, Vector y);
+
+    protected abstract void doAxpby(double alpha, Vector x, double beta, Vector y);
+
+    protected abstract void doScale(double alpha, Vector x);
+
+    protected abstract void doCopy(Vector src, Vector dst);
+
+    protected abstract void doFill(Vector x, double value);
+
+    protected abstract void doMultiply(Vector x, Vector y, Vector out);
+
+    protected abstract void doDivide(Vector x, Vector y, Vector out);
+
+    protected abstract long doCountNonFinite(Vector x);
+}

@@ -1,0 +1,14 @@
+package org.adanewton.backend;
+
+/** Which backend to use. {@link #AUTO} tries CUDA, then CPU, then Java (see {@link Backends}). */
+public enum BackendKind {
+    AUTO, CUDA, CPU, JAVA;
+
+    /** Parses a case-insensitive name, naming the accepted values when it is not one. */
+    public static BackendKind parse(String name) {
+        for (BackendKind k : values()) {
+            if (k.name().equalsIgnoreCase(name.trim())) return k;
+        }
+        throw new IllegalArgumentException("backend = '" + name + "'; must be one of auto, cuda, cpu, java");
+    }
+}

@@ -1,0 +1,16 @@
+package org.adanewton.backend;
+
+/** A native kernel returned an error status; the message names the call and the native reason. */
+public final class NativeException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final int status;
+
+    public NativeException(String call, int status, String nativeMessage) {
+        super(call + " failed (status " + status + "): " + nativeMessage);
+        this.status = status;
+    }
+
+    public int status() {
+        return status;
+    }
+}

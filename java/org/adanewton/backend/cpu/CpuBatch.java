@@ -1,0 +1,39 @@
+package org.adanewton.backend.cpu;
+
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+
+/** A batch in off-heap float32 / int32 buffers allocated once for the capacity. */
+final class CpuBatch extends Batch {
+    final FloatPointer inputs;
+    final IntPointer labels;
+    final FloatPointer targets;
+
+    CpuBatch(CpuBackend backend, Network network, int capacity) {
+        super(backend, network, capacity);
+        inputs = new FloatPointer((long) capacity * network.inputDim());
+        if (network.loss().usesLabels()) {
+            labels = new IntPointer(capacity);
+            targets = null;
+        } else {
+            labels = null;
+            targets = new FloatPointer((long) capacity * network.outputDim());
+        }
+    }
+
+    @Override
+    protected void store(float[] x, int[] y, float[] t, int rows) {
+        inputs.put(x, 0, x.length);
+        if (y != null) labels.put(y, 0, rows);
+        if (t != null) targets.put(t, 0, t.length);
+    }
+
+    @Override
+    protected void release() {
+        inputs.close();
+        if (labels != null) labels.close();
+        if (targets != null) targets.close();
+    }
+}

@@ -1,0 +1,99 @@
+package org.adanewton.backend.cpu;
+
+import org.adanewton.backend.Vector;
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/** A network on the CPU backend: one JNI call per loss, gradient, HVP or Gauss-Newton product. */
+final class CpuNetworkModel extends NetworkModel {
+    private final Pointer net;
+    private final DoublePointer scalar = new DoublePointer(2);
+
+    CpuNetworkModel(CpuBackend backend, Network network, int maxBatch) {
+        super(backend, network, maxBatch);
+        int[] spec = network.nativeSpec();
+        try (IntPointer s = new IntPointer(spec)) {
+            net = NativeApi.an_net_create(s, spec.length, network.loss().nativeCode,
+                    network.regularization().kind().nativeCode, network.regularization().lambda(), maxBatch, backend.threads());
+        }
+        if (net == null || net.isNull()) NativeLibrary.check("an_net_create", -1);
+        long n = NativeApi.an_net_param_count(net);
+        if (n != network.parameterCount())
+            throw new IllegalStateException("native parameter count " + n + " differs from " + network.parameterCount());
+    }
+
+    private static FloatPointer p(Vector v) {
+        return CpuBackend.ptr(v);
+    }
+
+    @Override
+    protected double[] doForward(Vector w, Batch batch) {
+        CpuBatch b = (CpuBatch) batch;
+        int n = b.rows() * network().outputDim();
+        try (FloatPointer out = new FloatPointer(n)) {
+            NativeLibrary.check("an_net_forward", NativeApi.an_net_forward(net, p(w), b.inputs, b.rows(), out));
+            float[] f = new float[n];
+            out.get(f);
+            double[] d = new double[n];
+            for (int i = 0; i < n; i++) d[i] = f[i];
+            return d;
+        }
+    }
+
+    @Override
+    protected double doLoss(Vector w, Batch batch) {
+        CpuBatch b = (CpuBatch) batch;
+        NativeLibrary.check("an_net_loss", NativeApi.an_net_loss(net, p(w), b.inputs, b.labels, b.targets, b.rows(), scalar));
+        return scalar.get(0);
+    }
+
+    @Override
+    protected double doGradient(Vector w, Batch batch, Vector grad) {
+        CpuBatch b = (CpuBatch) batch;
+        NativeLibrary.check("an_net_gradient",
+                NativeApi.an_net_gradient(net, p(w), b.inputs, b.labels, b.targets, b.rows(), p(grad), scalar));
+        return scalar.get(0);
+    }
+
+    @Override
+    protected double doHvp(Vector w, Batch batch, Vector v, Vector out) {
+        CpuBatch b = (CpuBatch) batch;
+        NativeLibrary.check("an_net_hvp",
+                NativeApi.an_net_hvp(net, p(w), b.inputs, b.labels, b.targets, b.rows(), p(v), p(out), scalar));
+        return scalar.get(0);
+    }
+
+    @Override
+    protected void doHvpCached(Vector v, Vector out) {
+        NativeLibrary.check("an_net_hvp_cached", NativeApi.an_net_hvp_cached(net, p(v), p(out)));
+    }
+
+    @Override
+    protected void doGaussNewtonCached(Vector v, Vector out) {
+        NativeLibrary.check("an_net_gn_cached", NativeApi.an_net_gn_cached(net, p(v), p(out)));
+    }
+
+    /** {ms, GFLOP} of only the sgemm calls `op` makes at this batch (plain OpenBLAS, blasThreads). */
+    double[] gemmFloor(GemmFloor.Op op, int batch, int repeats, int blasThreads) {
+        try (DoublePointer ms = new DoublePointer(1); DoublePointer gflop = new DoublePointer(1)) {
+            NativeApi.an_set_blas_threads(blasThreads);
+            try {
+                NativeLibrary.check("an_net_gemm_floor", NativeApi.an_net_gemm_floor(net, op.code, batch, repeats, ms, gflop));
+            } finally {
+                NativeApi.an_set_blas_threads(1);
+            }
+            return new double[] {ms.get(0), gflop.get(0)};
+        }
+    }
+
+    @Override
+    protected void release() {
+        NativeApi.an_net_destroy(net);
+        scalar.close();
+    }
+}

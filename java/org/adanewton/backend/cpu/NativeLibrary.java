@@ -1,0 +1,67 @@
+package org.adanewton.backend.cpu;
+
+import org.adanewton.backend.NativeException;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Loader;
+
+/** Loads the JNI library once and maps native status codes to exceptions. */
+public final class NativeLibrary {
+    private static final String LOAD_ERROR = load();
+
+    private NativeLibrary() {}
+
+    private static String load() {
+        try {
+            Loader.load(NativeApi.class);
+            return null;
+        } catch (Throwable t) { // UnsatisfiedLinkError, or a missing or corrupt native jar
+            return "the native library did not load: " + t;
+        }
+    }
+
+    /** True when the JNI library (with OpenBLAS) loaded. */
+    public static boolean isAvailable() {
+        return LOAD_ERROR == null;
+    }
+
+    /** Why the library did not load, or null. */
+    public static String loadError() {
+        return LOAD_ERROR;
+    }
+
+    static void require() {
+        if (LOAD_ERROR != null) throw new IllegalStateException(LOAD_ERROR);
+    }
+
+    /** OpenBLAS build configuration and core name, plus the BLAS thread count. */
+    public static String runtimeInfo() {
+        require();
+        try (BytePointer buf = new BytePointer(512)) {
+            NativeApi.an_runtime_info(buf, 512);
+            return cString(buf);
+        }
+    }
+
+    /** The CUDA probe: device count, or 0 with the reason in reason[0]. */
+    public static int cudaProbe(String[] reason) {
+        require();
+        try (BytePointer buf = new BytePointer(512)) {
+            int n = NativeApi.an_cuda_probe(buf, 512);
+            reason[0] = cString(buf);
+            return n;
+        }
+    }
+
+    /** Throws a NativeException naming the call when status is not AN_OK. */
+    static void check(String call, int status) {
+        if (status != NativeApi.AN_OK) {
+            BytePointer msg = NativeApi.an_last_error();
+            throw new NativeException(call, status, msg == null || msg.isNull() ? "(no message)" : cString(msg));
+        }
+    }
+
+    /** The NUL-terminated string at p (not the whole buffer). */
+    private static String cString(BytePointer p) {
+        return p.limit(p.position()).getString();
+    }
+}

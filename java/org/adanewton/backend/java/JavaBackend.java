@@ -1,0 +1,142 @@
+package org.adanewton.backend.java;
+
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.Vector;
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+
+/**
+ * The reference backend: plain Java, double precision, single-threaded, written for clarity. Every
+ * native kernel is tested against it; it is also the fallback where no native library loads.
+ */
+public final class JavaBackend extends Backend {
+
+    @Override
+    public BackendKind kind() {
+        return BackendKind.JAVA;
+    }
+
+    @Override
+    public String description() {
+        return "java: plain Java reference, double precision, 1 thread";
+    }
+
+    @Override
+    public int threads() {
+        return 1;
+    }
+
+    @Override
+    public NetworkModel model(Network network, int maxBatch) {
+        return new JavaNetworkModel(this, network, maxBatch);
+    }
+
+    @Override
+    public Batch batch(Network network, int capacity) {
+        return new JavaBatch(this, network, capacity);
+    }
+
+    /** The storage of a vector of this backend (for the reference kernels in this package). */
+    static double[] data(Vector v) {
+        return ((JavaVector) v).data;
+    }
+
+    @Override
+    protected Vector newVector(int length) {
+        return new JavaVector(this, length);
+    }
+
+    @Override
+    protected void doSet(Vector x, double[] values) {
+        System.arraycopy(values, 0, data(x), 0, values.length);
+    }
+
+    @Override
+    protected double[] doToArray(Vector x) {
+        return data(x).clone();
+    }
+
+    @Override
+    protected double doDot(Vector x, Vector y) {
+        double[] a = data(x), b = data(y);
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    @Override
+    protected double doNorm(Vector x) {
+        return Math.sqrt(doDot(x, x));
+    }
+
+    @Override
+    protected double doWeightedNorm(Vector a, Vector x) {
+        double[] w = data(a), v = data(x);
+        double s = 0;
+        for (int i = 0; i < v.length; i++) s += w[i] * v[i] * v[i];
+        return Math.sqrt(s);
+    }
+
+    @Override
+    protected void doAxpy(double alpha, Vector x, Vector y) {
+        double[] a = data(x), b = data(y);
+        for (int i = 0; i < a.length; i++) b[i] += alpha * a[i];
+    }
+
+    @Override
+    protected void doAxpby(double alpha, Vector x, double beta, Vector y) {
+        double[] a = data(x), b = data(y);
+        for (int i = 0; i < a.length; i++) b[i] = alpha * a[i] + beta * b[i];
+    }
+
+    @Override
+    protected void doScale(double alpha, Vector x) {
+        double[] a = data(x);
+        for (int i = 0; i < a.length; i++) a[i] *= alpha;
+    }
+
+    @Override
+    protected void doCopy(Vector src, Vector dst) {
+        System.arraycopy(data(src), 0, data(dst), 0, src.length());
+    }
+
+    @Override
+    protected void doFill(Vector x, double value) {
+        java.util.Arrays.fill(data(x), value);
+    }
+
+    @Override
+    protected void doMultiply(Vector x, Vector y, Vector out) {
+        double[] a = data(x), b = data(y), o = data(out);
+        for (int i = 0; i < a.length; i++) o[i] = a[i] * b[i];
+    }
+
+    @Override
+    protected void doDivide(Vector x, Vector y, Vector out) {
+        double[] a = data(x), b = data(y), o = data(out);
+        for (int i = 0; i < a.length; i++) o[i] = a[i] / b[i];
+    }
+
+    @Override
+    protected long doCountNonFinite(Vector x) {
+        long n = 0;
+        for (double v : data(x)) if (!Double.isFinite(v)) n++;
+        return n;
+    }
+
+    private static final class JavaVector extends Vector {
+        private double[] data;
+
+        JavaVector(JavaBackend backend, int length) {
+            super(backend, length);
+            data = new double[length];
+        }
+
+        @Override
+        protected void release() {
+            data = null;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package org.adanewton.cli;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.Backends;
+import org.adanewton.backend.Vector;
+import org.adanewton.backend.cpu.GemmFloor;
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Kernel benchmark: median times of forward (loss), gradient, HVP from scratch, HVP at a cached
+ * point and Gauss-Newton product, with achieved GFLOP/s and the GEMM-only floor measured in the
+ * same run. bench/compare.sh runs it next to PyTorch.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Time forward, gradient, HVP (scratch and cached) and Gauss-Newton products.")
+final class BenchCommand implements Callable<Integer> {
+
+    /** The benchmark networks (softmax cross-entropy, no regularization). */
+    static final Map<String, Network> MODELS = new LinkedHashMap<>();
+
+    static {
+        MODELS.put("mlp-784-128-10-tanh", Network.builder(784).dense(128).tanh().dense(10).build());
+        MODELS.put("mlp-784-512-256-10-relu", Network.builder(784).dense(512).relu().dense(256).relu().dense(10).build());
+    }
+
+    @Option(names = "--model", split = ",", description = "Models to run (default: all): ${COMPLETION-CANDIDATES}.",
+            completionCandidates = ModelNames.class)
+    List<String> models;
+
+    @Option(names = "--batch", split = ",", description = "Batch sizes (default: 128,512,2048).")
+    List<Integer> batches;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Threads (0 = all processors).")
+    int threads;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or java (default: ${DEFAULT-VALUE}).")
+    String backendName;
+
+    @Option(names = "--seconds", defaultValue = "0.5", description = "Minimum time per measurement (default: ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--json", description = "One JSON object per line instead of a table.")
+    boolean json;
+
+    static final class ModelNames extends ArrayList<String> {
+        private static final long serialVersionUID = 1L;
+
+        ModelNames() {
+            super(MODELS.keySet());
+        }
+    }
+
+    @Override
+    public Integer call() {
+        List<String> names = models == null ? new ArrayList<>(MODELS.keySet()) : models;
+        for (String n : names) {
+            if (!MODELS.containsKey(n))
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--model = '" + n + "'; must be one of " + MODELS.keySet());
+        }
+        List<Integer> bs = batches == null ? List.of(128, 512, 2048) : batches;
+        for (int b : bs) {
+            if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");
+        }
+        if (!(seconds > 0)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--seconds = " + seconds + "; must be > 0");
+        Backends.Selection sel = Backends.select(BackendKind.parse(backendName), threads);
+        Backend backend = sel.backend();
+        if (!json) sel.notes().forEach(System.out::println);
+        if (!json) {
+            System.out.printf(Locale.ROOT, "%-24s %5s %3s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s%n", "model", "batch", "thr",
+                    "fwd ms", "grad ms", "hvp ms", "hvpc ms", "gn ms", "grad GF/s", "hvpc/g", "hvp/g", "g/floor", "hvpc/fl");
+        }
+        for (String name : names) {
+            for (int b : bs) {
+                Map<String, Object> row = measure(backend, name, MODELS.get(name), b);
+                if (json) System.out.println(toJson(row));
+                else printRow(row);
+            }
+        }
+        return 0;
+    }
+
+    private Map<String, Object> measure(Backend backend, String name, Network net, int batch) {
+        SplittableRandom random = new SplittableRandom(42);
+        float[] x = new float[batch * net.inputDim()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextDouble();
+        int[] y = new int[batch];
+        for (int i = 0; i < batch; i++) y[i] = random.nextInt(net.outputDim());
+        double[] v0 = new double[net.parameterCount()];
+        for (int i = 0; i < v0.length; i++) v0[i] = random.nextGaussian();
+        Map<String, Object> row = new LinkedHashMap<>();
+        try (NetworkModel model = backend.model(net, batch); Batch b = backend.batch(net, batch);
+                Vector w = backend.vector(net.initialize(1)); Vector g = backend.allocate(net.parameterCount());
+                Vector v = backend.vector(v0); Vector out = backend.allocate(net.parameterCount())) {
+            b.set(x, y, batch);
+            row.put("model", name);
+            row.put("backend", backend.kind().name().toLowerCase());
+            row.put("batch", batch);
+            row.put("threads", backend.threads());
+            double fwd = time(() -> model.loss(w, b));
+            double grad = time(() -> model.gradient(w, b, g));
+            double hvp = time(() -> model.hvp(w, b, v, out));
+            model.gradient(w, b, g);
+            double hvpc = time(() -> model.hvpCached(v, out));
+            double gn = time(() -> model.gaussNewtonCached(v, out));
+            row.put("forward_ms", fwd);
+            row.put("gradient_ms", grad);
+            row.put("hvp_ms", hvp);
+            row.put("hvp_cached_ms", hvpc);
+            row.put("gn_ms", gn);
+            if (backend.kind() == BackendKind.CPU) {
+                int reps = Math.max(5, (int) Math.min(200, seconds * 1000 / Math.max(0.05, grad)));
+                GemmFloor.Result ff = GemmFloor.measure(model, GemmFloor.Op.FORWARD, batch, reps);
+                GemmFloor.Result fg = GemmFloor.measure(model, GemmFloor.Op.GRADIENT, batch, reps);
+                GemmFloor.Result fh = GemmFloor.measure(model, GemmFloor.Op.HVP, batch, reps);
+                GemmFloor.Result fc = GemmFloor.measure(model, GemmFloor.Op.HVP_CACHED, batch, reps);
+                GemmFloor.Result fn = GemmFloor.measure(model, GemmFloor.Op.GN_CACHED, batch, reps);
+                row.put("gemm_floor_forward_ms", ff.ms());
+                row.put("gemm_floor_gradient_ms", fg.ms());
+                row.put("gemm_floor_hvp_ms", fh.ms());
+                row.put("gemm_floor_hvp_cached_ms", fc.ms());
+                row.put("gemm_floor_gn_ms", fn.ms());
+                row.put("gradient_gflops", fg.gflop() / (grad * 1e-3));
+                row.put("hvp_cached_gflops", fc.gflop() / (hvpc * 1e-3));
+                row.put("floor_gradient_gflops", fg.gflop() / (fg.ms() * 1e-3));
+            }
+        }
+        return row;
+    }
+
+    /** Median wall time in ms over enough repeats to fill `seconds` (at least 5, after 3 warm-ups). */
+    private double time(Runnable op) {
+        for (int i = 0; i < 3; i++) op.run();
+        long budget = (long) (seconds * 1e9);
+        List<Double> times = new ArrayList<>();
+        long start = System.nanoTime();
+        while (times.size() < 5 || (System.nanoTime() - start < budget && times.size() < 2000)) {
+            long t0 = System.nanoTime();
+            op.run();
+            times.add((System.nanoTime() - t0) * 1e-6);
+        }
+        double[] a = times.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a[a.length / 2];
+    }
+
+    private static void printRow(Map<String, Object> r) {
+        double grad = (double) r.get("gradient_ms"), hvpc = (double) r.get("hvp_cached_ms"), hvp = (double) r.get("hvp_ms");
+        Object floorG = r.get("gemm_floor_gradient_ms"), floorC = r.get("gemm_floor_hvp_cached_ms");
+        System.out.printf(Locale.ROOT, "%-24s %5d %3d %8.3f %8.3f %8.3f %8.3f %8.3f %8s %7.2f %7.2f %8s %8s%n", r.get("model"),
+                r.get("batch"), r.get("threads"), r.get("forward_ms"), grad, hvp, hvpc, r.get("gn_ms"),
+                r.containsKey("gradient_gflops") ? String.format(Locale.ROOT, "%.1f", r.get("gradient_gflops")) : "-",
+                hvpc / grad, hvp / grad,
+                floorG == null ? "-" : String.format(Locale.ROOT, "%.2f", grad / (double) floorG),
+                floorC == null ? "-" : String.format(Locale.ROOT, "%.2f", hvpc / (double) floorC));
+    }
+
+    static String toJson(Map<String, Object> row) {
+        StringBuilder sb = new StringBuilder("{");
+        for (Map.Entry<String, Object> e : row.entrySet()) {
+            if (sb.length() > 1) sb.append(", ");
+            sb.append('"').append(e.getKey()).append("\": ");
+            Object v = e.getValue();
+            if (v instanceof String s) sb.append('"').append(s).append('"');
+            else if (v instanceof Double d) sb.append(String.format(Locale.ROOT, "%.5g", d));
+            else sb.append(v);
+        }
+        return sb.append('}').toString();
+    }
+}

@@ -1,0 +1,33 @@
+package org.adanewton.cli;
+
+import java.util.concurrent.Callable;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.Backends;
+import org.adanewton.backend.cpu.NativeLibrary;
+import org.adanewton.backend.cuda.CudaProbe;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** What runs here: backends available and chosen, threads, library versions. */
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the backends, threads and native libraries.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Option(names = "--backend", defaultValue = "auto", description = "auto, cuda, cpu or java (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0 = all processors).")
+    int threads;
+
+    @Override
+    public Integer call() {
+        System.out.println("java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        System.out.println("processors: " + Runtime.getRuntime().availableProcessors());
+        System.out.println("native library: " + (NativeLibrary.isAvailable() ? "loaded; " + NativeLibrary.runtimeInfo()
+                : NativeLibrary.loadError()));
+        CudaProbe.Result cuda = CudaProbe.probe();
+        System.out.println("cuda probe: " + (cuda.available() ? cuda.devices() + " device(s): " : "") + cuda.message());
+        Backends.Selection s = Backends.select(BackendKind.parse(backend), threads);
+        s.notes().forEach(System.out::println);
+        return 0;
+    }
+}

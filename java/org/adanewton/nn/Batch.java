@@ -1,0 +1,121 @@
+package org.adanewton.nn;
+
+import org.adanewton.backend.Backend;
+
+/**
+ * Up to {@link #capacity()} rows of inputs with their labels (softmax cross-entropy) or targets
+ * (squared error), stored on a backend. Created by {@link Backend#batch(Network, int)} and reused:
+ * {@link #set} validates everything first (lengths, finiteness, label range) and only then copies,
+ * so a rejected call leaves the previous contents intact.
+ */
+public abstract class Batch implements AutoCloseable {
+    private final Backend backend;
+    private final Network network;
+    private final int capacity;
+    private int rows;
+    private long version;
+    private boolean closed;
+
+    protected Batch(Backend backend, Network network, int capacity) {
+        if (capacity < 1) throw new IllegalArgumentException("batch capacity = " + capacity + "; must be >= 1");
+        this.backend = backend;
+        this.network = network;
+        this.capacity = capacity;
+    }
+
+    public final Backend backend() {
+        return backend;
+    }
+
+    public final Network network() {
+        return network;
+    }
+
+    public final int capacity() {
+        return capacity;
+    }
+
+    /** Rows currently held (0 until the first set). */
+    public final int rows() {
+        return rows;
+    }
+
+    /** Incremented by every successful set. */
+    public final long version() {
+        return version;
+    }
+
+    public final boolean isClosed() {
+        return closed;
+    }
+
+    /** Classification: inputs (rows x inputDim, row-major) and labels in [0, outputDim). */
+    public final void set(float[] inputs, int[] labels, int rows) {
+        checkCommon(inputs, rows);
+        if (!network.loss().usesLabels())
+            throw new IllegalArgumentException("the network's loss " + network.loss() + " takes float targets, not int labels");
+        if (labels == null) throw new NullPointerException("labels is null");
+        if (labels.length != rows)
+            throw new IllegalArgumentException("labels has length " + labels.length + " but rows = " + rows);
+        int classes = network.outputDim();
+        for (int i = 0; i < rows; i++) {
+            if (labels[i] < 0 || labels[i] >= classes)
+                throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + "; must be in [0, " + classes
+                        + ") for a network with " + classes + " outputs");
+        }
+        store(inputs, labels, null, rows);
+        commit(rows);
+    }
+
+    /** Regression: inputs (rows x inputDim) and targets (rows x outputDim), row-major. */
+    public final void set(float[] inputs, float[] targets, int rows) {
+        checkCommon(inputs, rows);
+        if (network.loss().usesLabels())
+            throw new IllegalArgumentException("the network's loss " + network.loss() + " takes int labels, not float targets");
+        if (targets == null) throw new NullPointerException("targets is null");
+        int d = network.outputDim();
+        if (targets.length != (long) rows * d)
+            throw new IllegalArgumentException("targets has length " + targets.length + " but rows * outputDim = " + rows
+                    + " * " + d + " = " + (long) rows * d);
+        checkFinite("targets", targets, d);
+        store(inputs, null, targets, rows);
+        commit(rows);
+    }
+
+    @Override
+    public final void close() {
+        if (!closed) {
+            closed = true;
+            release();
+        }
+    }
+
+    protected abstract void store(float[] inputs, int[] labels, float[] targets, int rows);
+
+    protected abstract void release();
+
+    private void checkCommon(float[] inputs, int rows) {
+        if (closed) throw new IllegalStateException("the batch is closed");
+        if (rows < 1 || rows > capacity)
+            throw new IllegalArgumentException("rows = " + rows + "; must be in [1, " + capacity + "] (the batch capacity)");
+        if (inputs == null) throw new NullPointerException("inputs is null");
+        int dim = network.inputDim();
+        if (inputs.length != (long) rows * dim)
+            throw new IllegalArgumentException("inputs has length " + inputs.length + " but rows * inputDim = " + rows + " * "
+                    + dim + " = " + (long) rows * dim);
+        checkFinite("inputs", inputs, dim);
+    }
+
+    private static void checkFinite(String name, float[] values, int width) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i]))
+                throw new IllegalArgumentException(name + " of sample " + (i / width) + " (feature " + (i % width) + ") is "
+                        + values[i] + "; must be finite");
+        }
+    }
+
+    private void commit(int rows) {
+        this.rows = rows;
+        version++;
+    }
+}

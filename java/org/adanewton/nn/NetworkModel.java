@@ -1,0 +1,211 @@
+package org.adanewton.nn;
+
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.Vector;
+
+/**
+ * A {@link Network} bound to a backend, with buffers for batches of up to {@link #maxBatch()} rows.
+ * Computes the loss, the gradient, exact Hessian-vector products (Pearlmutter's R-operator) and
+ * Gauss-Newton products J' H_loss J v (plus the regularizer's Hessian).
+ *
+ * <p>{@link #gradient} and {@link #hvp} remember their point (w, batch); {@link #hvpCached} and
+ * {@link #gaussNewtonCached} reuse its forward state, the way a CG loop asks for many products at
+ * one point. Changing w or the batch afterwards (any write through the backend) invalidates the
+ * cache, and a cached call then throws instead of computing at a stale point.
+ *
+ * <p>All arguments are validated before any kernel runs; a rejected call changes nothing.
+ */
+public abstract class NetworkModel implements AutoCloseable {
+    private final Backend backend;
+    private final Network network;
+    private final int maxBatch;
+    private boolean closed;
+    // the cached point
+    private Vector cachedW;
+    private long cachedWVersion;
+    private Batch cachedBatch;
+    private long cachedBatchVersion;
+
+    protected NetworkModel(Backend backend, Network network, int maxBatch) {
+        if (network == null) throw new NullPointerException("network is null");
+        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch = " + maxBatch + "; must be >= 1");
+        this.backend = backend;
+        this.network = network;
+        this.maxBatch = maxBatch;
+    }
+
+    public final Backend backend() {
+        return backend;
+    }
+
+    public final Network network() {
+        return network;
+    }
+
+    public final int maxBatch() {
+        return maxBatch;
+    }
+
+    /** The network outputs (rows x outputDim, row-major) for the batch. */
+    public final double[] forward(Vector w, Batch batch) {
+        checkPoint(w, batch);
+        invalidate();
+        return doForward(w, batch);
+    }
+
+    /** The loss (with regularization) at w on the batch. */
+    public final double loss(Vector w, Batch batch) {
+        checkPoint(w, batch);
+        invalidate();
+        return doLoss(w, batch);
+    }
+
+    /** Writes the gradient into grad, returns the loss, and caches the point (w, batch). */
+    public final double gradient(Vector w, Batch batch, Vector grad) {
+        checkPoint(w, batch);
+        checkOutput("grad", grad, w);
+        invalidate();
+        double loss = doGradient(w, batch, grad);
+        written(grad);
+        remember(w, batch);
+        return loss;
+    }
+
+    /** Writes H v into out from scratch (forward included), returns the loss, and caches the point. */
+    public final double hvp(Vector w, Batch batch, Vector v, Vector out) {
+        checkPoint(w, batch);
+        checkParameters("v", v);
+        checkOutput("out", out, w);
+        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+        invalidate();
+        double loss = doHvp(w, batch, v, out);
+        written(out);
+        remember(w, batch);
+        return loss;
+    }
+
+    /** Writes H v into out at the cached point, without a forward pass. */
+    public final void hvpCached(Vector v, Vector out) {
+        checkCached();
+        checkParameters("v", v);
+        checkOutput("out", out, cachedW);
+        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+        doHvpCached(v, out);
+        written(out);
+    }
+
+    /** Writes the Gauss-Newton product J' H_loss J v (+ regularizer Hessian v) at the cached point. */
+    public final void gaussNewtonCached(Vector v, Vector out) {
+        checkCached();
+        checkParameters("v", v);
+        checkOutput("out", out, cachedW);
+        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+        doGaussNewtonCached(v, out);
+        written(out);
+    }
+
+    /** True when a gradient or HVP point is cached and unchanged since. */
+    public final boolean hasCachedPoint() {
+        return cachedW != null && !cachedW.isClosed() && cachedW.version() == cachedWVersion && !cachedBatch.isClosed()
+                && cachedBatch.version() == cachedBatchVersion;
+    }
+
+    public final boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public final void close() {
+        if (!closed) {
+            closed = true;
+            invalidate();
+            release();
+        }
+    }
+
+    // ---- kernels (arguments validated) ----
+    protected abstract double[] doForward(Vector w, Batch batch);
+
+    protected abstract double doLoss(Vector w, Batch batch);
+
+    protected abstract double doGradient(Vector w, Batch batch, Vector grad);
+
+    protected abstract double doHvp(Vector w, Batch batch, Vector v, Vector out);
+
+    /** At the point of the last doGradient/doHvp. */
+    protected abstract void doHvpCached(Vector v, Vector out);
+
+    protected abstract void doGaussNewtonCached(Vector v, Vector out);
+
+    protected abstract void release();
+
+    /** The cached parameter vector (valid inside doHvpCached/doGaussNewtonCached). */
+    protected final Vector cachedW() {
+        return cachedW;
+    }
+
+    protected final Batch cachedBatch() {
+        return cachedBatch;
+    }
+
+    private static void written(Vector v) {
+        v.markWritten();
+    }
+
+    private void remember(Vector w, Batch batch) {
+        cachedW = w;
+        cachedWVersion = w.version();
+        cachedBatch = batch;
+        cachedBatchVersion = batch.version();
+    }
+
+    private void invalidate() {
+        cachedW = null;
+        cachedBatch = null;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("the model is closed");
+    }
+
+    private void checkPoint(Vector w, Batch batch) {
+        checkOpen();
+        checkParameters("w", w);
+        if (batch == null) throw new NullPointerException("batch is null");
+        if (batch.isClosed()) throw new IllegalStateException("the batch is closed");
+        if (batch.backend() != backend)
+            throw new IllegalArgumentException("the batch belongs to the " + batch.backend().kind() + " backend, not to this "
+                    + backend.kind() + " backend");
+        if (batch.network() != network && !sameShape(batch.network()))
+            throw new IllegalArgumentException("the batch was made for " + batch.network() + ", not for " + network);
+        if (batch.rows() == 0) throw new IllegalStateException("the batch is empty: call batch.set(...) first");
+        if (batch.rows() > maxBatch)
+            throw new IllegalArgumentException("the batch has " + batch.rows() + " rows; this model was built for at most " + maxBatch);
+    }
+
+    private boolean sameShape(Network other) {
+        return other.inputDim() == network.inputDim() && other.outputDim() == network.outputDim()
+                && other.loss().usesLabels() == network.loss().usesLabels();
+    }
+
+    private void checkParameters(String name, Vector v) {
+        backend.check(name, v, network.parameterCount(), "the network's parameter count");
+    }
+
+    private void checkOutput(String name, Vector out, Vector w) {
+        checkParameters(name, out);
+        if (out == w) throw new IllegalArgumentException(name + " and w are the same vector; they must differ");
+    }
+
+    private void checkCached() {
+        checkOpen();
+        if (cachedW == null)
+            throw new IllegalStateException("no cached point: call gradient() or hvp() before hvpCached()/gaussNewtonCached()");
+        if (cachedW.isClosed()) throw new IllegalStateException("the cached parameter vector w was closed");
+        if (cachedW.version() != cachedWVersion)
+            throw new IllegalStateException("w changed since the cached gradient(); call gradient() again at the new point");
+        if (cachedBatch.isClosed()) throw new IllegalStateException("the cached batch was closed");
+        if (cachedBatch.version() != cachedBatchVersion)
+            throw new IllegalStateException("the batch changed since the cached gradient(); call gradient() again");
+    }
+}

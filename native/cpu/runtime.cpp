@@ -1,0 +1,115 @@
+// Error reporting, the thread pool and OpenBLAS runtime facts.
+#include "internal.h"
+
+#include <cblas.h>
+#include <cstdio>
+#include <cstring>
+
+namespace an {
+
+static thread_local std::string last_error;
+
+int fail(int code, const std::string& msg) {
+    last_error = msg;
+    return code;
+}
+
+int ok() {
+    last_error.clear();
+    return AN_OK;
+}
+
+Pool::Pool(int threads) : n_(threads < 1 ? 1 : threads) {
+    for (int id = 1; id < n_; ++id) threads_.emplace_back([this, id] { worker(id); });
+}
+
+Pool::~Pool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void Pool::run(int used, const std::function<void(int)>& f) {
+    if (used > n_) used = n_;
+    if (used <= 1) {
+        f(0);
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job_ = &f;
+        used_ = used;
+        error_ = nullptr;
+        pending_.store(n_ - 1);
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    std::exception_ptr mine;
+    try {
+        f(0);
+    } catch (...) {
+        mine = std::current_exception();
+    }
+    // Short spin (the workers usually finish at about the same time), then sleep.
+    for (int spin = 0; spin < 20000 && pending_.load() != 0; ++spin) __builtin_ia32_pause();
+    if (pending_.load() != 0) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [this] { return pending_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
+}
+
+void Pool::worker(int id) {
+    long seen = 0;
+    for (;;) {
+        // Spin a little for the next job before sleeping on the condition variable.
+        for (int spin = 0; spin < 20000 && generation_.load() == seen; ++spin) __builtin_ia32_pause();
+        const std::function<void(int)>* job;
+        int used;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return generation_.load() != seen; });
+            seen = generation_.load();
+            if (stop_) return;
+            job = job_;
+            used = used_;
+        }
+        if (id < used) {
+            try {
+                (*job)(id);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error_) error_ = std::current_exception();
+            }
+        }
+        if (pending_.fetch_sub(1) == 1) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_.notify_all();
+        }
+    }
+}
+
+}  // namespace an
+
+extern "C" {
+
+const char* an_last_error(void) { return an::last_error.c_str(); }
+
+void an_runtime_info(char* buf, int len) {
+    if (buf == nullptr || len <= 0) return;
+    std::snprintf(buf, static_cast<size_t>(len), "OpenBLAS %s; core %s; blas threads %d",
+                  openblas_get_config(), openblas_get_corename(), openblas_get_num_threads());
+}
+
+void an_set_blas_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
+
+int an_get_blas_threads(void) { return openblas_get_num_threads(); }
+
+}  // extern "C"

@@ -1,0 +1,103 @@
+/*
+ * adanewton native C API (CPU kernels on OpenBLAS; CUDA probe).
+ *
+ * Conventions
+ *  - Every function that can fail returns an int status: AN_OK (0) or a negative AN_E_* code, and
+ *    leaves a message for the calling thread in an_last_error(). Nothing here aborts the process:
+ *    C++ exceptions are caught at this boundary.
+ *  - Java validates shapes, lengths and indices before calling; the checks here are a second line.
+ *  - Vectors are float32, contiguous; reductions accumulate in double.
+ *  - Parameters of a network live in one flat vector: for each dense layer W (out x in, row-major,
+ *    as PyTorch's Linear.weight) followed by b (out).
+ */
+#ifndef ADANEWTON_H
+#define ADANEWTON_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    AN_OK = 0,
+    AN_E_ARGUMENT = -1,   /* invalid argument (null pointer, size out of range) */
+    AN_E_MEMORY = -2,     /* allocation failed */
+    AN_E_STATE = -3,      /* call out of order (e.g. cached product before any gradient) */
+    AN_E_INTERNAL = -4    /* unexpected C++ exception */
+};
+
+/* Layer kinds in a network spec. */
+enum { AN_LAYER_DENSE = 1 };
+/* Activations (applied after a dense layer). */
+enum { AN_ACT_IDENTITY = 0, AN_ACT_TANH = 1, AN_ACT_SIGMOID = 2, AN_ACT_RELU = 3, AN_ACT_SOFTPLUS = 4 };
+/* Losses on the network's output. */
+enum { AN_LOSS_SOFTMAX_CE = 1, AN_LOSS_SQUARED_MEAN = 2, AN_LOSS_SQUARED_SUM = 3 };
+/* L2 regularization over every parameter tensor T (each W and each b). */
+enum { AN_REG_NONE = 0, AN_REG_SQUARED = 1 /* lambda/2 * sum_T ||T||^2 */, AN_REG_NORM = 2 /* lambda * sum_T ||T|| */ };
+/* Operation kinds for an_net_gemm_floor. */
+enum { AN_OP_FORWARD = 0, AN_OP_GRADIENT = 1, AN_OP_HVP = 2, AN_OP_HVP_CACHED = 3, AN_OP_GN_CACHED = 4 };
+
+/* The message of the last failed call on this thread ("" if none). */
+const char* an_last_error(void);
+
+/* Runtime facts: OpenBLAS configuration and core name, written into buf (NUL-terminated). */
+void an_runtime_info(char* buf, int len);
+/* Number of OpenBLAS threads used for a plain (full-batch) sgemm; the network kernels split the
+ * batch over their own threads and call single-threaded sgemm from each. */
+void an_set_blas_threads(int threads);
+int an_get_blas_threads(void);
+
+/* ---- Networks ---------------------------------------------------------------------------------
+ * spec = { input_dim, n_layers, then per layer: AN_LAYER_DENSE, out_dim, activation }.
+ * max_batch bounds the batch of every later call; threads splits each batch into row blocks. */
+typedef struct an_net an_net;
+
+an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double lambda,
+                      int max_batch, int threads);
+void an_net_destroy(an_net* net);
+long long an_net_param_count(const an_net* net);
+
+/* labels (softmax CE, ints in [0, classes)) or targets (squared error, batch x out floats); the
+ * other pointer may be null. */
+int an_net_forward(an_net* net, const float* w, const float* x, int batch, float* out);
+int an_net_loss(an_net* net, const float* w, const float* x, const int* labels, const float* targets,
+                int batch, double* loss);
+/* Loss and gradient; caches the forward state at (w, x, labels/targets) for the *_cached calls.
+ * w, x and labels/targets must stay unchanged while the cache is used (the Java side checks). */
+int an_net_gradient(an_net* net, const float* w, const float* x, const int* labels,
+                    const float* targets, int batch, float* grad, double* loss);
+/* Exact Hessian-vector product (Pearlmutter's R-operator) from scratch; also leaves the cache. */
+int an_net_hvp(an_net* net, const float* w, const float* x, const int* labels, const float* targets,
+               int batch, const float* v, float* out, double* loss);
+/* Exact HVP at the cached point: no forward pass. */
+int an_net_hvp_cached(an_net* net, const float* v, float* out);
+/* Gauss-Newton product J' H_loss J v (+ the regularizer's Hessian) at the cached point. */
+int an_net_gn_cached(an_net* net, const float* v, float* out);
+/* Times only the sgemm calls that operation `op` makes for this batch (full-batch shapes, plain
+ * OpenBLAS on an_get_blas_threads() threads): the "GEMM-only floor". Median of `repeats`. */
+int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, double* gflop);
+
+/* ---- Vector operations (float32 storage, double accumulation) -------------------------------- */
+double an_dot(const float* x, const float* y, long long n);
+double an_nrm2(const float* x, long long n);
+/* sqrt(sum a_i x_i^2) */
+double an_weighted_nrm2(const float* a, const float* x, long long n);
+void an_axpy(float alpha, const float* x, float* y, long long n);
+/* y = alpha*x + beta*y */
+void an_axpby(float alpha, const float* x, float beta, float* y, long long n);
+void an_scal(float alpha, float* x, long long n);
+void an_copy(const float* x, float* y, long long n);
+void an_fill(float value, float* x, long long n);
+void an_mul(const float* x, const float* y, float* out, long long n);
+void an_div(const float* x, const float* y, float* out, long long n);
+/* Count of non-finite entries (NaN or +-Inf) and the index of the first one (-1 if none). */
+long long an_count_nonfinite(const float* x, long long n, long long* first);
+
+/* ---- CUDA ------------------------------------------------------------------------------------
+ * Number of usable devices (>= 1), or 0 with the reason written into reason (driver missing,
+ * no device, built without CUDA). Never fails hard. */
+int an_cuda_probe(char* reason, int len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

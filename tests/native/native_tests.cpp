@@ -1,0 +1,142 @@
+// Native tests of the C API without the JVM (run under ASan/UBSan with -DADANEWTON_SANITIZE=ON):
+// gradient and HVP against finite differences in float (loose tolerances), HVP symmetry, the
+// thread split (1 vs 3 threads), error statuses, and the vector operations.
+#include "adanewton.h"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+static int failures = 0;
+#define CHECK(cond, ...)                                           \
+    do {                                                           \
+        if (!(cond)) {                                             \
+            std::printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
+            std::printf(__VA_ARGS__);                              \
+            std::printf("\n");                                     \
+            ++failures;                                            \
+        }                                                          \
+    } while (0)
+
+static std::vector<float> randn(size_t n, unsigned seed, float scale) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(gen);
+    return v;
+}
+
+static double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+        den += double(b[i]) * b[i];
+    }
+    return std::sqrt(num / (den + 1e-30));
+}
+
+static void test_network(int act, int loss, int reg, int threads) {
+    const int spec[] = {7, 2, AN_LAYER_DENSE, 9, act, AN_LAYER_DENSE, 4, AN_ACT_IDENTITY};
+    const int batch = 13;
+    an_net* net = an_net_create(spec, 8, loss, reg, 0.01, batch, threads);
+    CHECK(net != nullptr, "create: %s", an_last_error());
+    const long long n = an_net_param_count(net);
+    CHECK(n == 7 * 9 + 9 + 9 * 4 + 4, "param count %lld", n);
+    auto w = randn(n, 1, 0.5f), x = randn(batch * 7, 2, 1.0f), v = randn(n, 3, 1.0f), u = randn(n, 4, 1.0f);
+    auto t = randn(batch * 4, 5, 1.0f);
+    std::vector<int> y(batch);
+    for (int i = 0; i < batch; ++i) y[i] = i % 4;
+    const int* labels = loss == AN_LOSS_SOFTMAX_CE ? y.data() : nullptr;
+    const float* targets = loss == AN_LOSS_SOFTMAX_CE ? nullptr : t.data();
+    std::vector<float> g(n), hv(n), hu(n), gp(n), gm(n), fd(n);
+    double f = 0;
+    CHECK(an_net_gradient(net, w.data(), x.data(), labels, targets, batch, g.data(), &f) == AN_OK, "%s", an_last_error());
+    CHECK(an_net_hvp_cached(net, v.data(), hv.data()) == AN_OK, "%s", an_last_error());
+    CHECK(an_net_hvp_cached(net, u.data(), hu.data()) == AN_OK, "%s", an_last_error());
+    double uhv = 0, vhu = 0, scale = 0;
+    for (long long i = 0; i < n; ++i) {
+        uhv += double(u[i]) * hv[i];
+        vhu += double(v[i]) * hu[i];
+        scale += std::fabs(double(u[i]) * hv[i]);
+    }
+    CHECK(std::fabs(uhv - vhu) <= 1e-4 * scale, "symmetry act %d loss %d: %g vs %g", act, loss, uhv, vhu);
+    // finite differences of the gradient along v (float: h = 1e-2, loose tolerance). Not for relu:
+    // a step of 1e-2 crosses its kinks; relu's HVP is checked against the Java reference instead.
+    if (act != AN_ACT_RELU) {
+        const float h = 1e-2f;
+        std::vector<float> wp(w), wm(w);
+        for (long long i = 0; i < n; ++i) {
+            wp[i] += h * v[i];
+            wm[i] -= h * v[i];
+        }
+        an_net_gradient(net, wp.data(), x.data(), labels, targets, batch, gp.data(), &f);
+        an_net_gradient(net, wm.data(), x.data(), labels, targets, batch, gm.data(), &f);
+        for (long long i = 0; i < n; ++i) fd[i] = (gp[i] - gm[i]) / (2 * h);
+        const double e = rel_err(hv, fd);
+        CHECK(e < 2e-2, "HVP vs finite differences act %d loss %d reg %d threads %d: rel err %g", act, loss, reg, threads, e);
+    }
+    // HVP from scratch equals the cached one
+    std::vector<float> hs(n);
+    CHECK(an_net_hvp(net, w.data(), x.data(), labels, targets, batch, v.data(), hs.data(), &f) == AN_OK, "%s", an_last_error());
+    CHECK(rel_err(hs, hv) < 1e-5, "scratch vs cached HVP: %g", rel_err(hs, hv));
+    an_net_destroy(net);
+}
+
+static void test_thread_split() {
+    const int spec[] = {5, 2, AN_LAYER_DENSE, 6, AN_ACT_TANH, AN_LAYER_DENSE, 3, AN_ACT_IDENTITY};
+    auto w = randn(5 * 6 + 6 + 6 * 3 + 3, 7, 0.5f), x = randn(50 * 5, 8, 1.0f);
+    std::vector<int> y(50);
+    for (int i = 0; i < 50; ++i) y[i] = i % 3;
+    std::vector<float> g1(w.size()), g3(w.size());
+    double f1 = 0, f3 = 0;
+    an_net* a = an_net_create(spec, 8, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 1);
+    an_net* b = an_net_create(spec, 8, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 3);
+    an_net_gradient(a, w.data(), x.data(), y.data(), nullptr, 50, g1.data(), &f1);
+    an_net_gradient(b, w.data(), x.data(), y.data(), nullptr, 50, g3.data(), &f3);
+    CHECK(std::fabs(f1 - f3) < 1e-6 * std::fabs(f1), "loss 1 vs 3 threads: %g vs %g", f1, f3);
+    CHECK(rel_err(g3, g1) < 1e-5, "gradient 1 vs 3 threads: %g", rel_err(g3, g1));
+    an_net_destroy(a);
+    an_net_destroy(b);
+}
+
+static void test_errors() {
+    const int bad[] = {5, 2, AN_LAYER_DENSE, 0, AN_ACT_TANH};
+    CHECK(an_net_create(bad, 5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 1) == nullptr, "malformed spec accepted");
+    CHECK(std::string(an_last_error()).find("malformed") != std::string::npos, "message: %s", an_last_error());
+    const int spec[] = {2, 1, AN_LAYER_DENSE, 2, AN_ACT_IDENTITY};
+    an_net* net = an_net_create(spec, 5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 2);
+    float w[6] = {0}, x[10] = {0}, g[6];
+    int y[5] = {0};
+    double f;
+    CHECK(an_net_gradient(net, w, x, y, nullptr, 5, g, &f) == AN_E_ARGUMENT, "batch above max accepted");
+    CHECK(an_net_hvp_cached(net, w, g) == AN_E_STATE, "cached HVP without a point accepted");
+    CHECK(an_net_gradient(net, w, x, nullptr, nullptr, 2, g, &f) == AN_E_ARGUMENT, "missing labels accepted");
+    an_net_destroy(net);
+}
+
+static void test_vector_ops() {
+    const long long n = 1003;
+    auto x = randn(n, 9, 1.0f), y = randn(n, 10, 1.0f);
+    double dot = 0;
+    for (long long i = 0; i < n; ++i) dot += double(x[i]) * y[i];
+    CHECK(std::fabs(an_dot(x.data(), y.data(), n) - dot) < 1e-9 * n, "dot");
+    std::vector<float> z(y);
+    an_axpy(2.0f, x.data(), z.data(), n);
+    CHECK(std::fabs(z[17] - (y[17] + 2.0f * x[17])) < 1e-6f, "axpy");
+    z[5] = NAN;
+    long long first = 0;
+    CHECK(an_count_nonfinite(z.data(), n, &first) == 1 && first == 5, "count_nonfinite");
+}
+
+int main() {
+    for (int act = AN_ACT_IDENTITY; act <= AN_ACT_SOFTPLUS; ++act)
+        for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_SQUARED_SUM; ++loss)
+            for (int reg = AN_REG_NONE; reg <= AN_REG_NORM; ++reg) test_network(act, loss, reg, act % 2 == 0 ? 1 : 3);
+    test_thread_split();
+    test_errors();
+    test_vector_ops();
+    if (failures == 0) std::printf("native tests: all passed\n");
+    return failures == 0 ? 0 : 1;
+}

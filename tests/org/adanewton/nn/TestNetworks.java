@@ -1,0 +1,66 @@
+package org.adanewton.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.adanewton.backend.Backend;
+
+/** Small networks and data for the numerical tests. */
+public final class TestNetworks {
+    private TestNetworks() {}
+
+    /** 6 -> 8 (act) -> 5 (act) -> out, with the given loss and regularization. */
+    public static Network small(Activation act, Loss loss, Regularization reg) {
+        Network.Builder b = Network.builder(6).dense(8).activation(act).dense(5).activation(act);
+        b.dense(loss == Loss.SOFTMAX_CROSS_ENTROPY ? 4 : 3);
+        return b.loss(loss).regularization(reg).build();
+    }
+
+    /** Every activation x loss x regularization combination. */
+    public static List<Network> all() {
+        List<Network> nets = new ArrayList<>();
+        for (Activation a : Activation.values())
+            for (Loss l : Loss.values())
+                for (Regularization r : new Regularization[] {Regularization.NONE, Regularization.squared(0.03), Regularization.norm(0.02)})
+                    nets.add(small(a, l, r));
+        return nets;
+    }
+
+    /** A batch of `rows` random samples (inputs in [-1, 1], labels or targets random), seeded. */
+    public static Batch batch(Backend backend, Network net, int rows, long seed) {
+        Batch b = backend.batch(net, rows);
+        fill(b, rows, seed);
+        return b;
+    }
+
+    public static void fill(Batch b, int rows, long seed) {
+        Network net = b.network();
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[rows * net.inputDim()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
+        if (net.loss().usesLabels()) {
+            int[] y = new int[rows];
+            for (int i = 0; i < rows; i++) y[i] = r.nextInt(net.outputDim());
+            b.set(x, y, rows);
+        } else {
+            float[] t = new float[rows * net.outputDim()];
+            for (int i = 0; i < t.length; i++) t[i] = (float) r.nextDouble(-1, 1);
+            b.set(x, t, rows);
+        }
+    }
+
+    /** Parameters: the seeded initialization plus a small random perturbation (non-zero biases). */
+    public static double[] point(Network net, long seed) {
+        double[] w = net.initialize(seed);
+        SplittableRandom r = new SplittableRandom(seed + 17);
+        for (int i = 0; i < w.length; i++) w[i] += 0.3 * r.nextDouble(-1, 1);
+        return w;
+    }
+
+    public static double[] direction(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = r.nextGaussian();
+        return v;
+    }
+}
