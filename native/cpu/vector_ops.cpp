@@ -69,6 +69,18 @@ AN_CLONES void an_div(const float* x, const float* y, float* out, long long n) {
     for (long long i = 0; i < n; ++i) out[i] = x[i] / y[i];
 }
 
+AN_CLONES void an_accumulate_squares(float decay, float weight, const float* g, float* v, long long n) {
+    for (long long i = 0; i < n; ++i) v[i] = decay * v[i] + weight * g[i] * g[i];
+}
+
+AN_CLONES void an_root_metric(const float* v, float scale, float eps, float lo, float hi, float* out, long long n) {
+    for (long long i = 0; i < n; ++i) {
+        const float m = std::sqrt(scale * v[i]) + eps;
+        // written so that NaN (all comparisons false) ends at hi
+        out[i] = m >= lo ? (m <= hi ? m : hi) : (m < lo ? lo : hi);
+    }
+}
+
 long long an_count_nonfinite(const float* x, long long n, long long* first) {
     long long count = 0, where = -1;
     for (long long i = 0; i < n; ++i) {

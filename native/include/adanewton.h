@@ -89,6 +89,10 @@ void an_copy(const float* x, float* y, long long n);
 void an_fill(float value, float* x, long long n);
 void an_mul(const float* x, const float* y, float* out, long long n);
 void an_div(const float* x, const float* y, float* out, long long n);
+/* v = decay*v + weight*g*g */
+void an_accumulate_squares(float decay, float weight, const float* g, float* v, long long n);
+/* out = min(max(sqrt(scale*v) + eps, lo), hi); NaN -> hi */
+void an_root_metric(const float* v, float scale, float eps, float lo, float hi, float* out, long long n);
 /* Count of non-finite entries (NaN or +-Inf) and the index of the first one (-1 if none). */
 long long an_count_nonfinite(const float* x, long long n, long long* first);
 

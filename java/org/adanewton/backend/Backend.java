@@ -130,6 +130,28 @@ public abstract class Backend implements AutoCloseable {
         out.markWritten();
     }
 
+    /** v = decay * v + weight * g * g elementwise (the accumulators of AdaGrad, RMSProp, Adam). */
+    public final void accumulateSquares(double decay, double weight, Vector g, Vector v) {
+        check("g", g);
+        check("v", v);
+        sameLength("g", g, "v", v);
+        doAccumulateSquares(decay, weight, g, v);
+        v.markWritten();
+    }
+
+    /**
+     * out = min(max(sqrt(scale * v) + eps, lo), hi) elementwise: a diagonal metric from an
+     * accumulator. A NaN in v gives hi (the most conservative metric), never NaN.
+     */
+    public final void rootMetric(Vector v, double scale, double eps, double lo, double hi, Vector out) {
+        check("v", v);
+        check("out", out);
+        sameLength("v", v, "out", out);
+        if (!(lo > 0) || !(hi >= lo)) throw new IllegalArgumentException("rootMetric bounds [" + lo + ", " + hi + "]; need 0 < lo <= hi");
+        doRootMetric(v, scale, eps, lo, hi, out);
+        out.markWritten();
+    }
+
     /** Number of NaN or infinite entries. */
     public final long countNonFinite(Vector x) {
         check("x", x);
@@ -196,4 +218,8 @@ public abstract class Backend implements AutoCloseable {
     protected abstract void doDivide(Vector x, Vector y, Vector out);
 
     protected abstract long doCountNonFinite(Vector x);
+
+    protected abstract void doAccumulateSquares(double decay, double weight, Vector g, Vector v);
+
+    protected abstract void doRootMetric(Vector v, double scale, double eps, double lo, double hi, Vector out);
 }

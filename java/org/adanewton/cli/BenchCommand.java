@@ -174,7 +174,7 @@ final class BenchCommand implements Callable<Integer> {
             if (sb.length() > 1) sb.append(", ");
             sb.append('"').append(e.getKey()).append("\": ");
             Object v = e.getValue();
-            if (v instanceof String s) sb.append('"').append(s).append('"');
+            if (v instanceof String s) sb.append('"').append(s.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
             else if (v instanceof Double d) sb.append(String.format(Locale.ROOT, "%.5g", d));
             else sb.append(v);
         }

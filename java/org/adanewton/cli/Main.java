@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The adanewton command line: {@code ./adanewton --help} lists the commands. */
 @Command(name = "adanewton", mixinStandardHelpOptions = true, version = "adanewton 0.1.0",
         description = "Trust-region and cubic-regularization Newton methods with adaptive ellipsoidal norms.",
-        subcommands = {TrainCommand.class, BenchCommand.class, InfoCommand.class})
+        subcommands = {TrainCommand.class, SolveCommand.class, BenchCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

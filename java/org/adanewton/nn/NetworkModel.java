@@ -104,6 +104,16 @@ public abstract class NetworkModel implements AutoCloseable {
         written(out);
     }
 
+    /** The exact Hessian at the cached point as an operator (each apply is {@link #hvpCached}). */
+    public org.adanewton.api.CurvatureOperator hessian() {
+        return this::hvpCached;
+    }
+
+    /** The Gauss-Newton matrix at the cached point as an operator (each apply is {@link #gaussNewtonCached}). */
+    public org.adanewton.api.CurvatureOperator gaussNewton() {
+        return this::gaussNewtonCached;
+    }
+
     /** True when a gradient or HVP point is cached and unchanged since. */
     public final boolean hasCachedPoint() {
         return cachedW != null && !cachedW.isClosed() && cachedW.version() == cachedWVersion && !cachedBatch.isClosed()

@@ -135,6 +135,16 @@ public final class CpuBackend extends Backend {
         return NativeApi.an_count_nonfinite(ptr(x), x.length(), (LongPointer) null);
     }
 
+    @Override
+    protected void doAccumulateSquares(double decay, double weight, Vector g, Vector v) {
+        NativeApi.an_accumulate_squares((float) decay, (float) weight, ptr(g), ptr(v), g.length());
+    }
+
+    @Override
+    protected void doRootMetric(Vector v, double scale, double eps, double lo, double hi, Vector out) {
+        NativeApi.an_root_metric(ptr(v), (float) scale, (float) eps, (float) lo, (float) hi, ptr(out), v.length());
+    }
+
     private static final class CpuVector extends Vector {
         private final FloatPointer data;
 

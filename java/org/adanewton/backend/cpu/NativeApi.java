@@ -81,5 +81,9 @@ final class NativeApi {
 
     static native long an_count_nonfinite(@Const FloatPointer x, long n, @Cast("long long*") LongPointer first);
 
+    static native void an_accumulate_squares(float decay, float weight, @Const FloatPointer g, FloatPointer v, long n);
+
+    static native void an_root_metric(@Const FloatPointer v, float scale, float eps, float lo, float hi, FloatPointer out, long n);
+
     static native int an_cuda_probe(@Cast("char*") BytePointer reason, int len);
 }

@@ -126,6 +126,21 @@ public final class JavaBackend extends Backend {
         return n;
     }
 
+    @Override
+    protected void doAccumulateSquares(double decay, double weight, Vector g, Vector v) {
+        double[] a = data(g), b = data(v);
+        for (int i = 0; i < a.length; i++) b[i] = decay * b[i] + weight * a[i] * a[i];
+    }
+
+    @Override
+    protected void doRootMetric(Vector v, double scale, double eps, double lo, double hi, Vector out) {
+        double[] a = data(v), o = data(out);
+        for (int i = 0; i < a.length; i++) {
+            double m = Math.sqrt(scale * a[i]) + eps;
+            o[i] = Double.isNaN(m) ? hi : Math.min(Math.max(m, lo), hi);
+        }
+    }
+
     private static final class JavaVector extends Vector {
         private double[] data;
 

@@ -1,0 +1,17 @@
+package org.adanewton.api;
+
+/**
+ * The outcome of one subproblem solve.
+ *
+ * @param modelDecrease m(0) - m(s) of the model the solver minimized (>= 0 when the solve is valid)
+ * @param stepNorm      ||s||_A in the solver's metric
+ * @param iterations    Krylov iterations
+ * @param products      curvature products (HVPs) used
+ * @param exit          why it stopped
+ * @param lambda        the multiplier of the region constraint (TR) or sigma ||s||_A (ARC) when known, else 0
+ */
+public record StepResult(double modelDecrease, double stepNorm, int iterations, int products, SolverExit exit, double lambda) {
+    public boolean isFinite() {
+        return exit != SolverExit.NON_FINITE && Double.isFinite(modelDecrease) && Double.isFinite(stepNorm);
+    }
+}

@@ -1,0 +1,18 @@
+package org.adanewton.api;
+
+import org.adanewton.backend.Vector;
+
+/**
+ * Approximately minimizes a local model around the current point, in the metric A = diag(a):
+ * trust region  m(s) = g's + 1/2 s'Bs  s.t. ||s||_A <= regularization (the radius Delta), or
+ * cubic         m(s) = g's + 1/2 s'Bs + regularization/3 ||s||_A^3 (regularization = sigma).
+ */
+public interface StepSolver {
+    /** Writes the step into s (same backend and length as g). */
+    StepResult solve(Vector g, CurvatureOperator b, Vector metric, double regularization, Vector s);
+
+    /** True for cubic-regularization solvers (ARC), false for trust-region solvers. */
+    boolean isCubic();
+
+    String name();
+}

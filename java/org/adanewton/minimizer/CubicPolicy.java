@@ -1,0 +1,57 @@
+package org.adanewton.minimizer;
+
+import org.adanewton.api.RegionPolicy;
+
+/**
+ * The ARC weight update of PAPER.md section 4: sigma = max(sigma / gamma, minSigma) if rho >= eta2;
+ * unchanged if eta1 <= rho < eta2; sigma * gamma (and reject) if rho < eta1.
+ */
+public record CubicPolicy(double initialSigma, double minSigma, double maxSigma, double eta1, double eta2, double gamma)
+        implements RegionPolicy {
+
+    /** Generic defaults: sigma0 1, minSigma 1e-8, maxSigma 1e16, eta1 0.1, eta2 0.9, gamma 2. */
+    public static final CubicPolicy DEFAULT = new CubicPolicy(1.0, 1e-8, 1e16, 0.1, 0.9, 2.0);
+
+    public CubicPolicy {
+        TrustRegionPolicy.positive("initialSigma", initialSigma);
+        TrustRegionPolicy.positive("minSigma", minSigma);
+        TrustRegionPolicy.positive("maxSigma", maxSigma);
+        if (!(minSigma <= initialSigma && initialSigma < maxSigma))
+            throw new IllegalArgumentException("initialSigma = " + initialSigma + "; must be in [minSigma = " + minSigma + ", maxSigma = " + maxSigma + ")");
+        if (!(eta1 > 0 && eta1 < 1)) throw new IllegalArgumentException("eta1 = " + eta1 + "; must be in (0, 1)");
+        if (!(eta2 >= eta1 && eta2 < 1)) throw new IllegalArgumentException("eta2 = " + eta2 + "; must be in [eta1 = " + eta1 + ", 1)");
+        if (!(gamma > 1) || Double.isInfinite(gamma)) throw new IllegalArgumentException("gamma = " + gamma + "; must be finite and > 1");
+    }
+
+    @Override
+    public double initial() {
+        return initialSigma;
+    }
+
+    @Override
+    public boolean accept(double rho) {
+        return rho >= eta1;
+    }
+
+    @Override
+    public double update(double sigma, double rho) {
+        if (rho >= eta2) return Math.max(sigma / gamma, minSigma);
+        if (rho >= eta1) return sigma;
+        return sigma * gamma;
+    }
+
+    @Override
+    public double shrink(double sigma) {
+        return sigma * gamma;
+    }
+
+    @Override
+    public boolean collapsed(double sigma) {
+        return sigma > maxSigma;
+    }
+
+    @Override
+    public boolean isCubic() {
+        return true;
+    }
+}

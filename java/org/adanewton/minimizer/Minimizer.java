@@ -1,0 +1,267 @@
+package org.adanewton.minimizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.adanewton.api.IterationListener;
+import org.adanewton.api.IterationSummary;
+import org.adanewton.api.Norm;
+import org.adanewton.api.RegionPolicy;
+import org.adanewton.api.SolverExit;
+import org.adanewton.api.StepResult;
+import org.adanewton.api.StepSolver;
+import org.adanewton.api.Summary;
+import org.adanewton.api.TerminationType;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.Vector;
+import org.adanewton.norm.DiagonalNorm;
+import org.adanewton.subproblem.CauchyPoint;
+import org.adanewton.subproblem.LanczosCubic;
+import org.adanewton.subproblem.LanczosTrustRegion;
+import org.adanewton.subproblem.SteihaugCg;
+
+/**
+ * The one outer loop of trust region and adaptive cubic regularization (PAPER.md sections 2 and 4):
+ * <ol>
+ * <li>evaluate f and g (a fresh sample per iteration for stochastic problems);</li>
+ * <li>check the stopping rules;</li>
+ * <li>update the norm with g;</li>
+ * <li>compute the step s with the method's solver in the norm's metric;</li>
+ * <li>evaluate f(x + s) on the same sample; rho = (f(x) - f(x + s)) / (m(0) - m(s)), with the
+ *     round-off guard;</li>
+ * <li>accept if rho >= eta1; update the radius or sigma.</li>
+ * </ol>
+ * Non-finite values (loss, gradient, model decrease) or a non-positive model decrease make the step
+ * invalid: it is rejected, the region shrinks, it is counted, and too many in a row end the run with
+ * NUMERICAL_FAILURE. Never an exception. The state between iterations can be saved and restored so
+ * that a resumed run continues exactly like an uninterrupted one.
+ */
+public final class Minimizer implements AutoCloseable {
+    private final Problem problem;
+    private final MinimizerOptions options;
+    private final Backend backend;
+    private final Vector x, g, s, trial;
+    private final DiagonalNorm norm;
+    private final StepSolver solver;
+    private final AutoCloseable solverResource;
+    private final RegionPolicy policy;
+    private final List<IterationSummary> history = new ArrayList<>();
+
+    // state between iterations
+    private double region, f = Double.NaN, gradientNorm = Double.NaN, initialValue = Double.NaN;
+    private boolean needGradient = true;
+    private int iteration, accepted, rejected, invalid, invalidStreak;
+    private long gradients, values, products, krylovIterations;
+    private double secondsBefore, solverSeconds;
+    private long startNanos;
+
+    /** A minimizer of problem from x (x is updated in place and stays the caller's). */
+    public Minimizer(Problem problem, MinimizerOptions options, Vector x) {
+        this.problem = problem;
+        this.options = options;
+        this.backend = problem.backend();
+        backend.check("x", x, problem.dimension(), "the problem's dimension");
+        this.x = x;
+        int n = problem.dimension();
+        g = backend.allocate(n);
+        s = backend.allocate(n);
+        trial = backend.allocate(n);
+        norm = DiagonalNorm.create(backend, n, options.norm());
+        switch (options.method()) {
+            case TR_STEIHAUG -> { SteihaugCg cg = new SteihaugCg(backend, n, options.krylov()); solver = cg; solverResource = cg; }
+            case TR_GLTR -> { LanczosTrustRegion l = new LanczosTrustRegion(backend, n, options.krylov()); solver = l; solverResource = l; }
+            case TR_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, false); solver = c; solverResource = c; }
+            case ARC -> { LanczosCubic l = new LanczosCubic(backend, n, options.krylov()); solver = l; solverResource = l; }
+            case ARC_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, true); solver = c; solverResource = c; }
+            default -> throw new IllegalArgumentException("method " + options.method());
+        }
+        policy = options.method().cubic ? options.cubic() : options.trustRegion();
+        region = policy.initial();
+    }
+
+    public MinimizerOptions options() {
+        return options;
+    }
+
+    public Norm norm() {
+        return norm;
+    }
+
+    /** Runs until a stopping rule or a listener ends it. */
+    public Summary run(IterationListener... listeners) {
+        startNanos = System.nanoTime();
+        TerminationType why;
+        while (true) {
+            why = budgetExhausted();
+            if (why != null) break;
+            ensureGradient(); // draws this iteration's sample only once the budget allows the iteration
+            if (Double.isFinite(gradientNorm) && gradientNorm <= options.gradientTolerance()) {
+                why = TerminationType.CONVERGENCE;
+                break;
+            }
+            IterationSummary it = iterate();
+            boolean go = true;
+            for (IterationListener l : listeners) go &= l.onIteration(it);
+            if (!go) {
+                why = TerminationType.USER_STOP;
+                break;
+            }
+        }
+        secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
+        startNanos = System.nanoTime();
+        return summary(why);
+    }
+
+    private double elapsed() {
+        return secondsBefore + (System.nanoTime() - startNanos) * 1e-9;
+    }
+
+    private void ensureGradient() {
+        if (!needGradient) return;
+        problem.advance();
+        f = problem.gradient(x, g);
+        gradients++;
+        gradientNorm = backend.norm(g);
+        if (Double.isNaN(initialValue)) initialValue = f;
+        needGradient = problem.isStochastic();
+    }
+
+    /** The stopping rules that need no new gradient (checked before a sample is drawn). */
+    private TerminationType budgetExhausted() {
+        if (iteration >= options.maxIterations()) return TerminationType.MAX_ITERATIONS;
+        if (problem.epochs() >= options.maxEpochs()) return TerminationType.MAX_EPOCHS;
+        if (elapsed() >= options.maxSeconds()) return TerminationType.TIME_LIMIT;
+        if (policy.collapsed(region)) return TerminationType.REGION_COLLAPSED;
+        if (invalidStreak >= options.maxConsecutiveInvalid()) return TerminationType.NUMERICAL_FAILURE;
+        return null;
+    }
+
+    /** One outer iteration at the current (f, g). */
+    private IterationSummary iterate() {
+        double used = region;
+        if (!Double.isFinite(f) || !Double.isFinite(gradientNorm)) {
+            region = policy.shrink(region);
+            return record(used, Double.NaN, 0, Double.NaN, Double.NaN, 0, SolverExit.NON_FINITE, false, false);
+        }
+        norm.update(g);
+        long t0 = System.nanoTime();
+        StepResult step = solver.solve(g, problem.curvature(), norm.metric(), region, s);
+        solverSeconds += (System.nanoTime() - t0) * 1e-9;
+        products += step.products();
+        krylovIterations += step.iterations();
+        backend.copy(x, trial);
+        backend.axpy(1.0, s, trial);
+        double fTrial = problem.value(trial);
+        values++;
+        double pred = step.modelDecrease(), ared = f - fTrial;
+        boolean valid = step.isFinite() && Double.isFinite(fTrial) && pred > 0;
+        double rho = valid ? ratio(ared, pred) : Double.NaN;
+        boolean accept = valid && policy.accept(rho);
+        region = valid ? policy.update(region, rho) : policy.shrink(region);
+        if (accept) {
+            backend.copy(trial, x);
+            f = fTrial;
+            needGradient = true;
+        }
+        return record(used, rho, step.stepNorm(), pred, ared, step.iterations(), step.exit(), accept, valid);
+    }
+
+    private double ratio(double ared, double pred) {
+        double tiny = options.ratioGuard() * Math.max(1.0, Math.abs(f));
+        if (pred <= tiny && Math.abs(ared) <= tiny) return 1.0;
+        return ared / pred;
+    }
+
+    private IterationSummary record(double used, double rho, double stepNorm, double pred, double ared, int krylov, SolverExit exit,
+            boolean accept, boolean valid) {
+        if (!valid) {
+            invalid++;
+            invalidStreak++;
+        } else {
+            invalidStreak = 0;
+            if (accept) accepted++;
+            else rejected++;
+        }
+        IterationSummary it = new IterationSummary(iteration, f, gradientNorm, rho, used, stepNorm, pred, ared, krylov, exit, accept, valid,
+                elapsed());
+        if (options.keepHistory()) history.add(it);
+        iteration++;
+        return it;
+    }
+
+    private Summary summary(TerminationType why) {
+        String what = policy.isCubic() ? "sigma" : "radius";
+        String message = switch (why) {
+            case CONVERGENCE -> String.format(Locale.ROOT, "||g|| = %.3e <= gradientTolerance = %.3e after %d iterations", gradientNorm,
+                    options.gradientTolerance(), iteration);
+            case MAX_ITERATIONS -> String.format(Locale.ROOT, "reached maxIterations = %d with ||g|| = %.3e", options.maxIterations(), gradientNorm);
+            case MAX_EPOCHS -> String.format(Locale.ROOT, "reached maxEpochs = %s after %d iterations", fmt(options.maxEpochs()), iteration);
+            case TIME_LIMIT -> String.format(Locale.ROOT, "reached maxSeconds = %s after %d iterations", fmt(options.maxSeconds()), iteration);
+            case REGION_COLLAPSED -> String.format(Locale.ROOT, "%s = %.3e is beyond its limit (%s) after %d iterations: no further progress",
+                    what, region, policy.isCubic() ? "maxSigma = " + fmt(options.cubic().maxSigma()) : "minRadius = " + fmt(options.trustRegion().minRadius()),
+                    iteration);
+            case NUMERICAL_FAILURE -> String.format(Locale.ROOT,
+                    "%d consecutive invalid steps (non-finite loss, gradient or model decrease) >= maxConsecutiveInvalid = %d", invalidStreak,
+                    options.maxConsecutiveInvalid());
+            case USER_STOP -> "a listener stopped the run after " + iteration + " iterations";
+        };
+        return new Summary(why, message, iteration, gradients, values, products, krylovIterations, accepted, rejected, invalid, initialValue, f,
+                gradientNorm, secondsBefore, solverSeconds, List.copyOf(history));
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.6g", v);
+    }
+
+    /** The current radius (TR) or sigma (ARC). */
+    public double regularization() {
+        return region;
+    }
+
+    /** The complete state between iterations (x, norm, region, counters). */
+    public MinimizerState saveState() {
+        return new MinimizerState(options.method().cliName, x.toArray(), norm.saveState(), region, iteration, accepted, rejected, invalid,
+                invalidStreak, gradients, values, products, krylovIterations, secondsBefore, solverSeconds, initialValue);
+    }
+
+    /**
+     * Restores a saved state: x, the norm, the region and the counters. The gradient is recomputed
+     * at x before the next iteration (for a stochastic problem, on the problem's next sample).
+     */
+    public void restoreState(MinimizerState state) {
+        if (!state.method().equals(options.method().cliName))
+            throw new IllegalArgumentException("state of method '" + state.method() + "' cannot resume a " + options.method().cliName + " run");
+        if (state.x().length != problem.dimension())
+            throw new IllegalArgumentException("state has dimension " + state.x().length + "; the problem has " + problem.dimension());
+        norm.restoreState(state.norm());
+        backend.set(x, state.x());
+        region = state.region();
+        iteration = state.iteration();
+        accepted = state.accepted();
+        rejected = state.rejected();
+        invalid = state.invalid();
+        invalidStreak = state.invalidStreak();
+        gradients = state.gradients();
+        values = state.values();
+        products = state.products();
+        krylovIterations = state.krylovIterations();
+        secondsBefore = state.seconds();
+        solverSeconds = state.solverSeconds();
+        initialValue = state.initialValue();
+        needGradient = true;
+        history.clear();
+    }
+
+    @Override
+    public void close() {
+        g.close();
+        s.close();
+        trial.close();
+        norm.close();
+        try {
+            solverResource.close();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

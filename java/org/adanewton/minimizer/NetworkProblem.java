@@ -1,0 +1,169 @@
+package org.adanewton.minimizer;
+
+import org.adanewton.api.CurvatureOperator;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.Vector;
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+
+/**
+ * A network's training loss as a stochastic {@link Problem}: each iteration draws a mini-batch
+ * (epoch-wise permutation, seeded); the gradient, the curvature products and the trial loss of that
+ * iteration all use it. Optionally the curvature uses a separate, smaller Hessian batch (the first
+ * rows of the iteration's batch), and the Gauss-Newton product can replace the exact Hessian. The
+ * data stay in the caller's arrays; batches are gathered into preallocated buffers.
+ */
+public final class NetworkProblem implements Problem {
+
+    /** Which curvature the model uses. */
+    public enum Curvature { HESSIAN, GAUSS_NEWTON }
+
+    private final Backend backend;
+    private final Network network;
+    private final float[] inputs;
+    private final int[] labels;
+    private final float[] targets;
+    private final int size, batchSize, hessianBatch;
+    private final Curvature curvature;
+    private final BatchSampler sampler;
+    private final NetworkModel model, trialModel, hessianModel;
+    private final Batch batch, hessianBatchBuffer;
+    private final Vector hessianScratch;
+    private final int[] indices;
+    private final float[] xBuffer, tBuffer;
+    private final int[] yBuffer;
+    private int rows;
+    private final CurvatureOperator operator;
+
+    /**
+     * @param inputs       rows x inputDim, row-major
+     * @param labels       class labels (softmax cross-entropy) or null
+     * @param targets      rows x outputDim targets (squared error) or null
+     * @param batchSize    samples per iteration
+     * @param hessianBatch samples for the curvature (0 or batchSize: the same batch)
+     */
+    public NetworkProblem(Backend backend, Network network, float[] inputs, int[] labels, float[] targets, int batchSize, int hessianBatch,
+            Curvature curvature, long seed) {
+        this.backend = backend;
+        this.network = network;
+        int d = network.inputDim();
+        if (inputs == null || inputs.length == 0 || inputs.length % d != 0)
+            throw new IllegalArgumentException("inputs has length " + (inputs == null ? 0 : inputs.length) + "; must be a positive multiple of inputDim = " + d);
+        this.size = inputs.length / d;
+        if (network.loss().usesLabels() ? labels == null || labels.length != size : targets == null || targets.length != (long) size * network.outputDim())
+            throw new IllegalArgumentException("labels/targets do not match the " + size + " samples for loss " + network.loss());
+        if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + "; must be >= 1");
+        if (hessianBatch < 0 || hessianBatch > batchSize)
+            throw new IllegalArgumentException("hessianBatch = " + hessianBatch + "; must be in [0, batchSize = " + batchSize + "]");
+        this.inputs = inputs;
+        this.labels = labels;
+        this.targets = targets;
+        this.batchSize = Math.min(batchSize, size);
+        this.hessianBatch = hessianBatch == 0 || hessianBatch >= this.batchSize ? 0 : hessianBatch;
+        this.curvature = curvature;
+        this.sampler = new BatchSampler(size, seed);
+        this.model = backend.model(network, this.batchSize);
+        this.trialModel = backend.model(network, this.batchSize);
+        this.batch = backend.batch(network, this.batchSize);
+        this.indices = new int[this.batchSize];
+        this.xBuffer = new float[this.batchSize * d];
+        this.yBuffer = network.loss().usesLabels() ? new int[this.batchSize] : null;
+        this.tBuffer = network.loss().usesLabels() ? null : new float[this.batchSize * network.outputDim()];
+        if (this.hessianBatch > 0) {
+            hessianModel = backend.model(network, this.hessianBatch);
+            hessianBatchBuffer = backend.batch(network, this.hessianBatch);
+            hessianScratch = backend.allocate(network.parameterCount());
+        } else {
+            hessianModel = null;
+            hessianBatchBuffer = null;
+            hessianScratch = null;
+        }
+        NetworkModel curvatureModel = hessianModel != null ? hessianModel : model;
+        this.operator = curvature == Curvature.GAUSS_NEWTON ? curvatureModel.gaussNewton() : curvatureModel.hessian();
+    }
+
+    public Network network() {
+        return network;
+    }
+
+    public BatchSampler sampler() {
+        return sampler;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public int dimension() {
+        return network.parameterCount();
+    }
+
+    @Override
+    public boolean isStochastic() {
+        return true;
+    }
+
+    @Override
+    public void advance() {
+        rows = sampler.next(indices, batchSize);
+        gather(rows, batch);
+        if (hessianBatchBuffer != null) gather(Math.min(rows, hessianBatch), hessianBatchBuffer);
+    }
+
+    private void gather(int count, Batch into) {
+        int d = network.inputDim(), o = network.outputDim();
+        float[] x = count == xBuffer.length / d ? xBuffer : new float[count * d];
+        for (int i = 0; i < count; i++) System.arraycopy(inputs, indices[i] * d, x, i * d, d);
+        if (yBuffer != null) {
+            int[] y = count == yBuffer.length ? yBuffer : new int[count];
+            for (int i = 0; i < count; i++) y[i] = labels[indices[i]];
+            into.set(x, y, count);
+        } else {
+            float[] t = count * o == tBuffer.length ? tBuffer : new float[count * o];
+            for (int i = 0; i < count; i++) System.arraycopy(targets, indices[i] * o, t, i * o, o);
+            into.set(x, t, count);
+        }
+    }
+
+    @Override
+    public double gradient(Vector x, Vector g) {
+        if (rows == 0) advance();
+        double f = model.gradient(x, batch, g);
+        if (hessianModel != null) hessianModel.gradient(x, hessianBatchBuffer, hessianScratch);
+        return f;
+    }
+
+    @Override
+    public double value(Vector x) {
+        return trialModel.loss(x, batch);
+    }
+
+    @Override
+    public CurvatureOperator curvature() {
+        return operator;
+    }
+
+    @Override
+    public double epochs() {
+        return sampler.epochs();
+    }
+
+    public Curvature curvatureKind() {
+        return curvature;
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        trialModel.close();
+        batch.close();
+        if (hessianModel != null) {
+            hessianModel.close();
+            hessianBatchBuffer.close();
+            hessianScratch.close();
+        }
+    }
+}

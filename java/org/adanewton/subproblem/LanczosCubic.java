@@ -1,0 +1,25 @@
+package org.adanewton.subproblem;
+
+import org.adanewton.backend.Backend;
+
+/** The ARC subproblem in the Lanczos basis, with the cubic model on T solved by its secular equation. */
+public final class LanczosCubic extends LanczosSolver {
+    public LanczosCubic(Backend backend, int dimension, KrylovOptions options) {
+        super(backend, dimension, options);
+    }
+
+    @Override
+    protected TridiagonalSolvers.Solution solveSmall(double[] d, double[] e, double[] c, double sigma) {
+        return TridiagonalSolvers.cubic(d, e, c, sigma);
+    }
+
+    @Override
+    public boolean isCubic() {
+        return true;
+    }
+
+    @Override
+    public String name() {
+        return "arc-lanczos";
+    }
+}

@@ -1,0 +1,25 @@
+package org.adanewton.subproblem;
+
+import org.adanewton.backend.Backend;
+
+/** GLTR: the trust-region subproblem in the Lanczos basis, solved exactly on T (More-Sorensen). */
+public final class LanczosTrustRegion extends LanczosSolver {
+    public LanczosTrustRegion(Backend backend, int dimension, KrylovOptions options) {
+        super(backend, dimension, options);
+    }
+
+    @Override
+    protected TridiagonalSolvers.Solution solveSmall(double[] d, double[] e, double[] c, double delta) {
+        return TridiagonalSolvers.trustRegion(d, e, c, delta);
+    }
+
+    @Override
+    public boolean isCubic() {
+        return false;
+    }
+
+    @Override
+    public String name() {
+        return "gltr";
+    }
+}
