@@ -18,6 +18,8 @@
 # The quadratic and logistic instances are random: SciPy's are built with
 # numpy's RNG by the same construction, so they are statistically equivalent
 # to ours, not identical (f differs); the Rosenbrock problems are identical.
+# See bench/scipy_reference.py for how SciPy is run (single-threaded BLAS;
+# trust-krylov with zeroed workspace, as it reads some uninitialized).
 #
 # Usage (from anywhere; it works in the repository root):
 #   bench/compare_scipy.sh [--dim N]
@@ -98,7 +100,10 @@ def converged(r):
 def verdict(r):
     if "termination" in r:
         return r["termination"]
-    return "success" if r.get("success") else "failed: " + r.get("message", "?")
+    if r.get("success"):
+        return "success"
+    nan = " (%d NaN trial steps)" % r["nan_trials"] if r.get("nan_trials") else ""
+    return "failed: " + r.get("message", "?") + nan
 
 
 def best(rows, methods):
@@ -110,7 +115,7 @@ def best(rows, methods):
 
 
 ours, scipy = load(ours_file), load(scipy_file)
-fmt = "%-19s %-5s %-19s %6s %6s %6s %10s %12s  %s"
+fmt = "%-26s %-5s %-18s %6s %6s %6s %10s %12s  %s"
 head = fmt % ("problem", "side", "method", "iters", "grads", "hvps", "final ||g||", "f", "verdict")
 print("# adanewton (--norm uniform) vs SciPy minimize; gtol 1e-8 on ||g||_2 both sides")
 print("# quadratic/logistic: SciPy's instances are statistically equivalent to ours "

@@ -59,8 +59,8 @@ both). Exit status 3: SciPy is not installed.
 """
 
 import argparse
-import json
 import contextlib
+import json
 import os
 import sys
 import warnings
@@ -231,6 +231,14 @@ def solve(p, method):
     }
 
 
+def verdict(r):
+    """'success', or SciPy's message and the count of NaN trial steps."""
+    if r["success"]:
+        return "success"
+    nan = " (%d NaN trial steps)" % r["nan_trials"] if r["nan_trials"] else ""
+    return "failed: " + r["message"] + nan
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="one JSON line per (problem, method)")
@@ -261,10 +269,10 @@ def main():
         return
 
     fmt = "%-19s %-19s %5s %6s %6s %6s %11s %11s  %s"
-    print(fmt % ("problem", "method", "dim", "iters", "grads", "hvps", "||g||", "f", "success"))
+    print(fmt % ("problem", "method", "dim", "iters", "grads", "hvps", "||g||", "f", "verdict"))
     for r in rows:
         print(fmt % (r["problem"], r["method"], r["dim"], r["iterations"], r["gradients"],
-                     r["hvps"], "%.3e" % r["grad_norm"], "%.4e" % r["f"], r["success"]))
+                     r["hvps"], "%.3e" % r["grad_norm"], "%.4e" % r["f"], verdict(r)))
     if any(r["instance"] != "identical" for r in rows):
         print("note: quadratic and logistic instances are built with numpy's RNG; they are "
               "statistically equivalent to adanewton's, not identical.")

@@ -69,6 +69,16 @@ private:
     std::exception_ptr error_;
 };
 
+}  // namespace an
+
+struct an_net;
+
+namespace an {
+
+// Runs f(t, begin, end) over [0, n) split into contiguous ranges on the network's thread pool
+// (one range when n is small); returns the number of ranges used.
+int parallel_ranges(an_net* net, long long n, const std::function<void(int, long long, long long)>& f);
+
 // Vectorizable exp for float (|rel err| < 2e-7 on [-87, 88]); GCC vectorizes loops calling it.
 static inline __attribute__((always_inline)) float fast_exp(float x) {
     x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);

@@ -426,6 +426,13 @@ struct an_net {
     }
 };
 
+int an::parallel_ranges(an_net* net, long long n, const std::function<void(int, long long, long long)>& f) {
+    constexpr long long MIN_PER_THREAD = 32768;  // below this, waking a thread costs more than it saves
+    const int used = static_cast<int>(std::max(1LL, std::min<long long>(net->pool->size(), n / MIN_PER_THREAD)));
+    net->pool->run(used, [&](int t) { f(t, n * t / used, n * (t + 1) / used); });
+    return used;
+}
+
 extern "C" {
 
 an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double lambda, int max_batch, int threads) {

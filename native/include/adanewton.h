@@ -76,6 +76,19 @@ int an_net_gn_cached(an_net* net, const float* v, float* out);
  * OpenBLAS on an_get_blas_threads() threads): the "GEMM-only floor". Median of `repeats`. */
 int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, double* gflop);
 
+/* ---- Whole Krylov solves at the cached point (one call per solve) ----------------------------
+ * curvature: 0 exact Hessian, 1 Gauss-Newton. a: the metric diagonal (M = diag(a), all > 0).
+ * rule: 0 residual ||r|| <= eta ||g||, 1 model decrease; eta = min(sqrt(||g||), tol).
+ * result[6] = {model decrease, ||s||_A, iterations, products, exit, lambda}; exit: 0 converged,
+ * 1 boundary, 2 negative curvature, 3 max iterations, 4 zero gradient, 5 non-finite. */
+/* Steihaug-Toint CG for the trust region of radius delta; work: 4 n floats. */
+int an_net_steihaug(an_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule,
+                    float* s, float* work, double* result);
+/* Preconditioned Lanczos: GLTR (cubic = 0, reg = radius) or ARC (cubic = 1, reg = sigma);
+ * work: (5 + max_iter) n floats (the Lanczos vectors are kept). */
+int an_net_lanczos(an_net* net, int curvature, int cubic, const float* g, const float* a, double reg, int max_iter, double tol, int rule,
+                   float* s, float* work, double* result);
+
 /* ---- Vector operations (float32 storage, double accumulation) -------------------------------- */
 double an_dot(const float* x, const float* y, long long n);
 double an_nrm2(const float* x, long long n);
@@ -95,6 +108,15 @@ void an_accumulate_squares(float decay, float weight, const float* g, float* v, 
 void an_root_metric(const float* v, float scale, float eps, float lo, float hi, float* out, long long n);
 /* Count of non-finite entries (NaN or +-Inf) and the index of the first one (-1 if none). */
 long long an_count_nonfinite(const float* x, long long n, long long* first);
+
+/* ---- Fused first-order updates ---------------------------------------------------------------
+ * SGD: d = g + weight_decay w; buf = momentum buf + d; w -= lr (nesterov ? d + momentum buf : buf)
+ * (buf may be null when momentum = 0). */
+void an_sgd_step(float* w, const float* g, float* buf, float lr, float momentum, float weight_decay, int nesterov, long long n);
+/* Adaptive (AdaGrad, RMSProp, Adam, AdamW): d = g + l2 w; m = beta1 m + (1-beta1) d (if m != null);
+ * v = decay v + weight d^2; w = (1 - lr decoupled) w - lr (m/c1 or d) / (sqrt(v/c2) + eps). */
+void an_adaptive_step(float* w, const float* g, float* m, float* v, float lr, float beta1, float decay, float weight, float c1,
+                      float c2, float eps, float l2, float decoupled, long long n);
 
 /* ---- CUDA ------------------------------------------------------------------------------------
  * Number of usable devices (>= 1), or 0 with the reason written into reason (driver missing,

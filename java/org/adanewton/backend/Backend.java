@@ -152,6 +152,47 @@ public abstract class Backend implements AutoCloseable {
         out.markWritten();
     }
 
+    /**
+     * One SGD step, fused: d = g + weightDecay w; buf = momentum buf + d; w -= lr (nesterov ? d +
+     * momentum buf : buf). buf may be null when momentum is 0.
+     */
+    public final void sgdStep(Vector w, Vector g, Vector buf, double lr, double momentum, double weightDecay, boolean nesterov) {
+        check("w", w);
+        check("g", g);
+        sameLength("w", w, "g", g);
+        if (buf != null) {
+            check("buf", buf);
+            sameLength("w", w, "buf", buf);
+        } else if (momentum != 0) {
+            throw new IllegalArgumentException("momentum = " + momentum + " needs a velocity buffer");
+        }
+        doSgdStep(w, g, buf, lr, momentum, weightDecay, nesterov);
+        w.markWritten();
+        if (buf != null) buf.markWritten();
+    }
+
+    /**
+     * One adaptive step, fused (AdaGrad, RMSProp, Adam, AdamW): d = g + l2 w; m = beta1 m + (1 -
+     * beta1) d when m is given; v = decay v + weight d^2; w = (1 - lr decoupled) w - lr (m / c1, or
+     * d) / (sqrt(v / c2) + eps).
+     */
+    public final void adaptiveStep(Vector w, Vector g, Vector m, Vector v, double lr, double beta1, double decay, double weight, double c1,
+            double c2, double eps, double l2, double decoupled) {
+        check("w", w);
+        check("g", g);
+        check("v", v);
+        sameLength("w", w, "g", g);
+        sameLength("w", w, "v", v);
+        if (m != null) {
+            check("m", m);
+            sameLength("w", w, "m", m);
+        }
+        doAdaptiveStep(w, g, m, v, lr, beta1, decay, weight, c1, c2, eps, l2, decoupled);
+        w.markWritten();
+        v.markWritten();
+        if (m != null) m.markWritten();
+    }
+
     /** Number of NaN or infinite entries. */
     public final long countNonFinite(Vector x) {
         check("x", x);
@@ -218,6 +259,11 @@ public abstract class Backend implements AutoCloseable {
     protected abstract void doDivide(Vector x, Vector y, Vector out);
 
     protected abstract long doCountNonFinite(Vector x);
+
+    protected abstract void doSgdStep(Vector w, Vector g, Vector buf, double lr, double momentum, double weightDecay, boolean nesterov);
+
+    protected abstract void doAdaptiveStep(Vector w, Vector g, Vector m, Vector v, double lr, double beta1, double decay, double weight,
+            double c1, double c2, double eps, double l2, double decoupled);
 
     protected abstract void doAccumulateSquares(double decay, double weight, Vector g, Vector v);
 

@@ -16,6 +16,8 @@ import org.adanewton.backend.cpu.GemmFloor;
 import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
 import org.adanewton.nn.NetworkModel;
+import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.subproblem.SteihaugCg;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,8 +82,8 @@ final class BenchCommand implements Callable<Integer> {
         Backend backend = sel.backend();
         if (!json) sel.notes().forEach(System.out::println);
         if (!json) {
-            System.out.printf(Locale.ROOT, "%-24s %5s %3s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s%n", "model", "batch", "thr",
-                    "fwd ms", "grad ms", "hvp ms", "hvpc ms", "gn ms", "grad GF/s", "hvpc/g", "hvp/g", "g/floor", "hvpc/fl");
+            System.out.printf(Locale.ROOT, "%-24s %5s %3s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s %8s%n", "model", "batch", "thr",
+                    "fwd ms", "grad ms", "hvp ms", "hvpc ms", "gn ms", "grad GF/s", "hvpc/g", "hvp/g", "g/floor", "hvpc/fl", "cgit/hvpc");
         }
         for (String name : names) {
             for (int b : bs) {
@@ -116,6 +118,15 @@ final class BenchCommand implements Callable<Integer> {
             model.gradient(w, b, g);
             double hvpc = time(() -> model.hvpCached(v, out));
             double gn = time(() -> model.gaussNewtonCached(v, out));
+            // one native Steihaug CG iteration (per-solve time / iterations, at most 10 per solve)
+            double[] cg = new double[2];
+            try (SteihaugCg solver = new SteihaugCg(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
+                    Vector metric = backend.allocate(net.parameterCount())) {
+                backend.fill(metric, 1.0);
+                double solve = time(() -> cg[0] = solver.solve(g, model.hessian(), metric, 1e30, out).iterations());
+                cg[1] = solve / Math.max(1, cg[0]);
+            }
+            row.put("cg_iteration_ms", cg[1]);
             row.put("forward_ms", fwd);
             row.put("gradient_ms", grad);
             row.put("hvp_ms", hvp);
@@ -160,12 +171,12 @@ final class BenchCommand implements Callable<Integer> {
     private static void printRow(Map<String, Object> r) {
         double grad = (double) r.get("gradient_ms"), hvpc = (double) r.get("hvp_cached_ms"), hvp = (double) r.get("hvp_ms");
         Object floorG = r.get("gemm_floor_gradient_ms"), floorC = r.get("gemm_floor_hvp_cached_ms");
-        System.out.printf(Locale.ROOT, "%-24s %5d %3d %8.3f %8.3f %8.3f %8.3f %8.3f %8s %7.2f %7.2f %8s %8s%n", r.get("model"),
+        System.out.printf(Locale.ROOT, "%-24s %5d %3d %8.3f %8.3f %8.3f %8.3f %8.3f %8s %7.2f %7.2f %8s %8s %8.2f%n", r.get("model"),
                 r.get("batch"), r.get("threads"), r.get("forward_ms"), grad, hvp, hvpc, r.get("gn_ms"),
                 r.containsKey("gradient_gflops") ? String.format(Locale.ROOT, "%.1f", r.get("gradient_gflops")) : "-",
                 hvpc / grad, hvp / grad,
                 floorG == null ? "-" : String.format(Locale.ROOT, "%.2f", grad / (double) floorG),
-                floorC == null ? "-" : String.format(Locale.ROOT, "%.2f", hvpc / (double) floorC));
+                floorC == null ? "-" : String.format(Locale.ROOT, "%.2f", hvpc / (double) floorC), (double) r.get("cg_iteration_ms") / hvpc);
     }
 
     static String toJson(Map<String, Object> row) {

@@ -145,6 +145,19 @@ public final class CpuBackend extends Backend {
         NativeApi.an_root_metric(ptr(v), (float) scale, (float) eps, (float) lo, (float) hi, ptr(out), v.length());
     }
 
+    @Override
+    protected void doSgdStep(Vector w, Vector g, Vector buf, double lr, double momentum, double weightDecay, boolean nesterov) {
+        NativeApi.an_sgd_step(ptr(w), ptr(g), buf == null ? null : ptr(buf), (float) lr, (float) momentum, (float) weightDecay, nesterov ? 1 : 0,
+                w.length());
+    }
+
+    @Override
+    protected void doAdaptiveStep(Vector w, Vector g, Vector m, Vector v, double lr, double beta1, double decay, double weight, double c1,
+            double c2, double eps, double l2, double decoupled) {
+        NativeApi.an_adaptive_step(ptr(w), ptr(g), m == null ? null : ptr(m), ptr(v), (float) lr, (float) beta1, (float) decay, (float) weight,
+                (float) c1, (float) c2, (float) eps, (float) l2, (float) decoupled, w.length());
+    }
+
     private static final class CpuVector extends Vector {
         private final FloatPointer data;
 

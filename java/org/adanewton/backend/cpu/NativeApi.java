@@ -85,5 +85,17 @@ final class NativeApi {
 
     static native void an_root_metric(@Const FloatPointer v, float scale, float eps, float lo, float hi, FloatPointer out, long n);
 
+    static native int an_net_steihaug(@Cast("an_net*") Pointer net, int curvature, @Const FloatPointer g, @Const FloatPointer a,
+            double delta, int maxIter, double tol, int rule, FloatPointer s, FloatPointer work, DoublePointer result);
+
+    static native int an_net_lanczos(@Cast("an_net*") Pointer net, int curvature, int cubic, @Const FloatPointer g, @Const FloatPointer a,
+            double reg, int maxIter, double tol, int rule, FloatPointer s, FloatPointer work, DoublePointer result);
+
+    static native void an_sgd_step(FloatPointer w, @Const FloatPointer g, FloatPointer buf, float lr, float momentum, float weightDecay,
+            int nesterov, long n);
+
+    static native void an_adaptive_step(FloatPointer w, @Const FloatPointer g, FloatPointer m, FloatPointer v, float lr, float beta1,
+            float decay, float weight, float c1, float c2, float eps, float l2, float decoupled, long n);
+
     static native int an_cuda_probe(@Cast("char*") BytePointer reason, int len);
 }

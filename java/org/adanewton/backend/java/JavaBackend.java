@@ -141,6 +141,36 @@ public final class JavaBackend extends Backend {
         }
     }
 
+    @Override
+    protected void doSgdStep(Vector w, Vector g, Vector buf, double lr, double momentum, double weightDecay, boolean nesterov) {
+        double[] x = data(w), d = data(g), b = buf == null ? null : data(buf);
+        for (int i = 0; i < x.length; i++) {
+            double gi = d[i] + weightDecay * x[i];
+            if (b == null || momentum == 0) {
+                x[i] -= lr * gi;
+            } else {
+                b[i] = momentum * b[i] + gi;
+                x[i] -= lr * (nesterov ? gi + momentum * b[i] : b[i]);
+            }
+        }
+    }
+
+    @Override
+    protected void doAdaptiveStep(Vector w, Vector g, Vector m, Vector v, double lr, double beta1, double decay, double weight, double c1,
+            double c2, double eps, double l2, double decoupled) {
+        double[] x = data(w), d = data(g), mm = m == null ? null : data(m), vv = data(v);
+        for (int i = 0; i < x.length; i++) {
+            double gi = d[i] + l2 * x[i];
+            double num = gi;
+            if (mm != null) {
+                mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
+                num = mm[i] / c1;
+            }
+            vv[i] = decay * vv[i] + weight * gi * gi;
+            x[i] = x[i] * (1 - lr * decoupled) - lr * num / (Math.sqrt(vv[i] / c2) + eps);
+        }
+    }
+
     private static final class JavaVector extends Vector {
         private double[] data;
 
