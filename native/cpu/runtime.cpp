@@ -9,6 +9,10 @@ namespace an {
 
 static thread_local std::string last_error;
 
+// Pause iterations a thread spins before sleeping (about 20-50 us): long enough to catch the next
+// hand-off of a sweep or a CG iteration, short enough not to steal a loaded machine's cores.
+constexpr int SPIN_LIMIT = 2000;
+
 int fail(int code, const std::string& msg) {
     last_error = msg;
     return code;
@@ -55,7 +59,7 @@ void Pool::run(int used, const std::function<void(int)>& f) {
         mine = std::current_exception();
     }
     // Short spin (the workers usually finish at about the same time), then sleep.
-    for (int spin = 0; spin < 20000 && pending_.load() != 0; ++spin) __builtin_ia32_pause();
+    for (int spin = 0; spin < SPIN_LIMIT && pending_.load() != 0; ++spin) __builtin_ia32_pause();
     if (pending_.load() != 0) {
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [this] { return pending_.load() == 0; });
@@ -67,10 +71,11 @@ void Pool::run(int used, const std::function<void(int)>& f) {
 }
 
 void Pool::worker(int id) {
+    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);  // our own thread: FTZ/DAZ for good (see DenormalsOff)
     long seen = 0;
     for (;;) {
         // Spin a little for the next job before sleeping on the condition variable.
-        for (int spin = 0; spin < 20000 && generation_.load() == seen; ++spin) __builtin_ia32_pause();
+        for (int spin = 0; spin < SPIN_LIMIT && generation_.load() == seen; ++spin) __builtin_ia32_pause();
         const std::function<void(int)>* job;
         int used;
         {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The adanewton command line: {@code ./adanewton --help} lists the commands. */
 @Command(name = "adanewton", mixinStandardHelpOptions = true, version = "adanewton 0.1.0",
         description = "Trust-region and cubic-regularization Newton methods with adaptive ellipsoidal norms.",
-        subcommands = {TrainCommand.class, SolveCommand.class, BenchCommand.class, InfoCommand.class})
+        subcommands = {TrainCommand.class, CompareCommand.class, SolveCommand.class, BenchCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -23,6 +23,12 @@ public final class Main implements Runnable {
             cmd.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (Boolean.getBoolean("adanewton.stacktrace")) ex.printStackTrace(cmd.getErr());
             return 1;
+        });
+        cli.setParameterExceptionHandler((ex, a) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("error: " + ex.getMessage());
+            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+            return 2;
         });
         return cli.execute(args);
     }

@@ -1,21 +1,117 @@
 package org.adanewton.cli;
 
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.Backends;
+import org.adanewton.data.DataLocator;
+import org.adanewton.train.Checkpoint;
+import org.adanewton.train.MethodSpec;
+import org.adanewton.train.MetricsLog;
+import org.adanewton.train.Preset;
+import org.adanewton.train.TrainConfig;
+import org.adanewton.train.Trainer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-/** Training. The trainer (TR/ARC minimizers, data, metrics) is not built yet: this says so. */
-@Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a network (not available yet: coming with the optimizer and trainer steps).")
+/** Trains one network with one method; writes metrics, a plot and a checkpoint. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a network (default: Fashion-MNIST MLP, TR with the RMSProp norm, the paper's preset, 5 epochs).",
+                "Writes metrics.csv, metrics.jsonl, train.png and checkpoint/ under --out; Ctrl-C writes a checkpoint first."})
 final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp (default ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--method", defaultValue = "tr-rmsprop",
+            description = "SOLVER-NORM (tr, gltr, arc x uniform, adagrad, rmsprop, adam) or sgd, adagrad, rmsprop, adam, adamw (default ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--epochs", description = "Epochs (default 5; on --resume: extend the run to this many).")
+    Integer epochs;
+
+    @Option(names = "--out", description = "Output directory (default runs/PRESET-METHOD-TIME).")
+    Path out;
+
+    @Option(names = "--resume", description = "Continue the run saved in this checkpoint directory (its configuration is used).")
+    Path resume;
+
+    @Option(names = "--progress", defaultValue = "auto", description = "auto, bar or lines (default ${DEFAULT-VALUE}).")
+    String progressMode;
+
+    @Mixin
+    TrainOptions options;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
 
     @Override
-    public Integer call() {
-        System.out.println("""
-                adanewton train: coming in the next step.
-                This version has the foundation only: backends, networks with exact Hessian-vector
-                products, and the benchmark. The trust-region/ARC minimizers and the trainer come next.
-                Try:  ./adanewton bench        (kernel timings)
-                      ./adanewton info         (backends, threads, libraries)""");
-        return 0;
+    public Integer call() throws Exception {
+        TrainConfig config;
+        Checkpoint.Loaded loaded = null;
+        Preset p;
+        try {
+            if (resume != null) {
+                loaded = Checkpoint.read(resume, null);
+                config = loaded.state().config();
+                if (spec.commandLine().getParseResult().hasMatchedOption("--preset") && !preset.equals(config.preset()))
+                    throw new IllegalArgumentException("--preset = " + preset + " but the checkpoint in " + resume + " is a " + config.preset()
+                            + " run (" + loaded.state().network() + "); a checkpoint resumes only its own network");
+                if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).name().equals(config.method()))
+                    throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method() + " run");
+                if (epochs != null) config = config.withEpochs(epochs);
+                p = Preset.get(config.preset());
+            } else {
+                p = Preset.get(preset);
+                config = options.apply(TrainConfig.of(p, MethodSpec.parse(method), epochs == null ? 5 : epochs));
+            }
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        Path dir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
+                : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
+        sel.notes().forEach(System.out::println);
+        DataLocator.Located data = DataChoice.load(p, resume != null && options.data == null ? null : options.data);
+        System.out.println("data: " + data.summary());
+        if (loaded != null) Checkpoint.read(resume, p.network()); // refuses a checkpoint of another network
+        Backend backend = sel.backend();
+        System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
+                config.methodSpec().label(), config.epochs(), config.batch());
+        ConsoleProgress progress = new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), config.methodSpec().label());
+        try (Trainer trainer = new Trainer(config, p.network(), data.train(), data.test(), backend, dir, progress)) {
+            Thread hook = new Thread(() -> {
+                trainer.requestStop();
+                try {
+                    trainer.awaitFinish(120_000);
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "adanewton-checkpoint-on-exit");
+            Runtime.getRuntime().addShutdownHook(hook);
+            Trainer.Result r = trainer.run(loaded);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C: the hook is running and waits for this checkpoint
+            }
+            MetricsLog.Row last = r.last();
+            System.out.println(r.message());
+            if (last != null)
+                System.out.printf(Locale.ROOT, "final: epoch %.2f, train loss %.6f, test accuracy %s, %d gradients, %d HVPs, %.1f s (evaluation excluded)%n",
+                        last.epoch(), last.trainLoss(), Double.isFinite(last.testAccuracy()) ? String.format(Locale.ROOT, "%.2f%%", 100 * last.testAccuracy()) : "-",
+                        last.gradients(), last.hvps(), last.seconds());
+            System.out.println("results: " + dir.toAbsolutePath() + " (metrics.csv, metrics.jsonl, train.png, checkpoint/)");
+            return r.status().equals("completed") || r.status().equals("interrupted") ? 0 : 1;
+        }
     }
 }

@@ -53,7 +53,8 @@ public final class Minimizer implements AutoCloseable {
     private int iteration, accepted, rejected, invalid, invalidStreak;
     private long gradients, values, products, krylovIterations;
     private double secondsBefore, solverSeconds;
-    private long startNanos;
+    private long startNanos = System.nanoTime();
+    private IterationSummary lastIteration;
 
     /** A minimizer of problem from x (x is updated in place and stays the caller's). */
     public Minimizer(Problem problem, MinimizerOptions options, Vector x) {
@@ -89,27 +90,40 @@ public final class Minimizer implements AutoCloseable {
 
     /** Runs until a stopping rule or a listener ends it. */
     public Summary run(IterationListener... listeners) {
-        startNanos = System.nanoTime();
         TerminationType why;
-        while (true) {
-            why = budgetExhausted();
-            if (why != null) break;
+        do {
+            why = next(listeners);
+        } while (why == null);
+        return summary(why);
+    }
+
+    /**
+     * One step of the run: checks the budgets, evaluates the gradient when needed, checks
+     * convergence and performs one outer iteration. Returns null to continue, or why the run ended.
+     * A caller that drives the loop itself (a trainer evaluating between epochs) uses this and
+     * {@link #summary(TerminationType)}.
+     */
+    public TerminationType next(IterationListener... listeners) {
+        startNanos = System.nanoTime();
+        try {
+            TerminationType why = budgetExhausted();
+            if (why != null) return why;
             ensureGradient(); // draws this iteration's sample only once the budget allows the iteration
-            if (Double.isFinite(gradientNorm) && gradientNorm <= options.gradientTolerance()) {
-                why = TerminationType.CONVERGENCE;
-                break;
-            }
+            if (Double.isFinite(gradientNorm) && gradientNorm <= options.gradientTolerance()) return TerminationType.CONVERGENCE;
             IterationSummary it = iterate();
+            lastIteration = it;
             boolean go = true;
             for (IterationListener l : listeners) go &= l.onIteration(it);
-            if (!go) {
-                why = TerminationType.USER_STOP;
-                break;
-            }
+            return go ? null : TerminationType.USER_STOP;
+        } finally {
+            secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
+            startNanos = System.nanoTime();
         }
-        secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
-        startNanos = System.nanoTime();
-        return summary(why);
+    }
+
+    /** The last iteration performed (null before the first). */
+    public IterationSummary lastIteration() {
+        return lastIteration;
     }
 
     private double elapsed() {
@@ -189,7 +203,8 @@ public final class Minimizer implements AutoCloseable {
         return it;
     }
 
-    private Summary summary(TerminationType why) {
+    /** The summary of the run so far, ended for the given reason. */
+    public Summary summary(TerminationType why) {
         String what = policy.isCubic() ? "sigma" : "radius";
         String message = switch (why) {
             case CONVERGENCE -> String.format(Locale.ROOT, "||g|| = %.3e <= gradientTolerance = %.3e after %d iterations", gradientNorm,
@@ -203,7 +218,7 @@ public final class Minimizer implements AutoCloseable {
             case NUMERICAL_FAILURE -> String.format(Locale.ROOT,
                     "%d consecutive invalid steps (non-finite loss, gradient or model decrease) >= maxConsecutiveInvalid = %d", invalidStreak,
                     options.maxConsecutiveInvalid());
-            case USER_STOP -> "a listener stopped the run after " + iteration + " iterations";
+            case USER_STOP -> "stopped by the caller after " + iteration + " iterations";
         };
         return new Summary(why, message, iteration, gradients, values, products, krylovIterations, accepted, rejected, invalid, initialValue, f,
                 gradientNorm, secondsBefore, solverSeconds, List.copyOf(history));
@@ -211,6 +226,26 @@ public final class Minimizer implements AutoCloseable {
 
     private static String fmt(double v) {
         return String.format(Locale.ROOT, "%.6g", v);
+    }
+
+    /** Gradient evaluations so far. */
+    public long gradients() {
+        return gradients;
+    }
+
+    /** Curvature products (HVPs) so far. */
+    public long products() {
+        return products;
+    }
+
+    /** Trial function values so far. */
+    public long functionValues() {
+        return values;
+    }
+
+    /** Outer iterations so far. */
+    public int iterations() {
+        return iteration;
     }
 
     /** The current radius (TR) or sigma (ARC). */

@@ -24,7 +24,8 @@ public final class NetworkProblem implements Problem {
     private final float[] inputs;
     private final int[] labels;
     private final float[] targets;
-    private final int size, batchSize, hessianBatch;
+    private final int size, capacity, hessianBatch;
+    private int batchSize;
     private final Curvature curvature;
     private final BatchSampler sampler;
     private final NetworkModel model, trialModel, hessianModel;
@@ -45,6 +46,12 @@ public final class NetworkProblem implements Problem {
      */
     public NetworkProblem(Backend backend, Network network, float[] inputs, int[] labels, float[] targets, int batchSize, int hessianBatch,
             Curvature curvature, long seed) {
+        this(backend, network, inputs, labels, targets, batchSize, batchSize, hessianBatch, curvature, seed);
+    }
+
+    /** As above, with buffers for batches of up to maxBatchSize (see {@link #setBatchSize}). */
+    public NetworkProblem(Backend backend, Network network, float[] inputs, int[] labels, float[] targets, int batchSize, int maxBatchSize,
+            int hessianBatch, Curvature curvature, long seed) {
         this.backend = backend;
         this.network = network;
         int d = network.inputDim();
@@ -59,17 +66,20 @@ public final class NetworkProblem implements Problem {
         this.inputs = inputs;
         this.labels = labels;
         this.targets = targets;
+        if (maxBatchSize < batchSize)
+            throw new IllegalArgumentException("maxBatchSize = " + maxBatchSize + "; must be >= batchSize = " + batchSize);
         this.batchSize = Math.min(batchSize, size);
+        this.capacity = Math.min(maxBatchSize, size);
         this.hessianBatch = hessianBatch == 0 || hessianBatch >= this.batchSize ? 0 : hessianBatch;
         this.curvature = curvature;
         this.sampler = new BatchSampler(size, seed);
-        this.model = backend.model(network, this.batchSize);
-        this.trialModel = backend.model(network, this.batchSize);
-        this.batch = backend.batch(network, this.batchSize);
-        this.indices = new int[this.batchSize];
-        this.xBuffer = new float[this.batchSize * d];
-        this.yBuffer = network.loss().usesLabels() ? new int[this.batchSize] : null;
-        this.tBuffer = network.loss().usesLabels() ? null : new float[this.batchSize * network.outputDim()];
+        this.model = backend.model(network, capacity);
+        this.trialModel = backend.model(network, capacity);
+        this.batch = backend.batch(network, capacity);
+        this.indices = new int[capacity];
+        this.xBuffer = new float[capacity * d];
+        this.yBuffer = network.loss().usesLabels() ? new int[capacity] : null;
+        this.tBuffer = network.loss().usesLabels() ? null : new float[capacity * network.outputDim()];
         if (this.hessianBatch > 0) {
             hessianModel = backend.model(network, this.hessianBatch);
             hessianBatchBuffer = backend.batch(network, this.hessianBatch);
@@ -113,18 +123,31 @@ public final class NetworkProblem implements Problem {
         if (hessianBatchBuffer != null) gather(Math.min(rows, hessianBatch), hessianBatchBuffer);
     }
 
+    /** Samples per iteration from the next draw on (at most the capacity given at construction). */
+    public void setBatchSize(int newSize) {
+        if (newSize < 1 || newSize > capacity)
+            throw new IllegalArgumentException("batch size = " + newSize + "; must be in [1, " + capacity + "] (the capacity)");
+        batchSize = newSize;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Rows of the current sample. */
+    public int rows() {
+        return rows;
+    }
+
     private void gather(int count, Batch into) {
         int d = network.inputDim(), o = network.outputDim();
-        float[] x = count == xBuffer.length / d ? xBuffer : new float[count * d];
-        for (int i = 0; i < count; i++) System.arraycopy(inputs, indices[i] * d, x, i * d, d);
+        for (int i = 0; i < count; i++) System.arraycopy(inputs, indices[i] * d, xBuffer, i * d, d);
         if (yBuffer != null) {
-            int[] y = count == yBuffer.length ? yBuffer : new int[count];
-            for (int i = 0; i < count; i++) y[i] = labels[indices[i]];
-            into.set(x, y, count);
+            for (int i = 0; i < count; i++) yBuffer[i] = labels[indices[i]];
+            into.setFirstRows(xBuffer, yBuffer, count);
         } else {
-            float[] t = count * o == tBuffer.length ? tBuffer : new float[count * o];
-            for (int i = 0; i < count; i++) System.arraycopy(targets, indices[i] * o, t, i * o, o);
-            into.set(x, t, count);
+            for (int i = 0; i < count; i++) System.arraycopy(targets, indices[i] * o, tBuffer, i * o, o);
+            into.setFirstRows(xBuffer, tBuffer, count);
         }
     }
 

@@ -51,11 +51,28 @@ public abstract class Batch implements AutoCloseable {
 
     /** Classification: inputs (rows x inputDim, row-major) and labels in [0, outputDim). */
     public final void set(float[] inputs, int[] labels, int rows) {
-        checkCommon(inputs, rows);
+        setLabels(inputs, labels, rows, true);
+    }
+
+    /**
+     * As {@link #set(float[], int[], int)}, from the first rows of longer, reused buffers (inputs at
+     * least rows x inputDim, labels at least rows long).
+     */
+    public final void setFirstRows(float[] inputs, int[] labels, int rows) {
+        setLabels(inputs, labels, rows, false);
+    }
+
+    /** As {@link #set(float[], float[], int)}, from the first rows of longer, reused buffers. */
+    public final void setFirstRows(float[] inputs, float[] targets, int rows) {
+        setTargets(inputs, targets, rows, false);
+    }
+
+    private void setLabels(float[] inputs, int[] labels, int rows, boolean exact) {
+        checkCommon(inputs, rows, exact);
         if (!network.loss().usesLabels())
             throw new IllegalArgumentException("the network's loss " + network.loss() + " takes float targets, not int labels");
         if (labels == null) throw new NullPointerException("labels is null");
-        if (labels.length != rows)
+        if (exact ? labels.length != rows : labels.length < rows)
             throw new IllegalArgumentException("labels has length " + labels.length + " but rows = " + rows);
         int classes = network.outputDim();
         for (int i = 0; i < rows; i++) {
@@ -69,15 +86,19 @@ public abstract class Batch implements AutoCloseable {
 
     /** Regression: inputs (rows x inputDim) and targets (rows x outputDim), row-major. */
     public final void set(float[] inputs, float[] targets, int rows) {
-        checkCommon(inputs, rows);
+        setTargets(inputs, targets, rows, true);
+    }
+
+    private void setTargets(float[] inputs, float[] targets, int rows, boolean exact) {
+        checkCommon(inputs, rows, exact);
         if (network.loss().usesLabels())
             throw new IllegalArgumentException("the network's loss " + network.loss() + " takes int labels, not float targets");
         if (targets == null) throw new NullPointerException("targets is null");
         int d = network.outputDim();
-        if (targets.length != (long) rows * d)
+        if (exact ? targets.length != (long) rows * d : targets.length < (long) rows * d)
             throw new IllegalArgumentException("targets has length " + targets.length + " but rows * outputDim = " + rows
                     + " * " + d + " = " + (long) rows * d);
-        checkFinite("targets", targets, d);
+        checkFinite("targets", targets, rows * d, d);
         store(inputs, null, targets, rows);
         commit(rows);
     }
@@ -90,24 +111,25 @@ public abstract class Batch implements AutoCloseable {
         }
     }
 
+    /** Copies the first rows (validated) into the backend's storage. */
     protected abstract void store(float[] inputs, int[] labels, float[] targets, int rows);
 
     protected abstract void release();
 
-    private void checkCommon(float[] inputs, int rows) {
+    private void checkCommon(float[] inputs, int rows, boolean exact) {
         if (closed) throw new IllegalStateException("the batch is closed");
         if (rows < 1 || rows > capacity)
             throw new IllegalArgumentException("rows = " + rows + "; must be in [1, " + capacity + "] (the batch capacity)");
         if (inputs == null) throw new NullPointerException("inputs is null");
         int dim = network.inputDim();
-        if (inputs.length != (long) rows * dim)
+        if (exact ? inputs.length != (long) rows * dim : inputs.length < (long) rows * dim)
             throw new IllegalArgumentException("inputs has length " + inputs.length + " but rows * inputDim = " + rows + " * "
                     + dim + " = " + (long) rows * dim);
-        checkFinite("inputs", inputs, dim);
+        checkFinite("inputs", inputs, rows * dim, dim);
     }
 
-    private static void checkFinite(String name, float[] values, int width) {
-        for (int i = 0; i < values.length; i++) {
+    private static void checkFinite(String name, float[] values, int count, int width) {
+        for (int i = 0; i < count; i++) {
             if (!Float.isFinite(values[i]))
                 throw new IllegalArgumentException(name + " of sample " + (i / width) + " (feature " + (i % width) + ") is "
                         + values[i] + "; must be finite");

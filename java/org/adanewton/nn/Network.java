@@ -92,6 +92,40 @@ public final class Network {
         return w;
     }
 
+    /** The regularizer's value at w (double): (lambda/2) sum ||T||^2 or lambda sum ||T||. */
+    public double regularizationValue(double[] w) {
+        if (!regularization.isActive()) return 0;
+        double total = 0;
+        for (Dense d : layers) {
+            double sw = 0, sb = 0;
+            for (int i = d.weightOffset(); i < d.biasOffset(); i++) sw += w[i] * w[i];
+            for (int i = d.biasOffset(); i < d.biasOffset() + d.out(); i++) sb += w[i] * w[i];
+            total += regularization.kind() == Regularization.Kind.SQUARED ? 0.5 * (sw + sb) : Math.sqrt(sw) + Math.sqrt(sb);
+        }
+        return regularization.lambda() * total;
+    }
+
+    /** Matrix-product FLOPs of one forward pass per sample: 2 sum in*out. */
+    public double forwardFlopsPerSample() {
+        double f = 0;
+        for (Dense d : layers) f += 2.0 * d.in() * d.out();
+        return f;
+    }
+
+    /** Matrix-product FLOPs of one gradient per sample: forward, weight gradients, input gradients (not for the first layer). */
+    public double gradientFlopsPerSample() {
+        double f = 0;
+        for (int l = 0; l < layers.size(); l++) f += 2.0 * layers.get(l).in() * layers.get(l).out() * (l == 0 ? 2 : 3);
+        return f;
+    }
+
+    /** Matrix-product FLOPs of one HVP at a cached point per sample (R-forward and R-backward). */
+    public double hvpCachedFlopsPerSample() {
+        double f = 0;
+        for (int l = 0; l < layers.size(); l++) f += 2.0 * layers.get(l).in() * layers.get(l).out() * (l == 0 ? 2 : 6);
+        return f;
+    }
+
     /** The spec array of the native API: input_dim, n_layers, then (DENSE, out, activation) each. */
     public int[] nativeSpec() {
         int[] spec = new int[2 + 3 * layers.size()];

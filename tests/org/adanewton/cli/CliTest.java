@@ -55,12 +55,20 @@ class CliTest {
     }
 
     @Test
-    void infoAndTrainExplainThemselves() {
+    void infoExplainsItself() {
         Run info = run("info");
         assertEquals(0, info.code, info.err);
         assertTrue(info.out.contains("backend: cpu") && info.out.contains("cuda probe:"), info.out);
-        Run train = run("train");
-        assertEquals(0, train.code);
-        assertTrue(train.out.contains("coming in the next step"), train.out);
+    }
+
+    @Test
+    void solvePrintsJson() {
+        Run r = run("solve", "rosenbrock", "--method", "arc", "--norm", "rmsprop", "--json");
+        assertEquals(0, r.code, r.err);
+        for (String field : new String[] {"problem", "method", "iterations", "gradients", "hvps", "grad_norm", "termination"})
+            assertTrue(r.out.contains("\"" + field + "\": "), field + " missing in " + r.out);
+        assertTrue(r.out.contains("\"termination\": \"CONVERGENCE\""), r.out);
+        assertEquals(2, run("solve", "rosenbrock", "--method", "newton").code);
+        assertEquals(2, run("solve", "himmelblau").code);
     }
 }

@@ -25,9 +25,9 @@ final class CpuBatch extends Batch {
 
     @Override
     protected void store(float[] x, int[] y, float[] t, int rows) {
-        inputs.put(x, 0, x.length);
+        inputs.put(x, 0, rows * network().inputDim());
         if (y != null) labels.put(y, 0, rows);
-        if (t != null) targets.put(t, 0, t.length);
+        if (t != null) targets.put(t, 0, rows * network().outputDim());
     }
 
     @Override

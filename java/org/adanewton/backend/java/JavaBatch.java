@@ -15,12 +15,13 @@ final class JavaBatch extends Batch {
 
     @Override
     protected void store(float[] x, int[] y, float[] t, int rows) {
-        inputs = new double[x.length];
-        for (int i = 0; i < x.length; i++) inputs[i] = x[i];
-        labels = y == null ? null : y.clone();
+        int d = network().inputDim(), o = network().outputDim();
+        inputs = new double[rows * d];
+        for (int i = 0; i < inputs.length; i++) inputs[i] = x[i];
+        labels = y == null ? null : java.util.Arrays.copyOf(y, rows);
         if (t != null) {
-            targets = new double[t.length];
-            for (int i = 0; i < t.length; i++) targets[i] = t[i];
+            targets = new double[rows * o];
+            for (int i = 0; i < targets.length; i++) targets[i] = t[i];
         } else {
             targets = null;
         }

@@ -1,0 +1,137 @@
+package org.adanewton.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import org.adanewton.minimizer.CubicPolicy;
+import org.adanewton.minimizer.FirstOrderOptions;
+import org.adanewton.minimizer.NetworkProblem;
+import org.adanewton.minimizer.TrustRegionPolicy;
+import org.adanewton.norm.EpsPlacement;
+import org.adanewton.norm.NormOptions;
+import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.train.TrainConfig;
+import picocli.CommandLine.Option;
+
+/** The hyper-parameter overrides shared by `train` and `compare`: each flag, when given, replaces the preset's value. */
+final class TrainOptions {
+    @Option(names = "--batch", description = "Samples per iteration (preset: 512 for TR/ARC, 128 first-order).")
+    Integer batch;
+    @Option(names = "--hessian-batch", description = "Samples for the curvature products (0: the whole batch).")
+    Integer hessianBatch;
+    @Option(names = "--curvature", description = "hessian or gauss-newton (default hessian).")
+    String curvature;
+    @Option(names = "--lr", description = "Learning rate of a first-order method (preset per method).")
+    Double lr;
+    @Option(names = "--momentum", description = "SGD momentum.")
+    Double momentum;
+    @Option(names = "--delta0", description = "Initial trust-region radius.")
+    Double delta0;
+    @Option(names = "--delta-max", description = "Largest radius.")
+    Double deltaMax;
+    @Option(names = "--eta1", description = "Acceptance threshold on rho.")
+    Double eta1;
+    @Option(names = "--eta2", description = "Very-successful threshold on rho.")
+    Double eta2;
+    @Option(names = "--gamma-inc", description = "Radius increase factor.")
+    Double gammaInc;
+    @Option(names = "--gamma-dec", description = "Radius decrease factor.")
+    Double gammaDec;
+    @Option(names = "--sigma0", description = "Initial ARC weight sigma.")
+    Double sigma0;
+    @Option(names = "--max-krylov", description = "Krylov iterations per step (preset 50).")
+    Integer maxKrylov;
+    @Option(names = "--krylov-tol", description = "Krylov tolerance cap (preset 0.1).")
+    Double krylovTol;
+    @Option(names = "--krylov-rule", description = "model-decrease (preset) or residual.")
+    String krylovRule;
+    @Option(names = "--eps", description = "The norm's eps (preset 1e-10).")
+    Double eps;
+    @Option(names = "--eps-placement", description = "after-root (paper) or initial-accumulator (authors' code).")
+    String epsPlacement;
+    @Option(names = "--beta", description = "RMSProp norm decay (0.8).")
+    Double beta;
+    @Option(names = "--clamp", split = ",", description = "aMin,aMax: clamp the norm's diagonal.")
+    double[] clamp;
+    @Option(names = "--warm-epochs", description = "First-order warm-start epochs before TR/ARC (preset 1).")
+    Integer warmEpochs;
+    @Option(names = "--warm-lr", description = "Warm-start SGD learning rate (preset 0.005).")
+    Double warmLr;
+    @Option(names = "--pivot-every", description = "Pivot safeguard period in epochs (0: off; preset 10).")
+    Double pivotEvery;
+    @Option(names = "--pivot-growth", description = "Batch growth at a failed pivot (preset 1.05).")
+    Double pivotGrowth;
+    @Option(names = "--pivot-cap", description = "Batch cap, fraction of the data (preset 0.2).")
+    Double pivotCap;
+    @Option(names = "--train-samples", description = "Training samples used (preset 50000; 0: all).")
+    Integer trainSamples;
+    @Option(names = "--eval-every", description = "Evaluate every this many epochs (default 1).")
+    Double evalEvery;
+    @Option(names = "--checkpoint-every", description = "Checkpoint every this many epochs (default: at the end and on Ctrl-C).")
+    Double checkpointEvery;
+    @Option(names = "--seed", description = "Seed of the initialization and the batches (default 1).")
+    Long seed;
+    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0: all processors).")
+    int threads;
+    @Option(names = "--backend", defaultValue = "auto", description = "auto, cuda, cpu or java (default ${DEFAULT-VALUE}).")
+    String backend;
+    @Option(names = "--data", description = "Directory with the dataset (else $ADANEWTON_DATA, Debian's Fashion-MNIST, the bundled subset).")
+    Path data;
+
+    private static <T> T or(T value, T fallback) {
+        return value != null ? value : fallback;
+    }
+
+    /** base with every given flag applied; invalid values throw IllegalArgumentException naming the option. */
+    TrainConfig apply(TrainConfig b) {
+        TrustRegionPolicy tr = b.trustRegion();
+        if (tr != null)
+            tr = new TrustRegionPolicy(or(delta0, tr.initialRadius()), or(deltaMax, tr.maxRadius()),
+                    Math.min(tr.minRadius(), or(delta0, tr.initialRadius()) / 10), or(eta1, tr.eta1()), or(eta2, tr.eta2()), or(gammaInc, tr.gammaInc()),
+                    or(gammaDec, tr.gammaDec()));
+        CubicPolicy cubic = b.cubic();
+        if (cubic != null && sigma0 != null)
+            cubic = new CubicPolicy(sigma0, Math.min(cubic.minSigma(), sigma0), cubic.maxSigma(), cubic.eta1(), cubic.eta2(), cubic.gamma());
+        KrylovOptions k = b.krylov();
+        if (k != null) {
+            KrylovOptions.StoppingRule rule = k.rule();
+            if (krylovRule != null) rule = switch (krylovRule.toLowerCase(Locale.ROOT)) {
+                case "residual" -> KrylovOptions.StoppingRule.RESIDUAL;
+                case "model-decrease" -> KrylovOptions.StoppingRule.MODEL_DECREASE;
+                default -> throw new IllegalArgumentException("--krylov-rule = '" + krylovRule + "'; must be residual or model-decrease");
+            };
+            k = new KrylovOptions(or(maxKrylov, k.maxIterations()), or(krylovTol, k.tolerance()), rule);
+        }
+        NormOptions norm = b.norm();
+        if (norm != null) {
+            NormOptions.Builder nb = NormOptions.builder(norm.kind()).beta(or(beta, norm.beta())).beta2(norm.beta2()).eps(or(eps, norm.eps()))
+                    .biasCorrection(norm.biasCorrection()).clamp(norm.aMin(), norm.aMax()).epsPlacement(norm.epsPlacement());
+            if (epsPlacement != null) nb.epsPlacement(switch (epsPlacement.toLowerCase(Locale.ROOT)) {
+                case "after-root" -> EpsPlacement.AFTER_ROOT;
+                case "initial-accumulator" -> EpsPlacement.INITIAL_ACCUMULATOR;
+                default -> throw new IllegalArgumentException("--eps-placement = '" + epsPlacement + "'; must be after-root or initial-accumulator");
+            });
+            if (clamp != null) {
+                if (clamp.length != 2) throw new IllegalArgumentException("--clamp takes two values aMin,aMax; got " + clamp.length);
+                nb.clamp(clamp[0], clamp[1]);
+            }
+            norm = nb.build();
+        }
+        FirstOrderOptions fo = b.firstOrder();
+        if (fo != null)
+            fo = new FirstOrderOptions(fo.kind(), or(lr, fo.lr()), or(momentum, fo.momentum()), fo.nesterov(), fo.beta1(), fo.beta2(), fo.eps(),
+                    fo.weightDecay());
+        FirstOrderOptions warm = b.warmStart();
+        if (warm != null && warmLr != null) warm = new FirstOrderOptions(warm.kind(), warmLr, warm.momentum(), warm.nesterov(), warm.beta1(),
+                warm.beta2(), warm.eps(), warm.weightDecay());
+        NetworkProblem.Curvature curv = b.curvature();
+        if (curvature != null) curv = switch (curvature.toLowerCase(Locale.ROOT)) {
+            case "hessian" -> NetworkProblem.Curvature.HESSIAN;
+            case "gauss-newton", "gn" -> NetworkProblem.Curvature.GAUSS_NEWTON;
+            default -> throw new IllegalArgumentException("--curvature = '" + curvature + "'; must be hessian or gauss-newton");
+        };
+        return new TrainConfig(b.preset(), b.method(), b.epochs(), or(batch, b.batch()), or(hessianBatch, b.hessianBatch()), curv, or(seed, b.seed()), tr,
+                cubic, k, norm, fo, b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0, warm, b.warmBatch(), or(pivotEvery, b.pivotEvery()),
+                or(pivotGrowth, b.pivotGrowth()), or(pivotCap, b.pivotCap()), or(evalEvery, b.evalEvery()), or(checkpointEvery, b.checkpointEvery()),
+                or(trainSamples, b.trainSamples()), threads, backend);
+    }
+}

@@ -1,0 +1,86 @@
+package org.adanewton.train;
+
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.adanewton.minimizer.FirstOrderOptions;
+import org.adanewton.minimizer.TrustRegionPolicy;
+import org.adanewton.nn.Loss;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.Regularization;
+import org.adanewton.norm.NormKind;
+
+/**
+ * The paper's experiment settings (PAPER.md section 6, from the authors' configs): network, data,
+ * trust-region constants per norm, batch sizes, pivot safeguard, warm start, first-order learning
+ * rates. Every value can be overridden by a flag of `train` / `compare`.
+ *
+ * @param trainSamples  training samples used (the paper: 50,000 for classifiers)
+ * @param trustRegion   Delta0, Dmax, eta1, eta2, gammaInc, gammaDec per norm
+ * @param eps           the norms' eps
+ * @param trBatch       second-order batch size
+ * @param pivotEvery    pivot safeguard period in epochs (0: off)
+ * @param pivotGrowth   batch growth factor at a failed pivot
+ * @param pivotCap      batch cap as a fraction of the training set
+ * @param warmEpochs    first-order warm-start epochs (the authors' "0" means one epoch)
+ * @param warmStart     the warm-start optimizer
+ * @param firstOrderLr  learning rates of the first-order baselines
+ * @param firstOrderBatch batch size of the first-order baselines
+ * @param compareMethods the methods `compare` runs by default
+ */
+public record Preset(String name, String description, String dataset, Network network, int trainSamples, Map<NormKind, TrustRegionPolicy> trustRegion,
+        double eps, int trBatch, double pivotEvery, double pivotGrowth, double pivotCap, int warmEpochs, FirstOrderOptions warmStart,
+        Map<FirstOrderOptions.Kind, Double> firstOrderLr, int firstOrderBatch, List<String> compareMethods) {
+
+    public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp");
+
+    private static TrustRegionPolicy tr(double d0, double dmax, double eta1, double eta2, double inc, double dec) {
+        return new TrustRegionPolicy(d0, dmax, Math.min(1e-14, d0 / 10), eta1, eta2, inc, dec);
+    }
+
+    private static Network mlp(int in, int... hidden) {
+        Network.Builder b = Network.builder(in);
+        for (int h : hidden) b.dense(h).tanh();
+        return b.dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
+    }
+
+    public static Preset get(String name) {
+        List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
+        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
+        lrs.put(FirstOrderOptions.Kind.SGD, 0.005);
+        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.005);
+        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
+        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
+        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
+        switch (name) {
+            case "fmnist-mlp" -> {
+                t.put(NormKind.UNIFORM, tr(0.05, 10, 0.01, 0.8, 1.1, 1.25));
+                t.put(NormKind.ADAGRAD, tr(0.05, 10, 0.01, 0.95, 1.1, 1.5));
+                t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.1, 1.75));
+            }
+            case "mnist-mlp" -> {
+                t.put(NormKind.UNIFORM, tr(0.05, 10, 0.01, 0.95, 1.1, 1.5));
+                t.put(NormKind.ADAGRAD, tr(0.05, 10, 0.01, 0.95, 1.1, 1.25));
+                t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.01, 1.75));
+            }
+            case "cifar-mlp" -> {
+                t.put(NormKind.UNIFORM, tr(0.05, 10, 0.01, 0.95, 1.1, 1.25));
+                t.put(NormKind.ADAGRAD, tr(0.05, 10, 0.01, 0.95, 1.1, 1.25));
+                t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.1, 1.75));
+            }
+            default -> throw new IllegalArgumentException("preset = '" + name + "'; must be one of " + NAMES);
+        }
+        t.put(NormKind.ADAM, t.get(NormKind.RMSPROP)); // not in the paper: Adam's norm takes RMSProp's constants
+        FirstOrderOptions warm = FirstOrderOptions.of(FirstOrderOptions.Kind.SGD, 0.005);
+        return switch (name) {
+            case "fmnist-mlp" -> new Preset(name, "Fashion-MNIST, MLP 784-128-10 tanh (PAPER.md section 6)", "fashion-mnist", mlp(784, 128), 50_000,
+                    t, 1e-10, 512, 10, 1.05, 0.2, 1, warm, lrs, 128, methods);
+            case "mnist-mlp" -> new Preset(name, "MNIST, MLP 784-128-10 tanh", "mnist", mlp(784, 128), 50_000, t, 1e-10, 512, 10, 1.05, 0.2, 1, warm,
+                    lrs, 128, methods);
+            default -> new Preset(name, "CIFAR-10, MLP 3072-128-128-10 tanh (raw pixels, as the authors' code)", "cifar-10", mlp(3072, 128, 128),
+                    50_000, t, 1e-10, 512, 10, 1.05, 0.2, 1, warm, lrs, 128, methods);
+        };
+    }
+}

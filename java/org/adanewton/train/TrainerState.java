@@ -1,0 +1,29 @@
+package org.adanewton.train;
+
+import org.adanewton.api.Norm.NormState;
+import org.adanewton.minimizer.BatchSampler;
+import org.adanewton.minimizer.MinimizerState;
+
+/**
+ * The scalars of a training run between iterations (the vectors go to optimizer.safetensors):
+ * counters, schedule positions, pivot state, samplers, and the optimizers' scalar state.
+ */
+public record TrainerState(long iterations, long gradients, long hvps, long lossEvaluations, double flops, double seconds, double nextEval,
+        double nextPivot, double nextCheckpoint, double pivotLoss, int batchSize, BatchSampler.State warmSampler, BatchSampler.State mainSampler,
+        MinimizerState minimizer, long firstOrderSteps, long warmSteps, String termination) {
+
+    /** The minimizer's state without its vectors (x, norm accumulator), which are stored as tensors. */
+    static MinimizerState scalarsOnly(MinimizerState s) {
+        if (s == null) return null;
+        return new MinimizerState(s.method(), null, new NormState(s.norm().kind(), s.norm().updates(), null), s.region(), s.iteration(), s.accepted(),
+                s.rejected(), s.invalid(), s.invalidStreak(), s.gradients(), s.values(), s.products(), s.krylovIterations(), s.seconds(),
+                s.solverSeconds(), s.initialValue());
+    }
+
+    /** Puts the vectors back. */
+    static MinimizerState withVectors(MinimizerState s, double[] x, double[] accumulator) {
+        return new MinimizerState(s.method(), x, new NormState(s.norm().kind(), s.norm().updates(), accumulator), s.region(), s.iteration(),
+                s.accepted(), s.rejected(), s.invalid(), s.invalidStreak(), s.gradients(), s.values(), s.products(), s.krylovIterations(), s.seconds(),
+                s.solverSeconds(), s.initialValue());
+    }
+}
