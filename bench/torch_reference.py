@@ -52,9 +52,38 @@ spinning threads otherwise compete with OpenBLAS's threads for the cores. --json
 object per (model, batch) per line; otherwise an aligned table is printed.
 Without --repeats, each measurement is repeated enough for about 1 s of
 timing, and at least 5 times.
+
+--tr-epoch mode (bench/compare_tr_epoch.sh): instead of the kernels, time whole
+training epochs of the paper's stochastic trust-region method with the RMSProp
+norm, written plainly in PyTorch the way the authors' code does it:
+  /usr/bin/python3 bench/torch_reference.py --tr-epoch [--tr-epochs E]
+      [--threads 2] [--json]
+Data: Fashion-MNIST from Debian (/usr/share/datasets/fashion-mnist, read with
+gzip + numpy, pixels / 255), the first 50,000 training samples. Model: MLP
+784-128-10 tanh (nn.Linear init, torch.manual_seed(1)). Objective: mean
+softmax cross-entropy + 1e-4 * sum over parameter tensors of ||T||_2 (not
+squared). Per iteration (batch 512 from an epoch-wise random permutation; the
+last batch of an epoch may be smaller):
+  1. f and g = grad(f, params, create_graph=True), flattened;
+  2. RMSProp norm: v = 0.8 v + 0.2 g^2 (v_0 = 0), a = sqrt(v) + 1e-10;
+  3. preconditioned Steihaug-Toint CG in the A-norm, M = diag(a), at most 50
+     iterations, the authors' "model decrease" stopping rule (stop when the
+     last iteration's decrease 0.5 alpha r'y <= eta |m|, eta = min(sqrt(||g||),
+     0.1)), boundary from the M-norm recurrences s'Ms, s'Mp, p'Mp (positive
+     root), negative curvature -> boundary; each HVP is
+     grad(g_flat @ p, params, retain_graph=True) on the iteration's graph;
+  4. f(w + s) on the same batch (no_grad), rho = (f - f(w + s)) / pred; accept
+     if rho >= 0.01; radius Delta_0 = 1e-4, max 10, x1.1 if rho >= 0.95,
+     /1.75 if rho < 0.01.
+Only the training loop is timed (data loading excluded). Printed: one JSON
+object with --json ({"impl": "pytorch", "mode": "tr-epoch", "threads",
+"epochs", "seconds", "seconds_per_epoch", "iterations", "hvps",
+"final_batch_loss", ...}), otherwise a few lines; the mean batch objective per
+epoch goes to stderr.
 """
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -71,6 +100,24 @@ TARGET_SECONDS = 1.0  # auto repeats: about this much timing per measurement
 MIN_REPEATS = 5
 SEED = 1234
 METRICS = ["forward_ms", "gradient_ms", "hvp_ms", "hvp_cached_ms", "gn_ms"]
+
+# --tr-epoch: the paper's Fashion-MNIST setting.
+FMNIST_DIR = "/usr/share/datasets/fashion-mnist"
+TR_MODEL = "mlp-784-128-10-tanh"
+TR_SEED = 1
+TR_SAMPLES = 50000
+TR_BATCH = 512
+TR_LAMBDA = 1e-4       # weight of sum_T ||T||_2 (not squared)
+TR_BETA = 0.8          # RMSProp norm decay: v = beta v + (1 - beta) g^2
+TR_EPS = 1e-10         # a = sqrt(v) + eps
+TR_MAX_CG = 50
+TR_TOL = 0.1           # eta = min(sqrt(||g||), TR_TOL)
+TR_DELTA0 = 1e-4
+TR_DELTA_MAX = 10.0
+TR_ETA1 = 0.01         # accept if rho >= eta1, shrink if rho < eta1
+TR_ETA2 = 0.95         # grow if rho >= eta2
+TR_GAMMA_INC = 1.1
+TR_GAMMA_DEC = 1.75
 
 
 def split_list(values):
@@ -100,7 +147,18 @@ def parse_args(argv=None):
                    help="untimed runs before each measurement (default 3)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per (model, batch) per line")
+    p.add_argument("--tr-epoch", action="store_true",
+                   help="time training epochs of the stochastic trust-region "
+                   "method with the RMSProp norm on Fashion-MNIST instead of "
+                   "the kernels")
+    p.add_argument("--tr-epochs", type=int, default=1, metavar="E",
+                   help="epochs for --tr-epoch (default 1)")
+    p.add_argument("--data-dir", default=FMNIST_DIR, metavar="DIR",
+                   help="Fashion-MNIST idx .gz files for --tr-epoch "
+                   "(default %s)" % FMNIST_DIR)
     a = p.parse_args(argv)
+    if a.tr_epochs < 1:
+        p.error("--tr-epochs must be >= 1")
     if a.threads < 1:
         p.error("--threads must be >= 1")
     a.models = split_list(a.model) or list(MODELS)
@@ -258,7 +316,174 @@ def print_table(rows):
                         for i, (s, w) in enumerate(zip(row, widths))))
 
 
+def load_fmnist(data_dir, n):
+    """First n Fashion-MNIST training samples: (float32 (n, 784) in [0, 1], int64 labels)."""
+    import numpy as np
+
+    def read(name, offset):
+        path = os.path.join(data_dir, name)
+        try:
+            with gzip.open(path, "rb") as f:
+                return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+        except OSError as e:
+            sys.exit("cannot read %s (%s): install Debian's Fashion-MNIST "
+                     "or pass --data-dir" % (path, e))
+
+    images = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)
+    labels = read("train-labels-idx1-ubyte.gz", 8)
+    if images.shape[0] != labels.shape[0] or images.shape[0] < n:
+        sys.exit("%s: unexpected Fashion-MNIST sizes %d images, %d labels"
+                 % (data_dir, images.shape[0], labels.shape[0]))
+    x = torch.from_numpy(images[:n].astype(np.float32) / 255.0)
+    y = torch.from_numpy(labels[:n].astype(np.int64))
+    return x, y
+
+
+def boundary_root(ss, sp, pp, delta2):
+    """Positive tau with ||s + tau p||_M^2 = delta2 from s'Ms, s'Mp, p'Mp."""
+    disc = math.sqrt(max(0.0, sp * sp + pp * (delta2 - ss)))
+    if sp >= 0:
+        return max(0.0, delta2 - ss) / (sp + disc)
+    return (-sp + disc) / pp
+
+
+def steihaug(g, gd, a, delta, params):
+    """Preconditioned Steihaug-Toint CG, M = diag(a), on the graph of g.
+
+    g: the flat gradient with its graph (for the HVPs), gd: g detached.
+    Returns (s, pred = m(0) - m(s), HVPs used)."""
+    s = torch.zeros_like(gd)
+    gnorm = float(gd.norm())
+    if gnorm == 0 or not math.isfinite(gnorm):
+        return s, 0.0, 0
+    eta = min(math.sqrt(gnorm), TR_TOL)
+    r = gd.clone()
+    y = r / a
+    ry = float(r @ y)
+    p = -y
+    ss, sp, pp, delta2, m = 0.0, 0.0, ry, delta * delta, 0.0
+    for k in range(TR_MAX_CG):
+        hv = grad(g @ p, params, retain_graph=True)
+        bp = torch.cat([h.reshape(-1) for h in hv])
+        kappa = float(p @ bp)
+        if not math.isfinite(kappa):
+            return s, float("nan"), k + 1
+        alpha = ry / kappa if kappa != 0 else math.inf
+        if kappa <= 0 or ss + 2 * alpha * sp + alpha * alpha * pp >= delta2:
+            tau = boundary_root(ss, sp, pp, delta2)
+            s.add_(p, alpha=tau)
+            m += -tau * ry + 0.5 * tau * tau * kappa  # r'p = -r'y
+            return s, -m, k + 1
+        s.add_(p, alpha=alpha)
+        decrease = 0.5 * alpha * ry
+        m -= decrease
+        ss += 2 * alpha * sp + alpha * alpha * pp
+        r.add_(bp, alpha=alpha)
+        y = r / a
+        ry_next = float(r @ y)
+        if decrease <= eta * abs(m):
+            return s, -m, k + 1
+        beta = ry_next / ry
+        p = beta * p - y
+        sp = beta * (sp + alpha * pp)
+        pp = ry_next + beta * beta * pp
+        ry = ry_next
+    return s, -m, TR_MAX_CG
+
+
+def tr_epoch(epochs, data_dir):
+    """Train the TR-RMSProp method for `epochs` epochs; returns the result row."""
+    x_all, y_all = load_fmnist(data_dir, TR_SAMPLES)
+    torch.manual_seed(TR_SEED)
+    model = build_model(TR_MODEL)
+    params = [p for p in model.parameters()]
+    ce = torch.nn.functional.cross_entropy  # mean reduction
+
+    def objective(xb, yb):
+        return ce(model(xb), yb) + TR_LAMBDA * sum(p.norm() for p in params)
+
+    n = x_all.shape[0]
+    dim = sum(p.numel() for p in params)
+    v = torch.zeros(dim)
+    delta = TR_DELTA0
+    iterations = hvps = accepted = 0
+    first_loss = final_loss = None
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        perm = torch.randperm(n)
+        epoch_sum, epoch_count = 0.0, 0
+        for start in range(0, n, TR_BATCH):
+            idx = perm[start:start + TR_BATCH]
+            xb, yb = x_all[idx], y_all[idx]
+            # 1. objective and gradient, keeping the graph for the HVPs
+            f_t = objective(xb, yb)
+            gs = grad(f_t, params, create_graph=True)
+            g = torch.cat([t.reshape(-1) for t in gs])
+            gd = g.detach()
+            f = float(f_t)
+            # 2. RMSProp norm
+            v.mul_(TR_BETA).addcmul_(gd, gd, value=1 - TR_BETA)
+            a = v.sqrt().add_(TR_EPS)
+            # 3. the step
+            s, pred, used = steihaug(g, gd, a, delta, params)
+            hvps += used
+            del f_t, gs, g
+            # 4. trial point on the same batch; accept or restore
+            with torch.no_grad():
+                saved = [p.detach().clone() for p in params]
+                offset = 0
+                for p in params:
+                    p.add_(s[offset:offset + p.numel()].view_as(p))
+                    offset += p.numel()
+                f_trial = float(objective(xb, yb))
+                rho = ((f - f_trial) / pred
+                       if pred > 0 and math.isfinite(f_trial) else -math.inf)
+                if rho >= TR_ETA1:
+                    accepted += 1
+                    final_loss = f_trial
+                else:
+                    for p, w in zip(params, saved):
+                        p.copy_(w)
+                    final_loss = f
+            if rho >= TR_ETA2:
+                delta = min(TR_GAMMA_INC * delta, TR_DELTA_MAX)
+            elif rho < TR_ETA1:
+                delta /= TR_GAMMA_DEC
+            if first_loss is None:
+                first_loss = f
+            epoch_sum += f * len(idx)
+            epoch_count += len(idx)
+            iterations += 1
+        print("# tr-epoch: epoch %d: mean batch objective %.6f, radius %.3g"
+              % (epoch + 1, epoch_sum / epoch_count, delta), file=sys.stderr,
+              flush=True)
+    seconds = time.perf_counter() - t0
+    if not final_loss < first_loss:
+        print("warning: tr-epoch: the batch objective did not go down "
+              "(first %.6f, final %.6f)" % (first_loss, final_loss),
+              file=sys.stderr)
+    return {"impl": "pytorch", "mode": "tr-epoch", "threads": ARGS.threads,
+            "epochs": epochs, "seconds": round(seconds, 4),
+            "seconds_per_epoch": round(seconds / epochs, 4),
+            "iterations": iterations, "hvps": hvps,
+            "final_batch_loss": round(final_loss, 8),
+            "first_batch_loss": round(first_loss, 8),
+            "accepted": accepted, "torch": torch.__version__}
+
+
 def main():
+    if ARGS.tr_epoch:
+        row = tr_epoch(ARGS.tr_epochs, ARGS.data_dir)
+        if ARGS.json:
+            print(json.dumps(row), flush=True)
+        else:
+            print("# pytorch %s, threads=%d, tr-epoch" % (torch.__version__,
+                                                          ARGS.threads))
+            for k in ("epochs", "seconds", "seconds_per_epoch", "iterations",
+                      "hvps", "accepted", "first_batch_loss",
+                      "final_batch_loss"):
+                print("%-18s %s" % (k, row[k]))
+        return
     rows = []
     for name in ARGS.models:
         for batch in ARGS.batches:

@@ -5,6 +5,7 @@ import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
 import org.adanewton.backend.cpu.NativeLibrary;
 import org.adanewton.backend.cuda.CudaProbe;
+import org.adanewton.data.DataLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,6 +19,9 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0 = all processors).")
     int threads;
 
+    @Option(names = "--data", description = "A dataset directory to check.")
+    java.nio.file.Path data;
+
     @Override
     public Integer call() {
         System.out.println("java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
@@ -28,6 +32,12 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println("cuda probe: " + (cuda.available() ? cuda.devices() + " device(s): " : "") + cuda.message());
         Backends.Selection s = Backends.select(BackendKind.parse(backend), threads);
         s.notes().forEach(System.out::println);
+        try {
+            System.out.println("data (Fashion-MNIST, first match of --data, $" + DataLocator.ENV + ", Debian, bundled): "
+                    + DataLocator.fashionMnist(data).summary());
+        } catch (java.io.IOException | RuntimeException e) {
+            System.out.println("data: not found: " + e.getMessage());
+        }
         return 0;
     }
 }

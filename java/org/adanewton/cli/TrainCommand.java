@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /** Trains one network with one method; writes metrics, a plot and a checkpoint. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a network (default: Fashion-MNIST MLP, TR with the RMSProp norm, the paper's preset, 5 epochs).",
+        description = {"Train a network (default: Fashion-MNIST MLP, TR with the RMSProp norm, the paper's preset, 20 epochs).",
                 "Writes metrics.csv, metrics.jsonl, train.png and checkpoint/ under --out; Ctrl-C writes a checkpoint first."})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp (default ${DEFAULT-VALUE}).")
@@ -32,7 +32,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "SOLVER-NORM (tr, gltr, arc x uniform, adagrad, rmsprop, adam) or sgd, adagrad, rmsprop, adam, adamw (default ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--epochs", description = "Epochs (default 5; on --resume: extend the run to this many).")
+    static final int DEFAULT_EPOCHS = 20;
+
+    @Option(names = "--epochs", description = "Epochs (default 20; on --resume: extend the run to this many).")
     Integer epochs;
 
     @Option(names = "--out", description = "Output directory (default runs/PRESET-METHOD-TIME).")
@@ -72,7 +74,7 @@ final class TrainCommand implements Callable<Integer> {
                 p = Preset.get(config.preset());
             } else {
                 p = Preset.get(preset);
-                config = options.apply(TrainConfig.of(p, MethodSpec.parse(method), epochs == null ? 5 : epochs));
+                config = options.apply(TrainConfig.of(p, MethodSpec.parse(method), epochs == null ? DEFAULT_EPOCHS : epochs));
             }
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());

@@ -22,6 +22,10 @@ public final class Plots {
     /** One method's curve. */
     public record Curve(String label, List<MetricsLog.Row> rows) {}
 
+    /** Distinct colours; first-order baselines (plain names) get dashed lines. */
+    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728), new Color(0x9467bd),
+            new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f), new Color(0xbcbd22), new Color(0x17becf)};
+
     private Plots() {}
 
     public static void lossCurves(String title, List<Curve> curves, Path png) throws IOException {
@@ -33,7 +37,11 @@ public final class Plots {
             chart.getStyler().setLegendVisible(axis.equals("epochs"));
             chart.getStyler().setChartBackgroundColor(Color.WHITE);
             chart.getStyler().setMarkerSize(3);
+            chart.getStyler().setXAxisTickMarkSpacingHint(160);
+            chart.getStyler().setXAxisDecimalPattern(axis.equals("backprops") ? "#,###" : "#.#");
+            int index = 0;
             for (Curve c : curves) {
+                Color color = COLORS[index++ % COLORS.length];
                 List<Double> x = new ArrayList<>(), y = new ArrayList<>();
                 for (MetricsLog.Row r : c.rows()) {
                     if (!(r.trainLoss() > 0) || !Double.isFinite(r.trainLoss())) continue;
@@ -47,6 +55,10 @@ public final class Plots {
                 if (x.isEmpty()) continue;
                 XYSeries s = chart.addSeries(c.label(), x, y);
                 s.setMarker(SeriesMarkers.NONE);
+                s.setLineColor(color);
+                boolean secondOrder = c.label().contains("-");
+                s.setLineStyle(secondOrder ? new java.awt.BasicStroke(2f) : new java.awt.BasicStroke(1.5f, java.awt.BasicStroke.CAP_BUTT,
+                        java.awt.BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
             }
             panels.add(BitmapEncoder.getBufferedImage(chart));
         }
