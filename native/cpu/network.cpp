@@ -245,6 +245,23 @@ struct an_net {
             }
             return total / b;
         }
+        if (loss == AN_LOSS_BCE) {
+            // L = (1/b) sum softplus(z) - t z; dL/dz = (sigma(z) - t)/b; sigma kept in P for the R-op
+            const float inv = 1.0f / static_cast<float>(b);
+            for (int i = 0; i < rows; ++i) {
+                const float* z = A + static_cast<size_t>(i) * d;
+                const float* t = targets + static_cast<size_t>(row0 + i) * d;
+                float* p = k.P.p + static_cast<size_t>(i) * d;
+                for (int j = 0; j < d; ++j) {
+                    const double zj = z[j];
+                    total += (zj > 0 ? zj + std::log1p(std::exp(-zj)) : std::log1p(std::exp(zj))) - t[j] * zj;
+                    const float sig = static_cast<float>(1.0 / (1.0 + std::exp(-zj)));
+                    p[j] = sig;
+                    if (ga != nullptr) ga[static_cast<size_t>(i) * d + j] = (sig - t[j]) * inv;
+                }
+            }
+            return total / b;
+        }
         // squared error: L = c/2 * sum (a - t)^2 with c = 2/(b d) (mean) or 2/b (per-sample sum)
         const double c = loss == AN_LOSS_SQUARED_MEAN ? 2.0 / (static_cast<double>(b) * d) : 2.0 / b;
         const float cf = static_cast<float>(c);
@@ -276,6 +293,12 @@ struct an_net {
                 const float prf = static_cast<float>(pr);
                 for (int j = 0; j < d; ++j) o[j] = inv * p[j] * (r[j] - prf);
             }
+            return;
+        }
+        if (loss == AN_LOSS_BCE) {
+            const float inv = 1.0f / static_cast<float>(b);
+            const size_t n = static_cast<size_t>(rows) * d;
+            for (size_t i = 0; i < n; ++i) rga[i] = inv * k.P.p[i] * (1.0f - k.P.p[i]) * ra[i];
             return;
         }
         const float c = static_cast<float>(loss == AN_LOSS_SQUARED_MEAN ? 2.0 / (static_cast<double>(b) * d) : 2.0 / b);
@@ -441,7 +464,7 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
         if (spec == nullptr || spec_len < 2) throw std::invalid_argument("network spec is empty");
         if (max_batch < 1) throw std::invalid_argument("max_batch must be >= 1");
         if (threads < 1) throw std::invalid_argument("threads must be >= 1");
-        if (loss < AN_LOSS_SOFTMAX_CE || loss > AN_LOSS_SQUARED_SUM) throw std::invalid_argument("unknown loss");
+        if (loss < AN_LOSS_SOFTMAX_CE || loss > AN_LOSS_BCE) throw std::invalid_argument("unknown loss");
         if (reg < AN_REG_NONE || reg > AN_REG_NORM || !(lambda >= 0)) throw std::invalid_argument("invalid regularization");
         auto net = std::make_unique<an_net>();
         net->input = spec[0];

@@ -30,7 +30,8 @@ enum { AN_LAYER_DENSE = 1 };
 /* Activations (applied after a dense layer). */
 enum { AN_ACT_IDENTITY = 0, AN_ACT_TANH = 1, AN_ACT_SIGMOID = 2, AN_ACT_RELU = 3, AN_ACT_SOFTPLUS = 4 };
 /* Losses on the network's output. */
-enum { AN_LOSS_SOFTMAX_CE = 1, AN_LOSS_SQUARED_MEAN = 2, AN_LOSS_SQUARED_SUM = 3 };
+enum { AN_LOSS_SOFTMAX_CE = 1, AN_LOSS_SQUARED_MEAN = 2, AN_LOSS_SQUARED_SUM = 3,
+       AN_LOSS_BCE = 4 /* sigmoid output + binary cross-entropy, from the logits; per-sample sum, batch mean */ };
 /* L2 regularization over every parameter tensor T (each W and each b). */
 enum { AN_REG_NONE = 0, AN_REG_SQUARED = 1 /* lambda/2 * sum_T ||T||^2 */, AN_REG_NORM = 2 /* lambda * sum_T ||T|| */ };
 /* Operation kinds for an_net_gemm_floor. */

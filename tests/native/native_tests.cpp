@@ -46,6 +46,8 @@ static void test_network(int act, int loss, int reg, int threads) {
     CHECK(n == 7 * 9 + 9 + 9 * 4 + 4, "param count %lld", n);
     auto w = randn(n, 1, 0.5f), x = randn(batch * 7, 2, 1.0f), v = randn(n, 3, 1.0f), u = randn(n, 4, 1.0f);
     auto t = randn(batch * 4, 5, 1.0f);
+    if (loss == AN_LOSS_BCE)
+        for (auto& v : t) v = 1.0f / (1.0f + std::exp(-v));  // probabilities
     std::vector<int> y(batch);
     for (int i = 0; i < batch; ++i) y[i] = i % 4;
     const int* labels = loss == AN_LOSS_SOFTMAX_CE ? y.data() : nullptr;
@@ -132,7 +134,7 @@ static void test_vector_ops() {
 
 int main() {
     for (int act = AN_ACT_IDENTITY; act <= AN_ACT_SOFTPLUS; ++act)
-        for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_SQUARED_SUM; ++loss)
+        for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_BCE; ++loss)
             for (int reg = AN_REG_NONE; reg <= AN_REG_NORM; ++reg) test_network(act, loss, reg, act % 2 == 0 ? 1 : 3);
     test_thread_split();
     test_errors();

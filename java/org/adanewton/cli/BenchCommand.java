@@ -36,6 +36,7 @@ final class BenchCommand implements Callable<Integer> {
     static {
         MODELS.put("mlp-784-128-10-tanh", Network.builder(784).dense(128).tanh().dense(10).build());
         MODELS.put("mlp-784-512-256-10-relu", Network.builder(784).dense(512).relu().dense(256).relu().dense(10).build());
+        MODELS.put("autoencoder", org.adanewton.train.Preset.get("fmnist-ae").network());
     }
 
     @Option(names = "--model", split = ",", description = "Models to run (default: all): ${COMPLETION-CANDIDATES}.",
@@ -74,6 +75,7 @@ final class BenchCommand implements Callable<Integer> {
                         "--model = '" + n + "'; must be one of " + MODELS.keySet());
         }
         List<Integer> bs = batches == null ? List.of(128, 512, 2048) : batches;
+        if (models == null && batches == null) names.remove("autoencoder"); // by default only the MLPs at 3 batch sizes; add --model autoencoder --batch 512
         for (int b : bs) {
             if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");
         }
@@ -101,13 +103,15 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextDouble();
         int[] y = new int[batch];
         for (int i = 0; i < batch; i++) y[i] = random.nextInt(net.outputDim());
+        float[] targets = net.loss().usesLabels() ? null : java.util.Arrays.copyOf(x, x.length); // autoencoder: inputs as targets
         double[] v0 = new double[net.parameterCount()];
         for (int i = 0; i < v0.length; i++) v0[i] = random.nextGaussian();
         Map<String, Object> row = new LinkedHashMap<>();
         try (NetworkModel model = backend.model(net, batch); Batch b = backend.batch(net, batch);
                 Vector w = backend.vector(net.initialize(1)); Vector g = backend.allocate(net.parameterCount());
                 Vector v = backend.vector(v0); Vector out = backend.allocate(net.parameterCount())) {
-            b.set(x, y, batch);
+            if (targets == null) b.set(x, y, batch);
+            else b.set(x, targets, batch);
             row.put("model", name);
             row.put("backend", backend.kind().name().toLowerCase());
             row.put("batch", batch);

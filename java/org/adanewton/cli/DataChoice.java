@@ -10,6 +10,12 @@ final class DataChoice {
     private DataChoice() {}
 
     static DataLocator.Located load(Preset preset, Path dir) throws IOException {
+        DataLocator.Located found = find(preset, dir);
+        if (!preset.autoencoder()) return found;
+        return new DataLocator.Located(found.train().asAutoencoder(), found.test().asAutoencoder(), found.source());
+    }
+
+    private static DataLocator.Located find(Preset preset, Path dir) throws IOException {
         return switch (preset.dataset()) {
             case "fashion-mnist" -> DataLocator.fashionMnist(dir);
             case "mnist" -> {

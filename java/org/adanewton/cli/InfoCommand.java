@@ -22,8 +22,25 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--data", description = "A dataset directory to check.")
     java.nio.file.Path data;
 
+    @Option(names = "--preset", description = "Print this preset's network layer by layer and its parameter count.")
+    String preset;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        if (preset != null) {
+            org.adanewton.train.Preset p;
+            try {
+                p = org.adanewton.train.Preset.get(preset);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            System.out.println(p.name() + ": " + p.description());
+            System.out.println(p.network().describe());
+            return 0;
+        }
         System.out.println("java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         System.out.println("processors: " + Runtime.getRuntime().availableProcessors());
         System.out.println("native library: " + (NativeLibrary.isAvailable() ? "loaded; " + NativeLibrary.runtimeInfo()

@@ -99,6 +99,13 @@ public abstract class Batch implements AutoCloseable {
             throw new IllegalArgumentException("targets has length " + targets.length + " but rows * outputDim = " + rows
                     + " * " + d + " = " + (long) rows * d);
         checkFinite("targets", targets, rows * d, d);
+        if (network.loss() == Loss.BINARY_CROSS_ENTROPY) {
+            for (int i = 0; i < rows * d; i++) {
+                if (!(targets[i] >= 0 && targets[i] <= 1))
+                    throw new IllegalArgumentException("targets of sample " + (i / d) + " (output " + (i % d) + ") is " + targets[i]
+                            + "; binary cross-entropy targets must be in [0, 1]");
+            }
+        }
         store(inputs, null, targets, rows);
         commit(rows);
     }

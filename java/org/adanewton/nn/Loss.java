@@ -6,10 +6,13 @@ package org.adanewton.nn;
  * <li>{@link #SOFTMAX_CROSS_ENTROPY}: (1/B) sum_i [logsumexp(a_i) - a_i,y_i]; labels in [0, d).</li>
  * <li>{@link #SQUARED_ERROR_MEAN}: (1/(B d)) sum_i ||a_i - t_i||^2 (PyTorch's MSELoss, mean).</li>
  * <li>{@link #SQUARED_ERROR_SUM}: (1/B) sum_i ||a_i - t_i||^2 (per-sample sum, batch mean).</li>
+ * <li>{@link #BINARY_CROSS_ENTROPY}: a sigmoid output with binary cross-entropy, computed from the
+ *     logits a: (1/B) sum_i sum_j [log(1 + exp(a_ij)) - t_ij a_ij] (targets in [0, 1]; the
+ *     autoencoder option).</li>
  * </ul>
  */
 public enum Loss {
-    SOFTMAX_CROSS_ENTROPY(1), SQUARED_ERROR_MEAN(2), SQUARED_ERROR_SUM(3);
+    SOFTMAX_CROSS_ENTROPY(1), SQUARED_ERROR_MEAN(2), SQUARED_ERROR_SUM(3), BINARY_CROSS_ENTROPY(4);
 
     public final int nativeCode;
 

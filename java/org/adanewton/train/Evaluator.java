@@ -62,6 +62,11 @@ final class Evaluator implements AutoCloseable {
                     for (int j = 0; j < o; j++) s += Math.exp(out[i * o + j] - max);
                     total += Math.log(s) + max - out[i * o + y[i]];
                     if (arg == y[i]) correct++;
+                } else if (network.loss() == Loss.BINARY_CROSS_ENTROPY) {
+                    for (int j = 0; j < o; j++) {
+                        double z = out[i * o + j];
+                        total += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - t[i * o + j] * z;
+                    }
                 } else {
                     double s = 0;
                     for (int j = 0; j < o; j++) {

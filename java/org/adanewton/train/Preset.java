@@ -33,7 +33,42 @@ public record Preset(String name, String description, String dataset, Network ne
         double eps, int trBatch, double pivotEvery, double pivotGrowth, double pivotCap, int warmEpochs, FirstOrderOptions warmStart,
         Map<FirstOrderOptions.Kind, Double> firstOrderLr, int firstOrderBatch, List<String> compareMethods) {
 
-    public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp");
+    public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp", "fmnist-ae", "mnist-ae");
+
+    /** True for the autoencoder presets (inputs are their own targets). */
+    public boolean autoencoder() {
+        return network.loss() != Loss.SOFTMAX_CROSS_ENTROPY;
+    }
+
+    /**
+     * The deep autoencoder 784-1000-500-250-30-250-500-1000-784: sigmoid hidden layers, linear code
+     * and output, squared error summed per image (PAPER.md section 6); 2,837,314 parameters.
+     */
+    static Network autoencoderNetwork() {
+        Network.Builder b = Network.builder(784);
+        for (int w : new int[] {1000, 500, 250}) b.dense(w).sigmoid();
+        b.dense(30);
+        for (int w : new int[] {250, 500, 1000}) b.dense(w).sigmoid();
+        return b.dense(784).loss(Loss.SQUARED_ERROR_SUM).build();
+    }
+
+    /** The (F)MNIST autoencoder: one set of TR constants for every norm, AdaGrad warm start. */
+    private static Preset autoencoder(String name) {
+        if (!name.equals("fmnist-ae") && !name.equals("mnist-ae")) throw new IllegalArgumentException("preset = '" + name + "'; must be one of " + NAMES);
+        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
+        for (NormKind k : NormKind.values()) t.put(k, tr(1e-3, 10, 1e-5, 0.9, 1.1, 1.25));
+        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
+        lrs.put(FirstOrderOptions.Kind.SGD, 0.05);
+        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
+        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-3);
+        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
+        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+        boolean fashion = name.startsWith("fmnist");
+        return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " deep autoencoder 784-1000-500-250-30-250-500-1000-784 (PAPER.md section 6)",
+                fashion ? "fashion-mnist" : "mnist", autoencoderNetwork(), 60_000, t, 1e-10, 512, 5, 1.075, 0.05, 1,
+                FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01), lrs, 128,
+                List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam"));
+    }
 
     private static TrustRegionPolicy tr(double d0, double dmax, double eta1, double eta2, double inc, double dec) {
         return new TrustRegionPolicy(d0, dmax, Math.min(1e-14, d0 / 10), eta1, eta2, inc, dec);
@@ -46,6 +81,7 @@ public record Preset(String name, String description, String dataset, Network ne
     }
 
     public static Preset get(String name) {
+        if (name.endsWith("-ae")) return autoencoder(name);
         List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
         Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
         lrs.put(FirstOrderOptions.Kind.SGD, 0.005);

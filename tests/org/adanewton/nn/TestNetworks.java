@@ -44,7 +44,8 @@ public final class TestNetworks {
             b.set(x, y, rows);
         } else {
             float[] t = new float[rows * net.outputDim()];
-            for (int i = 0; i < t.length; i++) t[i] = (float) r.nextDouble(-1, 1);
+            boolean probabilities = net.loss() == Loss.BINARY_CROSS_ENTROPY;
+            for (int i = 0; i < t.length; i++) t[i] = (float) (probabilities ? r.nextDouble() : r.nextDouble(-1, 1));
             b.set(x, t, rows);
         }
     }

@@ -2,6 +2,7 @@ package org.adanewton.backend.java;
 
 import java.util.List;
 import org.adanewton.backend.Vector;
+import org.adanewton.nn.Activation;
 import org.adanewton.nn.Batch;
 import org.adanewton.nn.Loss;
 import org.adanewton.nn.Network;
@@ -81,6 +82,15 @@ final class JavaNetworkModel extends NetworkModel {
             }
             return total / rows;
         }
+        if (network().loss() == Loss.BINARY_CROSS_ENTROPY) {
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < d; j++) {
+                    double z = a[last][i][j];
+                    total += Activation.SOFTPLUS.value(z) - b.targets[i * d + j] * z;
+                }
+            }
+            return total / rows;
+        }
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < d; j++) {
                 double e = a[last][i][j] - b.targets[i * d + j];
@@ -102,6 +112,8 @@ final class JavaNetworkModel extends NetworkModel {
             for (int j = 0; j < d; j++) {
                 if (network().loss() == Loss.SOFTMAX_CROSS_ENTROPY) {
                     g[i][j] = (probs[i][j] - (j == b.labels[i] ? 1 : 0)) / rows;
+                } else if (network().loss() == Loss.BINARY_CROSS_ENTROPY) {
+                    g[i][j] = (Activation.SIGMOID.value(a[last][i][j]) - b.targets[i * d + j]) / rows;
                 } else {
                     g[i][j] = 2 * (a[last][i][j] - b.targets[i * d + j]) / squaredDenominator(rows);
                 }
@@ -113,12 +125,15 @@ final class JavaNetworkModel extends NetworkModel {
     /** H_loss r for the loss on the network output (r: rows x d). */
     private double[][] lossHessianTimes(double[][] r, int rows) {
         int d = network().outputDim();
+        double[][] outputs = a[layers.size() - 1];
         double[][] out = new double[rows][d];
         for (int i = 0; i < rows; i++) {
             if (network().loss() == Loss.SOFTMAX_CROSS_ENTROPY) {
                 double pr = 0;
                 for (int j = 0; j < d; j++) pr += probs[i][j] * r[i][j];
                 for (int j = 0; j < d; j++) out[i][j] = probs[i][j] * (r[i][j] - pr) / rows;
+            } else if (network().loss() == Loss.BINARY_CROSS_ENTROPY) {
+                for (int j = 0; j < d; j++) out[i][j] = Activation.SIGMOID.derivative(outputs[i][j]) * r[i][j] / rows;
             } else {
                 for (int j = 0; j < d; j++) out[i][j] = 2 * r[i][j] / squaredDenominator(rows);
             }
