@@ -42,16 +42,27 @@ struct Buf {
 };
 
 struct Layer {
-    int in, out, act;
-    long long w_off, b_off;
+    int kind = AN_LAYER_DENSE, act = AN_ACT_IDENTITY;
+    int in_size = 0, out_size = 0;     // values per sample
+    long long w_off = -1, b_off = -1;  // parameters (-1: none)
+    // convolution / pooling geometry (NCHW per sample)
+    int cin = 0, hin = 0, win = 0, cout = 0, k = 0, stride = 1, pad = 0, hout = 0, wout = 0;
+    bool has_params() const { return kind == AN_LAYER_DENSE || kind == AN_LAYER_CONV2D; }
+    int K() const { return cin * k * k; }       // im2col rows
+    int P() const { return hout * wout; }       // output positions
+    long long weights() const { return kind == AN_LAYER_DENSE ? static_cast<long long>(in_size) * out_size : static_cast<long long>(cout) * K(); }
+    long long biases() const { return kind == AN_LAYER_DENSE ? out_size : cout; }
 };
 
 // Per-thread buffers for one block of rows (capacity `cap` rows).
 struct Block {
-    std::vector<Buf> A, G, RZ, RA, RG;  // per layer: cap x out
-    Buf P;                              // softmax probabilities of the last layer
+    std::vector<Buf> A, G, RZ, RA, RG;  // per layer: cap x out_size
+    std::vector<std::vector<int>> arg;  // per max-pool layer: the argmax of each output
+    Buf P;                              // softmax / sigmoid of the last layer
     Buf partial;                        // partial gradient / product (threads > 0)
-    std::vector<double> colsum;         // bias-gradient accumulator (max width)
+    Buf cols, rcols, dcols;             // im2col work (largest conv K x P)
+    Buf bexp;                           // a conv bias expanded over positions
+    std::vector<double> colsum;         // bias-gradient accumulator (largest out_size)
     double loss = 0;
 };
 
@@ -204,18 +215,202 @@ struct an_net {
     const float* x = nullptr;
     int batch = 0;
 
-    int out_dim() const { return layers.back().out; }
+    int out_dim() const { return layers.back().out_size; }
     int used_threads(int b) const { return std::min(pool->size(), b); }
     int row_begin(int t, int b) const { return static_cast<int>(static_cast<long long>(t) * b / used_threads(b)); }
 
-    // ---- the sweeps over one row block ----
+    // ---- the layer maps ----
     const float* layer_input(int l, const Block& k, const float* xr) const { return l == 0 ? xr : k.A[l - 1].p; }
 
+    // cols (K x P) = im2col of one sample
+    static void im2col(const Layer& L, const float* x, float* cols) {
+        for (int c = 0; c < L.cin; ++c)
+            for (int i = 0; i < L.k; ++i)
+                for (int j = 0; j < L.k; ++j) {
+                    float* row = cols + (static_cast<size_t>(c * L.k + i) * L.k + j) * L.P();
+                    for (int oh = 0; oh < L.hout; ++oh) {
+                        const int ih = oh * L.stride - L.pad + i;
+                        float* out = row + oh * L.wout;
+                        if (ih < 0 || ih >= L.hin) {
+                            std::fill(out, out + L.wout, 0.0f);
+                            continue;
+                        }
+                        const float* in = x + (static_cast<size_t>(c) * L.hin + ih) * L.win;
+                        for (int ow = 0; ow < L.wout; ++ow) {
+                            const int iw = ow * L.stride - L.pad + j;
+                            out[ow] = iw >= 0 && iw < L.win ? in[iw] : 0.0f;
+                        }
+                    }
+                }
+    }
+
+    // x (one sample) += col2im(cols)
+    static void col2im_add(const Layer& L, const float* cols, float* x) {
+        for (int c = 0; c < L.cin; ++c)
+            for (int i = 0; i < L.k; ++i)
+                for (int j = 0; j < L.k; ++j) {
+                    const float* row = cols + (static_cast<size_t>(c * L.k + i) * L.k + j) * L.P();
+                    for (int oh = 0; oh < L.hout; ++oh) {
+                        const int ih = oh * L.stride - L.pad + i;
+                        if (ih < 0 || ih >= L.hin) continue;
+                        float* in = x + (static_cast<size_t>(c) * L.hin + ih) * L.win;
+                        const float* src = row + oh * L.wout;
+                        for (int ow = 0; ow < L.wout; ++ow) {
+                            const int iw = ow * L.stride - L.pad + j;
+                            if (iw >= 0 && iw < L.win) in[iw] += src[ow];
+                        }
+                    }
+                }
+    }
+
+    // z (rows x out) = beta z + L_W(x), without the bias
+    void linear(const Layer& L, Block& k, const float* W, const float* x, int rows, float beta, float* z) const {
+        if (L.kind == AN_LAYER_DENSE) {
+            gemm_nt(rows, L.out_size, L.in_size, x, W, beta, z);
+            return;
+        }
+        for (int s = 0; s < rows; ++s) {
+            im2col(L, x + static_cast<size_t>(s) * L.in_size, k.cols.p);
+            gemm_nn(L.cout, L.P(), L.K(), W, k.cols.p, beta, z + static_cast<size_t>(s) * L.out_size);
+        }
+    }
+
+    // gx (rows x in) = beta gx + L_W^T(gz)
+    void linear_t(const Layer& L, Block& k, const float* W, const float* gz, int rows, float beta, float* gx) const {
+        if (L.kind == AN_LAYER_DENSE) {
+            gemm_nn(rows, L.in_size, L.out_size, gz, W, beta, gx);
+            return;
+        }
+        for (int s = 0; s < rows; ++s) {
+            float* gxs = gx + static_cast<size_t>(s) * L.in_size;
+            if (beta == 0.0f) std::fill(gxs, gxs + L.in_size, 0.0f);
+            gemm_tn(L.K(), L.P(), L.cout, W, gz + static_cast<size_t>(s) * L.out_size, 0.0f, k.dcols.p);
+            col2im_add(L, k.dcols.p, gxs);
+        }
+    }
+
+    // dW = beta dW + sum over rows of the outer products of gz and x (the weight gradient's shape)
+    void outer(const Layer& L, Block& k, const float* gz, const float* x, int rows, float beta, float* dW) const {
+        if (L.kind == AN_LAYER_DENSE) {
+            gemm_tn(L.out_size, L.in_size, rows, gz, x, beta, dW);
+            return;
+        }
+        for (int s = 0; s < rows; ++s) {
+            im2col(L, x + static_cast<size_t>(s) * L.in_size, k.cols.p);
+            gemm_nt(L.cout, L.K(), L.P(), gz + static_cast<size_t>(s) * L.out_size, k.cols.p, s == 0 ? beta : 1.0f, dW);
+        }
+    }
+
+    // The bias as a per-output vector (a conv bias repeated over the positions).
+    const float* bias_vector(const Layer& L, Block& k, const float* b) const {
+        if (L.kind == AN_LAYER_DENSE) return b;
+        for (int c = 0; c < L.cout; ++c) std::fill(k.bexp.p + static_cast<size_t>(c) * L.P(), k.bexp.p + static_cast<size_t>(c + 1) * L.P(), b[c]);
+        return k.bexp.p;
+    }
+
+    // Bias gradient from the per-output column sums.
+    void flush_bias(const Layer& L, Block& k, float* dst) const {
+        if (L.kind == AN_LAYER_DENSE) {
+            for (int j = 0; j < L.out_size; ++j) dst[j] = static_cast<float>(k.colsum[j]);
+            return;
+        }
+        for (int c = 0; c < L.cout; ++c) {
+            double sum = 0;
+            for (int p = 0; p < L.P(); ++p) sum += k.colsum[static_cast<size_t>(c) * L.P() + p];
+            dst[c] = static_cast<float>(sum);
+        }
+    }
+
+    // Pooling: forward (max records its argmax: the first maximum in scan order wins ties).
+    void pool_forward(const Layer& L, Block& k, int l, const float* x, int rows, float* y) const {
+        const float inv = 1.0f / static_cast<float>(L.k * L.k);
+        for (int s = 0; s < rows; ++s) {
+            const float* xs = x + static_cast<size_t>(s) * L.in_size;
+            float* ys = y + static_cast<size_t>(s) * L.out_size;
+            int* as = L.kind == AN_LAYER_MAXPOOL2D ? k.arg[l].data() + static_cast<size_t>(s) * L.out_size : nullptr;
+            for (int c = 0; c < L.cin; ++c)
+                for (int oh = 0; oh < L.hout; ++oh)
+                    for (int ow = 0; ow < L.wout; ++ow) {
+                        const int o = (c * L.hout + oh) * L.wout + ow;
+                        float best = -INFINITY, sum = 0;
+                        int where = (c * L.hin + oh * L.stride) * L.win + ow * L.stride;
+                        for (int i = 0; i < L.k; ++i)
+                            for (int j = 0; j < L.k; ++j) {
+                                const int idx = (c * L.hin + oh * L.stride + i) * L.win + ow * L.stride + j;
+                                const float v = xs[idx];
+                                sum += v;
+                                if (v > best) {
+                                    best = v;
+                                    where = idx;
+                                }
+                            }
+                        if (as != nullptr) {
+                            ys[o] = best;
+                            as[o] = where;
+                        } else {
+                            ys[o] = sum * inv;
+                        }
+                    }
+        }
+    }
+
+    // R-forward of pooling (the max follows the cached argmax): ry = P rx
+    void pool_apply(const Layer& L, Block& k, int l, const float* rx, int rows, float* ry) const {
+        if (L.kind == AN_LAYER_AVGPOOL2D) {
+            const float inv = 1.0f / static_cast<float>(L.k * L.k);
+            for (int s = 0; s < rows; ++s) {
+                const float* xs = rx + static_cast<size_t>(s) * L.in_size;
+                float* ys = ry + static_cast<size_t>(s) * L.out_size;
+                for (int c = 0; c < L.cin; ++c)
+                    for (int oh = 0; oh < L.hout; ++oh)
+                        for (int ow = 0; ow < L.wout; ++ow) {
+                            float sum = 0;
+                            for (int i = 0; i < L.k; ++i)
+                                for (int j = 0; j < L.k; ++j) sum += xs[(c * L.hin + oh * L.stride + i) * L.win + ow * L.stride + j];
+                            ys[(c * L.hout + oh) * L.wout + ow] = sum * inv;
+                        }
+            }
+            return;
+        }
+        const size_t n = static_cast<size_t>(rows) * L.out_size;
+        const int* arg = k.arg[l].data();
+        for (size_t o = 0; o < n; ++o) ry[o] = rx[(o / L.out_size) * L.in_size + arg[o]];
+    }
+
+    // Backward of pooling: gx = P^T gy (gx overwritten)
+    void pool_transpose(const Layer& L, Block& k, int l, const float* gy, int rows, float* gx) const {
+        std::fill(gx, gx + static_cast<size_t>(rows) * L.in_size, 0.0f);
+        if (L.kind == AN_LAYER_AVGPOOL2D) {
+            const float inv = 1.0f / static_cast<float>(L.k * L.k);
+            for (int s = 0; s < rows; ++s) {
+                float* xs = gx + static_cast<size_t>(s) * L.in_size;
+                const float* ys = gy + static_cast<size_t>(s) * L.out_size;
+                for (int c = 0; c < L.cin; ++c)
+                    for (int oh = 0; oh < L.hout; ++oh)
+                        for (int ow = 0; ow < L.wout; ++ow) {
+                            const float g = ys[(c * L.hout + oh) * L.wout + ow] * inv;
+                            for (int i = 0; i < L.k; ++i)
+                                for (int j = 0; j < L.k; ++j) xs[(c * L.hin + oh * L.stride + i) * L.win + ow * L.stride + j] += g;
+                        }
+            }
+            return;
+        }
+        const size_t n = static_cast<size_t>(rows) * L.out_size;
+        const int* arg = k.arg[l].data();
+        for (size_t o = 0; o < n; ++o) gx[(o / L.out_size) * L.in_size + arg[o]] += gy[o];
+    }
+
+    // ---- the sweeps over one row block ----
     void forward(Block& k, const float* w_, const float* xr, int rows) const {
         for (size_t l = 0; l < layers.size(); ++l) {
             const Layer& L = layers[l];
-            gemm_nt(rows, L.out, L.in, layer_input(static_cast<int>(l), k, xr), w_ + L.w_off, 0.0f, k.A[l].p);
-            bias_act(L.act, k.A[l].p, w_ + L.b_off, rows, L.out);
+            const float* in = layer_input(static_cast<int>(l), k, xr);
+            if (!L.has_params()) {
+                pool_forward(L, k, static_cast<int>(l), in, rows, k.A[l].p);
+                continue;
+            }
+            linear(L, k, w_ + L.w_off, in, rows, 0.0f, k.A[l].p);
+            bias_act(L.act, k.A[l].p, bias_vector(L, k, w_ + L.b_off), rows, L.out_size);
         }
     }
 
@@ -306,19 +501,21 @@ struct an_net {
         for (size_t i = 0; i < n; ++i) rga[i] = c * ra[i];
     }
 
-    void flush_colsum(Block& k, int width, float* dst) const {
-        for (int j = 0; j < width; ++j) dst[j] = static_cast<float>(k.colsum[j]);
-    }
+    void reset_colsum(Block& k, const Layer& L) const { std::fill(k.colsum.begin(), k.colsum.begin() + L.out_size, 0.0); }
 
     // Backward from ga in G[L-1]: G[l] becomes gz (cached); grad gets the weight and bias gradients.
     void backward(Block& k, const float* w_, const float* xr, int rows, float* grad) const {
         for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
             const Layer& L = layers[l];
-            std::fill(k.colsum.begin(), k.colsum.begin() + L.out, 0.0);
-            back_act(L.act, k.G[l].p, k.A[l].p, rows, L.out, k.colsum.data());
-            flush_colsum(k, L.out, grad + L.b_off);
-            gemm_tn(L.out, L.in, rows, k.G[l].p, layer_input(l, k, xr), 0.0f, grad + L.w_off);
-            if (l > 0) gemm_nn(rows, L.in, L.out, k.G[l].p, w_ + L.w_off, 0.0f, k.G[l - 1].p);
+            if (!L.has_params()) {
+                if (l > 0) pool_transpose(L, k, l, k.G[l].p, rows, k.G[l - 1].p);
+                continue;
+            }
+            reset_colsum(k, L);
+            back_act(L.act, k.G[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
+            flush_bias(L, k, grad + L.b_off);
+            outer(L, k, k.G[l].p, layer_input(l, k, xr), rows, 0.0f, grad + L.w_off);
+            if (l > 0) linear_t(L, k, w_ + L.w_off, k.G[l].p, rows, 0.0f, k.G[l - 1].p);
         }
     }
 
@@ -327,9 +524,14 @@ struct an_net {
         for (size_t l = 0; l < layers.size(); ++l) {
             const Layer& L = layers[l];
             float* rz = k.RZ[l].p;
-            gemm_nt(rows, L.out, L.in, layer_input(static_cast<int>(l), k, xr), v + L.w_off, 0.0f, rz);
-            if (l > 0) gemm_nt(rows, L.out, L.in, ra_buf(k, l - 1), w_ + L.w_off, 1.0f, rz);
-            rfwd_act(L.act, rz, ra_buf(k, l), k.A[l].p, v + L.b_off, rows, L.out);
+            if (!L.has_params()) {
+                if (l == 0) std::fill(rz, rz + static_cast<size_t>(rows) * L.out_size, 0.0f);
+                else pool_apply(L, k, static_cast<int>(l), ra_buf(k, l - 1), rows, rz);
+                continue;
+            }
+            linear(L, k, v + L.w_off, layer_input(static_cast<int>(l), k, xr), rows, 0.0f, rz);
+            if (l > 0) linear(L, k, w_ + L.w_off, ra_buf(k, l - 1), rows, 1.0f, rz);
+            rfwd_act(L.act, rz, ra_buf(k, l), k.A[l].p, bias_vector(L, k, v + L.b_off), rows, L.out_size);
         }
     }
     float* ra_buf(Block& k, size_t l) const { return layers[l].act == AN_ACT_IDENTITY ? k.RZ[l].p : k.RA[l].p; }
@@ -340,20 +542,27 @@ struct an_net {
     void r_backward(Block& k, const float* w_, const float* xr, int rows, const float* v, float* out, bool with_backward) const {
         for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
             const Layer& L = layers[l];
-            if (with_backward) {
-                std::fill(k.colsum.begin(), k.colsum.begin() + L.out, 0.0);
-                back_act(L.act, k.G[l].p, k.A[l].p, rows, L.out, k.colsum.data());
+            if (!L.has_params()) {
+                if (l > 0) {
+                    pool_transpose(L, k, l, k.RG[l].p, rows, k.RG[l - 1].p);
+                    if (with_backward) pool_transpose(L, k, l, k.G[l].p, rows, k.G[l - 1].p);
+                }
+                continue;
             }
-            std::fill(k.colsum.begin(), k.colsum.begin() + L.out, 0.0);
-            rbwd_act(L.act, k.RG[l].p, k.RZ[l].p, k.G[l].p, k.A[l].p, rows, L.out, k.colsum.data());
-            flush_colsum(k, L.out, out + L.b_off);
+            if (with_backward) {
+                reset_colsum(k, L);
+                back_act(L.act, k.G[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
+            }
+            reset_colsum(k, L);
+            rbwd_act(L.act, k.RG[l].p, k.RZ[l].p, k.G[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
+            flush_bias(L, k, out + L.b_off);
             const float* in = layer_input(l, k, xr);
-            gemm_tn(L.out, L.in, rows, k.RG[l].p, in, 0.0f, out + L.w_off);
+            outer(L, k, k.RG[l].p, in, rows, 0.0f, out + L.w_off);
             if (l > 0) {
-                gemm_tn(L.out, L.in, rows, k.G[l].p, ra_buf(k, l - 1), 1.0f, out + L.w_off);
-                gemm_nn(rows, L.in, L.out, k.RG[l].p, w_ + L.w_off, 0.0f, k.RG[l - 1].p);
-                gemm_nn(rows, L.in, L.out, k.G[l].p, v + L.w_off, 1.0f, k.RG[l - 1].p);
-                if (with_backward) gemm_nn(rows, L.in, L.out, k.G[l].p, w_ + L.w_off, 0.0f, k.G[l - 1].p);
+                outer(L, k, k.G[l].p, ra_buf(k, l - 1), rows, 1.0f, out + L.w_off);
+                linear_t(L, k, w_ + L.w_off, k.RG[l].p, rows, 0.0f, k.RG[l - 1].p);
+                linear_t(L, k, v + L.w_off, k.G[l].p, rows, 1.0f, k.RG[l - 1].p);
+                if (with_backward) linear_t(L, k, w_ + L.w_off, k.G[l].p, rows, 0.0f, k.G[l - 1].p);
             }
         }
     }
@@ -362,11 +571,15 @@ struct an_net {
     void gn_backward(Block& k, const float* w_, const float* xr, int rows, float* out) const {
         for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
             const Layer& L = layers[l];
-            std::fill(k.colsum.begin(), k.colsum.begin() + L.out, 0.0);
-            back_act(L.act, k.RG[l].p, k.A[l].p, rows, L.out, k.colsum.data());
-            flush_colsum(k, L.out, out + L.b_off);
-            gemm_tn(L.out, L.in, rows, k.RG[l].p, layer_input(l, k, xr), 0.0f, out + L.w_off);
-            if (l > 0) gemm_nn(rows, L.in, L.out, k.RG[l].p, w_ + L.w_off, 0.0f, k.RG[l - 1].p);
+            if (!L.has_params()) {
+                if (l > 0) pool_transpose(L, k, l, k.RG[l].p, rows, k.RG[l - 1].p);
+                continue;
+            }
+            reset_colsum(k, L);
+            back_act(L.act, k.RG[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
+            flush_bias(L, k, out + L.b_off);
+            outer(L, k, k.RG[l].p, layer_input(l, k, xr), rows, 0.0f, out + L.w_off);
+            if (l > 0) linear_t(L, k, w_ + L.w_off, k.RG[l].p, rows, 0.0f, k.RG[l - 1].p);
         }
     }
 
@@ -399,8 +612,9 @@ struct an_net {
     template <class F>
     void for_each_tensor(F&& f) const {
         for (const Layer& L : layers) {
-            f(L.w_off, static_cast<long long>(L.in) * L.out);
-            f(L.b_off, static_cast<long long>(L.out));
+            if (!L.has_params()) continue;
+            f(L.w_off, L.weights());
+            f(L.b_off, L.biases());
         }
     }
     double reg_value_and_grad(const float* w_, float* grad) const {
@@ -469,19 +683,53 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
         auto net = std::make_unique<an_net>();
         net->input = spec[0];
         const int n = spec[1];
-        if (net->input < 1 || n < 1 || spec_len != 2 + 3 * n) throw std::invalid_argument("malformed network spec");
+        if (net->input < 1 || n < 1 || spec_len != 2 + AN_SPEC_INTS_PER_LAYER * n) throw std::invalid_argument("malformed network spec");
         int in = net->input;
         long long off = 0;
         net->max_width = in;
+        size_t max_cols = 1;
         for (int l = 0; l < n; ++l) {
-            const int* s = spec + 2 + 3 * l;
-            if (s[0] != AN_LAYER_DENSE || s[1] < 1 || s[2] < AN_ACT_IDENTITY || s[2] > AN_ACT_SOFTPLUS)
-                throw std::invalid_argument("malformed layer " + std::to_string(l) + " in network spec");
-            Layer L{in, s[1], s[2], off, off + static_cast<long long>(in) * s[1]};
-            off = L.b_off + L.out;
+            const int* s = spec + 2 + AN_SPEC_INTS_PER_LAYER * l;
+            const std::string where = "layer " + std::to_string(l) + " in network spec: ";
+            Layer L;
+            L.kind = s[0];
+            L.act = s[1];
+            L.in_size = in;
+            if (L.act < AN_ACT_IDENTITY || L.act > AN_ACT_SOFTPLUS) throw std::invalid_argument(where + "unknown activation");
+            if (L.kind == AN_LAYER_DENSE) {
+                if (s[2] < 1) throw std::invalid_argument(where + "dense output size < 1");
+                L.out_size = s[2];
+            } else if (L.kind == AN_LAYER_CONV2D || L.kind == AN_LAYER_MAXPOOL2D || L.kind == AN_LAYER_AVGPOOL2D) {
+                const bool conv = L.kind == AN_LAYER_CONV2D;
+                L.cin = s[2];
+                L.hin = s[3];
+                L.win = s[4];
+                L.cout = conv ? s[5] : L.cin;
+                L.k = conv ? s[6] : s[5];
+                L.stride = conv ? s[7] : s[6];
+                L.pad = conv ? s[8] : 0;
+                if (L.cin < 1 || L.hin < 1 || L.win < 1 || L.cout < 1 || L.k < 1 || L.stride < 1 || L.pad < 0)
+                    throw std::invalid_argument(where + "invalid geometry");
+                if (static_cast<long long>(L.cin) * L.hin * L.win != in)
+                    throw std::invalid_argument(where + "input " + std::to_string(L.cin) + "x" + std::to_string(L.hin) + "x" + std::to_string(L.win)
+                                                + " does not match the previous output size " + std::to_string(in));
+                L.hout = (L.hin + 2 * L.pad - L.k) / L.stride + 1;
+                L.wout = (L.win + 2 * L.pad - L.k) / L.stride + 1;
+                if (L.hin + 2 * L.pad < L.k || L.win + 2 * L.pad < L.k) throw std::invalid_argument(where + "kernel larger than the input");
+                if (!conv && L.act != AN_ACT_IDENTITY) throw std::invalid_argument(where + "pooling takes no activation");
+                L.out_size = L.cout * L.P();
+                if (conv) max_cols = std::max(max_cols, static_cast<size_t>(L.K()) * L.P());
+            } else {
+                throw std::invalid_argument(where + "unknown layer kind " + std::to_string(L.kind));
+            }
+            if (L.has_params()) {
+                L.w_off = off;
+                L.b_off = off + L.weights();
+                off = L.b_off + L.biases();
+            }
             net->layers.push_back(L);
-            net->max_width = std::max(net->max_width, L.out);
-            in = L.out;
+            net->max_width = std::max(net->max_width, L.out_size);
+            in = L.out_size;
         }
         net->params = off;
         net->loss = loss;
@@ -494,13 +742,18 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
         for (int t = 0; t < threads; ++t) {
             Block& k = net->blocks[t];
             for (const Layer& L : net->layers) {
-                const size_t sz = static_cast<size_t>(net->cap) * L.out;
+                const size_t sz = static_cast<size_t>(net->cap) * L.out_size;
                 k.A.emplace_back(sz);
                 k.G.emplace_back(sz);
                 k.RZ.emplace_back(sz);
                 k.RA.emplace_back(L.act == AN_ACT_IDENTITY ? 0 : sz);
                 k.RG.emplace_back(sz);
+                k.arg.emplace_back(L.kind == AN_LAYER_MAXPOOL2D ? sz : 0);
             }
+            k.cols = Buf(max_cols);
+            k.rcols = Buf(1);
+            k.dcols = Buf(max_cols);
+            k.bexp = Buf(static_cast<size_t>(net->max_width));
             k.P = Buf(static_cast<size_t>(net->cap) * net->out_dim());
             if (t > 0) k.partial = Buf(static_cast<size_t>(net->params));
             k.colsum.assign(net->max_width, 0.0);
@@ -636,35 +889,47 @@ int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, d
         if (op < AN_OP_FORWARD || op > AN_OP_GN_CACHED) throw std::invalid_argument("unknown op");
         if (batch < 1 || repeats < 1) throw std::invalid_argument("batch and repeats must be >= 1");
         // Shapes (m, n, k, kind) of every sgemm the operation makes, at the full batch.
-        struct Shape { int m, n, k, kind; };
+        struct Shape { int m, n, k, kind, count; };
         std::vector<Shape> shapes;
         const bool fwd = op == AN_OP_FORWARD || op == AN_OP_GRADIENT || op == AN_OP_HVP;
         const bool rfwd = op == AN_OP_HVP || op == AN_OP_HVP_CACHED || op == AN_OP_GN_CACHED;
+        // per layer: the forward map (kind 0), its transpose (2) and the weight outer product (1)
+        auto fwd_shape = [&](const Layer& L) {
+            return L.kind == AN_LAYER_DENSE ? Shape{batch, L.out_size, L.in_size, 0, 1} : Shape{L.cout, L.P(), L.K(), 3, batch};
+        };
+        auto outer_shape = [&](const Layer& L) {
+            return L.kind == AN_LAYER_DENSE ? Shape{L.out_size, L.in_size, batch, 1, 1} : Shape{L.cout, L.K(), L.P(), 0, batch};
+        };
+        auto t_shape = [&](const Layer& L) {
+            return L.kind == AN_LAYER_DENSE ? Shape{batch, L.in_size, L.out_size, 2, 1} : Shape{L.K(), L.P(), L.cout, 1, batch};
+        };
         for (size_t l = 0; l < net->layers.size(); ++l) {
             const Layer& L = net->layers[l];
-            if (fwd) shapes.push_back({batch, L.out, L.in, 0});
+            if (!L.has_params()) continue;
+            if (fwd) shapes.push_back(fwd_shape(L));
             if (rfwd) {
-                shapes.push_back({batch, L.out, L.in, 0});
-                if (l > 0) shapes.push_back({batch, L.out, L.in, 0});
+                shapes.push_back(fwd_shape(L));
+                if (l > 0) shapes.push_back(fwd_shape(L));
             }
         }
         for (size_t l = net->layers.size(); l-- > 0;) {
             const Layer& L = net->layers[l];
+            if (!L.has_params()) continue;
             const bool first = l == 0;
             switch (op) {
                 case AN_OP_GRADIENT:
                 case AN_OP_GN_CACHED:
-                    shapes.push_back({L.out, L.in, batch, 1});
-                    if (!first) shapes.push_back({batch, L.in, L.out, 2});
+                    shapes.push_back(outer_shape(L));
+                    if (!first) shapes.push_back(t_shape(L));
                     break;
                 case AN_OP_HVP:
                 case AN_OP_HVP_CACHED:
-                    shapes.push_back({L.out, L.in, batch, 1});
+                    shapes.push_back(outer_shape(L));
                     if (!first) {
-                        shapes.push_back({L.out, L.in, batch, 1});
-                        shapes.push_back({batch, L.in, L.out, 2});
-                        shapes.push_back({batch, L.in, L.out, 2});
-                        if (op == AN_OP_HVP) shapes.push_back({batch, L.in, L.out, 2});
+                        shapes.push_back(outer_shape(L));
+                        shapes.push_back(t_shape(L));
+                        shapes.push_back(t_shape(L));
+                        if (op == AN_OP_HVP) shapes.push_back(t_shape(L));
                     }
                     break;
                 default:
@@ -675,7 +940,7 @@ int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, d
         double flops = 0;
         for (const Shape& s : shapes) {
             biggest = std::max({biggest, static_cast<size_t>(s.m) * s.k, static_cast<size_t>(s.k) * s.n, static_cast<size_t>(s.m) * s.n});
-            flops += 2.0 * s.m * s.n * s.k;
+            flops += 2.0 * s.m * s.n * s.k * s.count;
         }
         Buf a(biggest), b(biggest), c(biggest);
         an_fill(0.01f, a.p, static_cast<long long>(biggest));
@@ -684,9 +949,11 @@ int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, d
         for (int r = -1; r < repeats; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
             for (const Shape& s : shapes) {
-                if (s.kind == 0) gemm_nt(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
-                else if (s.kind == 1) gemm_tn(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
-                else gemm_nn(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
+                for (int rep = 0; rep < s.count; ++rep) {
+                    if (s.kind == 0) gemm_nt(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
+                    else if (s.kind == 1) gemm_tn(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
+                    else gemm_nn(s.m, s.n, s.k, a.p, b.p, 0.0f, c.p);
+                }
             }
             const auto t1 = std::chrono::steady_clock::now();
             if (r >= 0) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());

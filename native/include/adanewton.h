@@ -8,7 +8,8 @@
  *  - Java validates shapes, lengths and indices before calling; the checks here are a second line.
  *  - Vectors are float32, contiguous; reductions accumulate in double.
  *  - Parameters of a network live in one flat vector: for each dense layer W (out x in, row-major,
- *    as PyTorch's Linear.weight) followed by b (out).
+ *    as PyTorch's Linear.weight) followed by b (out); for each conv2d W (out_ch x in_ch x k x k,
+ *    as PyTorch's Conv2d.weight) followed by b (out_ch).
  */
 #ifndef ADANEWTON_H
 #define ADANEWTON_H
@@ -26,7 +27,13 @@ enum {
 };
 
 /* Layer kinds in a network spec. */
-enum { AN_LAYER_DENSE = 1 };
+enum { AN_LAYER_DENSE = 1, AN_LAYER_CONV2D = 2, AN_LAYER_MAXPOOL2D = 3, AN_LAYER_AVGPOOL2D = 4 };
+/* Ints per layer in a spec: kind, activation, then 8 parameters:
+ *   dense:          out
+ *   conv2d:         in_channels, in_height, in_width, out_channels, kernel, stride, padding
+ *   max/avgpool2d:  channels, in_height, in_width, kernel, stride
+ * Inputs and outputs are NCHW per sample (a flat vector for dense layers: flattening is free). */
+#define AN_SPEC_INTS_PER_LAYER 10
 /* Activations (applied after a dense layer). */
 enum { AN_ACT_IDENTITY = 0, AN_ACT_TANH = 1, AN_ACT_SIGMOID = 2, AN_ACT_RELU = 3, AN_ACT_SOFTPLUS = 4 };
 /* Losses on the network's output. */
@@ -48,7 +55,7 @@ void an_set_blas_threads(int threads);
 int an_get_blas_threads(void);
 
 /* ---- Networks ---------------------------------------------------------------------------------
- * spec = { input_dim, n_layers, then per layer: AN_LAYER_DENSE, out_dim, activation }.
+ * spec = { input_size, n_layers, then AN_SPEC_INTS_PER_LAYER ints per layer (see above) }.
  * max_batch bounds the batch of every later call; threads splits each batch into row blocks. */
 typedef struct an_net an_net;
 

@@ -20,6 +20,19 @@ static int failures = 0;
         }                                                          \
     } while (0)
 
+// A dense network's spec: input size, then (out, activation) per layer.
+static std::vector<int> dense_spec(int input, std::initializer_list<std::pair<int, int>> layers) {
+    std::vector<int> spec{input, static_cast<int>(layers.size())};
+    for (auto [out, act] : layers) {
+        std::vector<int> row(AN_SPEC_INTS_PER_LAYER, 0);
+        row[0] = AN_LAYER_DENSE;
+        row[1] = act;
+        row[2] = out;
+        spec.insert(spec.end(), row.begin(), row.end());
+    }
+    return spec;
+}
+
 static std::vector<float> randn(size_t n, unsigned seed, float scale) {
     std::mt19937 gen(seed);
     std::normal_distribution<float> d(0.0f, scale);
@@ -38,9 +51,9 @@ static double rel_err(const std::vector<float>& a, const std::vector<float>& b) 
 }
 
 static void test_network(int act, int loss, int reg, int threads) {
-    const int spec[] = {7, 2, AN_LAYER_DENSE, 9, act, AN_LAYER_DENSE, 4, AN_ACT_IDENTITY};
+    const std::vector<int> spec = dense_spec(7, {{9, act}, {4, AN_ACT_IDENTITY}});
     const int batch = 13;
-    an_net* net = an_net_create(spec, 8, loss, reg, 0.01, batch, threads);
+    an_net* net = an_net_create(spec.data(), static_cast<int>(spec.size()), loss, reg, 0.01, batch, threads);
     CHECK(net != nullptr, "create: %s", an_last_error());
     const long long n = an_net_param_count(net);
     CHECK(n == 7 * 9 + 9 + 9 * 4 + 4, "param count %lld", n);
@@ -87,14 +100,14 @@ static void test_network(int act, int loss, int reg, int threads) {
 }
 
 static void test_thread_split() {
-    const int spec[] = {5, 2, AN_LAYER_DENSE, 6, AN_ACT_TANH, AN_LAYER_DENSE, 3, AN_ACT_IDENTITY};
+    const std::vector<int> spec = dense_spec(5, {{6, AN_ACT_TANH}, {3, AN_ACT_IDENTITY}});
     auto w = randn(5 * 6 + 6 + 6 * 3 + 3, 7, 0.5f), x = randn(50 * 5, 8, 1.0f);
     std::vector<int> y(50);
     for (int i = 0; i < 50; ++i) y[i] = i % 3;
     std::vector<float> g1(w.size()), g3(w.size());
     double f1 = 0, f3 = 0;
-    an_net* a = an_net_create(spec, 8, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 1);
-    an_net* b = an_net_create(spec, 8, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 3);
+    an_net* a = an_net_create(spec.data(), static_cast<int>(spec.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 1);
+    an_net* b = an_net_create(spec.data(), static_cast<int>(spec.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 50, 3);
     an_net_gradient(a, w.data(), x.data(), y.data(), nullptr, 50, g1.data(), &f1);
     an_net_gradient(b, w.data(), x.data(), y.data(), nullptr, 50, g3.data(), &f3);
     CHECK(std::fabs(f1 - f3) < 1e-6 * std::fabs(f1), "loss 1 vs 3 threads: %g vs %g", f1, f3);
@@ -104,11 +117,15 @@ static void test_thread_split() {
 }
 
 static void test_errors() {
-    const int bad[] = {5, 2, AN_LAYER_DENSE, 0, AN_ACT_TANH};
-    CHECK(an_net_create(bad, 5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 1) == nullptr, "malformed spec accepted");
+    const int bad[] = {5, 2, AN_LAYER_DENSE, 0};
+    CHECK(an_net_create(bad, 4, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 1) == nullptr, "malformed spec accepted");
     CHECK(std::string(an_last_error()).find("malformed") != std::string::npos, "message: %s", an_last_error());
-    const int spec[] = {2, 1, AN_LAYER_DENSE, 2, AN_ACT_IDENTITY};
-    an_net* net = an_net_create(spec, 5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 2);
+    std::vector<int> conv = {12, 1, AN_LAYER_CONV2D, AN_ACT_RELU, 3, 2, 2, 4, 2, 1, 0, 0};  // 3x2x2 = 12 inputs: valid
+    conv[4] = 5;  // in_channels: now claims 5x2x2 = 20 inputs
+    CHECK(an_net_create(conv.data(), static_cast<int>(conv.size()), AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 4, 1) == nullptr, "conv shape mismatch accepted");
+    CHECK(std::string(an_last_error()).find("does not match") != std::string::npos, "message: %s", an_last_error());
+    const std::vector<int> spec = dense_spec(2, {{2, AN_ACT_IDENTITY}});
+    an_net* net = an_net_create(spec.data(), static_cast<int>(spec.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 2);
     float w[6] = {0}, x[10] = {0}, g[6];
     int y[5] = {0};
     double f;

@@ -17,8 +17,9 @@ import java.util.stream.Stream;
 import org.adanewton.nn.Network;
 
 /**
- * A checkpoint directory: weights.safetensors (the network's tensors "layers.L.weight" [out, in]
- * and "layers.L.bias" [out], loadable from Python), optimizer.safetensors (every other vector of the
+ * A checkpoint directory: weights.safetensors (the network's tensors "layers.L.weight" ([out, in]
+ * for dense, [out, in, k, k] for conv2d layers, L the layer's index) and "layers.L.bias" [out],
+ * loadable from Python), optimizer.safetensors (every other vector of the
  * optimizer state) and state.json (configuration and scalars). Written into a temporary directory
  * and moved into place, so a crash mid-write leaves the previous checkpoint intact.
  */
@@ -33,7 +34,7 @@ public final class Checkpoint {
 
     /** A network's identity for the foreign-checkpoint check. */
     public static String describe(Network net) {
-        return "dense " + Arrays.toString(net.nativeSpec()) + ", loss " + net.loss() + ", " + net.regularization().kind() + " "
+        return "layers " + Arrays.toString(net.nativeSpec()) + ", loss " + net.loss() + ", " + net.regularization().kind() + " "
                 + net.regularization().lambda();
     }
 
@@ -46,11 +47,12 @@ public final class Checkpoint {
             String dtype = float32 ? "F32" : "F64";
             Map<String, Safetensors.Tensor> w = new LinkedHashMap<>();
             for (int l = 0; l < net.layers().size(); l++) {
-                Network.Dense d = net.layers().get(l);
-                w.put("layers." + l + ".weight", new Safetensors.Tensor(dtype, new long[] {d.out(), d.in()},
-                        Arrays.copyOfRange(weights, d.weightOffset(), d.biasOffset())));
-                w.put("layers." + l + ".bias", new Safetensors.Tensor(dtype, new long[] {d.out()},
-                        Arrays.copyOfRange(weights, d.biasOffset(), d.biasOffset() + d.out())));
+                Network.Layer d = net.layers().get(l);
+                if (!d.hasParameters()) continue;
+                w.put("layers." + l + ".weight", new Safetensors.Tensor(dtype, d.weightShape(),
+                        Arrays.copyOfRange(weights, d.weightOffset(), d.weightOffset() + d.weightCount())));
+                w.put("layers." + l + ".bias", new Safetensors.Tensor(dtype, new long[] {d.biasCount()},
+                        Arrays.copyOfRange(weights, d.biasOffset(), d.biasOffset() + d.biasCount())));
             }
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "adanewton");
@@ -101,7 +103,12 @@ public final class Checkpoint {
         int n = state.parameters();
         double[] weights = new double[n];
         int offset = 0;
-        for (int l = 0; w.tensors().containsKey("layers." + l + ".weight"); l++) {
+        java.util.TreeSet<Integer> indices = new java.util.TreeSet<>();
+        for (String name : w.tensors().keySet()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("layers\\.(\\d+)\\.weight").matcher(name);
+            if (m.matches()) indices.add(Integer.parseInt(m.group(1)));
+        }
+        for (int l : indices) {
             for (String part : new String[] {"weight", "bias"}) {
                 Safetensors.Tensor t = w.tensors().get("layers." + l + "." + part);
                 if (t == null) throw new IOException(dir + ": weights.safetensors lacks layers." + l + "." + part);

@@ -22,7 +22,7 @@ class NetworkTest {
         assertArrayEquals(net.initialize(7), net.initialize(7));
         assertFalse(java.util.Arrays.equals(net.initialize(7), net.initialize(8)));
         double[] w = net.initialize(7);
-        Network.Dense he = net.layers().get(0), glorot = net.layers().get(1);
+        Network.Dense he = (Network.Dense) net.layers().get(0), glorot = (Network.Dense) net.layers().get(1);
         double var = 0;
         for (int i = 0; i < he.in() * he.out(); i++) var += w[i] * w[i];
         var /= he.in() * he.out();
