@@ -36,6 +36,7 @@ final class BenchCommand implements Callable<Integer> {
     static {
         MODELS.put("mlp-784-128-10-tanh", Network.builder(784).dense(128).tanh().dense(10).build());
         MODELS.put("mlp-784-512-256-10-relu", Network.builder(784).dense(512).relu().dense(256).relu().dense(10).build());
+        MODELS.put("convnet", org.adanewton.train.Preset.get("fmnist-conv").network());
         MODELS.put("autoencoder", org.adanewton.train.Preset.get("fmnist-ae").network());
     }
 
@@ -75,7 +76,10 @@ final class BenchCommand implements Callable<Integer> {
                         "--model = '" + n + "'; must be one of " + MODELS.keySet());
         }
         List<Integer> bs = batches == null ? List.of(128, 512, 2048) : batches;
-        if (models == null && batches == null) names.remove("autoencoder"); // by default only the MLPs at 3 batch sizes; add --model autoencoder --batch 512
+        if (models == null && batches == null) { // by default the MLPs at 3 batch sizes; the big networks with --model convnet,autoencoder
+            names.remove("convnet");
+            names.remove("autoencoder");
+        }
         for (int b : bs) {
             if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");
         }

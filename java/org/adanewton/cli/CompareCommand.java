@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
         description = {"Run several methods on one preset (default: the paper's 7 on fmnist-mlp, 100 epochs each).",
                 "Writes one run directory per method, compare.png (log training loss vs epochs, backprops, seconds) and summary.csv."})
 final class CompareCommand implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
+    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
     String preset;
 
     @Option(names = "--methods", split = ",", description = "Methods (default: the preset's: tr-uniform, tr-adagrad, tr-rmsprop, sgd, adagrad, rmsprop, adam).")

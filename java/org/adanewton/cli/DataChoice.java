@@ -11,6 +11,9 @@ final class DataChoice {
 
     static DataLocator.Located load(Preset preset, Path dir) throws IOException {
         DataLocator.Located found = find(preset, dir);
+        if (found.train().inputDim() != preset.network().inputDim())
+            throw new IllegalArgumentException("preset " + preset.name() + " expects " + preset.network().inputDim() + " inputs per sample but the data in "
+                    + found.source() + " have " + found.train().inputDim());
         if (!preset.autoencoder()) return found;
         return new DataLocator.Located(found.train().asAutoencoder(), found.test().asAutoencoder(), found.source());
     }

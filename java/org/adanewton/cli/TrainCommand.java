@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {"Train a network (default: Fashion-MNIST MLP, TR with the RMSProp norm, the paper's preset, 20 epochs).",
                 "Writes metrics.csv, metrics.jsonl, train.png and checkpoint/ under --out; Ctrl-C writes a checkpoint first."})
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
+    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
     String preset;
 
     @Option(names = "--method", defaultValue = "tr-rmsprop",

@@ -33,7 +33,55 @@ public record Preset(String name, String description, String dataset, Network ne
         double eps, int trBatch, double pivotEvery, double pivotGrowth, double pivotCap, int warmEpochs, FirstOrderOptions warmStart,
         Map<FirstOrderOptions.Kind, Double> firstOrderLr, int firstOrderBatch, List<String> compareMethods) {
 
-    public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp", "fmnist-ae", "mnist-ae");
+    public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp", "fmnist-conv", "mnist-conv", "cifar-conv", "fmnist-ae",
+            "mnist-ae");
+
+    /** The (F)MNIST ConvNet: conv5x5 1->20, maxpool2, conv5x5 20->50, maxpool2, fc 800->500, fc 500->10, ReLU; 431,080 parameters. */
+    static Network mnistConvNet() {
+        return Network.builder(1, 28, 28).conv2d(1, 20, 5).relu().maxPool2d(2).conv2d(20, 50, 5).relu().maxPool2d(2).flatten().dense(500).relu()
+                .dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
+    }
+
+    /** The CIFAR ConvNet: conv5 3->6, pool, conv5 6->16, pool, fc 400->120->84->10, softplus; 62,006 parameters. */
+    static Network cifarConvNet() {
+        return Network.builder(3, 32, 32).conv2d(3, 6, 5).softplus().maxPool2d(2).conv2d(6, 16, 5).softplus().maxPool2d(2).flatten().dense(120)
+                .softplus().dense(84).softplus().dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
+    }
+
+    /** The ConvNet presets (PAPER.md section 6). */
+    private static Preset convNet(String name) {
+        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
+        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
+        List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
+        if (name.equals("cifar-conv")) {
+            t.put(NormKind.UNIFORM, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
+            t.put(NormKind.ADAGRAD, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
+            t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.1, 1.25));
+            t.put(NormKind.ADAM, t.get(NormKind.RMSPROP));
+            lrs.put(FirstOrderOptions.Kind.SGD, 0.01);
+            lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
+            lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
+            lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
+            lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+            return new Preset(name, "CIFAR-10 ConvNet (conv5 3->6, pool, conv5 6->16, pool, 400-120-84-10, softplus; raw pixels)", "cifar-10",
+                    cifarConvNet(), 50_000, t, 1e-10, 512, 10, 1.05, 0.2, 20, FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01), lrs, 128,
+                    methods);
+        }
+        boolean fashion = name.equals("fmnist-conv");
+        double eta2 = fashion ? 0.95 : 0.9;
+        t.put(NormKind.UNIFORM, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.1));
+        t.put(NormKind.ADAGRAD, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.1));
+        t.put(NormKind.RMSPROP, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.5));
+        t.put(NormKind.ADAM, t.get(NormKind.RMSPROP));
+        lrs.put(FirstOrderOptions.Kind.SGD, 0.01);
+        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
+        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
+        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
+        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+        return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " ConvNet (conv5x5 1->20, maxpool2, conv5x5 20->50, maxpool2, 800-500-10, ReLU)",
+                fashion ? "fashion-mnist" : "mnist", mnistConvNet(), 50_000, t, 1e-16, fashion ? 4096 : 2048, 5, 1.025, 0.1, 1,
+                FirstOrderOptions.of(FirstOrderOptions.Kind.RMSPROP, 5e-4), lrs, 128, methods);
+    }
 
     /** True for the autoencoder presets (inputs are their own targets). */
     public boolean autoencoder() {
@@ -82,6 +130,7 @@ public record Preset(String name, String description, String dataset, Network ne
 
     public static Preset get(String name) {
         if (name.endsWith("-ae")) return autoencoder(name);
+        if (name.endsWith("-conv")) return convNet(name);
         List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
         Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
         lrs.put(FirstOrderOptions.Kind.SGD, 0.005);

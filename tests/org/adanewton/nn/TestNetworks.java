@@ -16,6 +16,26 @@ public final class TestNetworks {
         return b.loss(loss).regularization(reg).build();
     }
 
+    /**
+     * Small ConvNets covering stride, padding, max and average pooling, every activation in a conv,
+     * with each loss: 2x6x6 -> conv3x3 pad1 -> maxpool2 -> conv2x2 -> flatten -> dense, and
+     * 2x7x7 -> conv3x3 stride 2 pad 1 -> avgpool 2 stride 1 -> flatten -> dense.
+     */
+    public static List<Network> convNets() {
+        List<Network> nets = new ArrayList<>();
+        Activation[] acts = Activation.values();
+        int i = 0;
+        for (Loss l : Loss.values()) {
+            Activation a1 = acts[i++ % acts.length], a2 = acts[i++ % acts.length];
+            int out = l == Loss.SOFTMAX_CROSS_ENTROPY ? 4 : 3;
+            nets.add(Network.builder(2, 6, 6).conv2d(2, 3, 3, 1, 1).activation(a1).maxPool2d(2).conv2d(3, 2, 2).activation(a2).flatten().dense(out)
+                    .loss(l).regularization(l == Loss.SQUARED_ERROR_SUM ? Regularization.norm(0.02) : Regularization.squared(0.01)).build());
+            nets.add(Network.builder(2, 7, 7).conv2d(2, 3, 3, 2, 1).activation(a2).avgPool2d(2, 1).flatten().dense(5).activation(a1).dense(out).loss(l)
+                    .build());
+        }
+        return nets;
+    }
+
     /** Every activation x loss x regularization combination. */
     public static List<Network> all() {
         List<Network> nets = new ArrayList<>();
@@ -23,6 +43,7 @@ public final class TestNetworks {
             for (Loss l : Loss.values())
                 for (Regularization r : new Regularization[] {Regularization.NONE, Regularization.squared(0.03), Regularization.norm(0.02)})
                     nets.add(small(a, l, r));
+        nets.addAll(convNets());
         return nets;
     }
 
