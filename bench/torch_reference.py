@@ -5,14 +5,25 @@ Measures, on the CPU and in float32, the same quantities that
 `./adanewton bench` reports, so that the two can be joined on (model, batch)
 by bench/compare.sh.
 
-Models (names are shared with adanewton):
+Models (names are shared with adanewton; the two MLPs run by default, the
+others when named with --model):
   mlp-784-128-10-tanh       Linear(784,128) -> tanh -> Linear(128,10)
   mlp-784-512-256-10-relu   Linear(784,512) -> relu -> Linear(512,256)
                             -> relu -> Linear(256,10)
+  convnet                   input 1x28x28: Conv2d(1,20,5) -> relu ->
+                            MaxPool2d(2) -> Conv2d(20,50,5) -> relu ->
+                            MaxPool2d(2) -> Flatten -> Linear(800,500) ->
+                            relu -> Linear(500,10); 431,080 parameters
+  autoencoder               784-1000-500-250-30-250-500-1000-784, sigmoid
+                            after every hidden layer except the 30-unit code,
+                            linear code and output; 2,837,314 parameters
 
-Objective: softmax cross-entropy, mean over the batch, no regularization.
-Data: x ~ U[0,1) of shape (B,784), labels uniform in 0..9, v ~ N(0,1) per
-parameter; everything from a fixed seed.
+Objective: softmax cross-entropy, mean over the batch, no regularization
+(MLPs and convnet); for the autoencoder the squared error summed over the 784
+outputs per image and averaged over the batch, ((out - x)**2).sum(1).mean(),
+with the input as its own target.
+Data: x ~ U[0,1) of shape (B,784) (convnet: (B,1,28,28)), labels uniform in
+0..9, v ~ N(0,1) per parameter; everything from a fixed seed.
 
 Measured (median wall time in ms over `repeats` runs, time.perf_counter):
   forward_ms     loss only, under torch.no_grad().
@@ -29,12 +40,16 @@ Measured (median wall time in ms over `repeats` runs, time.perf_counter):
                  Jv by the double-vjp trick (u = zeros_like(out,
                  requires_grad=True); g = grad(out, params, u,
                  create_graph=True); Jv = grad(g, u, v)), then
-                 H_loss Jv = (p*Jv - p*sum(p*Jv, dim=1)) / B, then
+                 H_loss Jv = (p*Jv - p*sum(p*Jv, dim=1)) / B (cross-entropy)
+                 or 2 Jv / B (autoencoder), then
                  J^T(H_loss Jv) = grad(out, params, H_loss Jv, retain_graph=True).
-  gradient_gflops  achieved GFLOP/s of the gradient, counting
-                 2*B*in*out FLOPs per matmul pass and, per layer, 3 passes
-                 (forward, input gradient, weight gradient) except the first
-                 layer's input gradient, which is not needed.
+  gradient_gflops  achieved GFLOP/s of the gradient, counting the matrix
+                 products only: 2*B*in*out FLOPs per pass of a Linear layer,
+                 2*B*(out_h*out_w*c_out)*(c_in*kh*kw) per pass of a Conv2d
+                 (its im2col GEMM), and, per layer, 3 passes (forward, input
+                 gradient, weight gradient) except the first layer's input
+                 gradient, which is not needed (as adanewton's GEMM floor
+                 counts them). Activations, pooling and the loss are not counted.
 
 Before timing, the HVP from scratch and the cached HVP are checked to agree to
 1e-4 relative, and v^T G v >= 0 is checked for the Gauss-Newton product (a
@@ -94,7 +109,12 @@ import time
 MODELS = {
     "mlp-784-128-10-tanh": ([784, 128, 10], "tanh"),
     "mlp-784-512-256-10-relu": ([784, 512, 256, 10], "relu"),
+    "convnet": (None, "conv"),
+    "autoencoder": ([784, 1000, 500, 250, 30, 250, 500, 1000, 784], "ae"),
 }
+DEFAULT_MODELS = ["mlp-784-128-10-tanh", "mlp-784-512-256-10-relu"]
+# Parameter counts asserted when the big models are built (as adanewton's).
+PARAM_COUNTS = {"convnet": 431080, "autoencoder": 2837314}
 DEFAULT_BATCHES = [128, 512, 2048]
 TARGET_SECONDS = 1.0  # auto repeats: about this much timing per measurement
 MIN_REPEATS = 5
@@ -135,7 +155,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2,
                    help="intra-op / BLAS threads (default 2)")
     p.add_argument("--model", action="append", metavar="NAME",
-                   help="model name, repeatable or comma list (default all: "
+                   help="model name, repeatable or comma list (default: "
+                   + ", ".join(DEFAULT_MODELS) + "; known: "
                    + ", ".join(MODELS) + ")")
     p.add_argument("--batch", action="append", metavar="B",
                    help="batch size, repeatable or comma list "
@@ -161,7 +182,7 @@ def parse_args(argv=None):
         p.error("--tr-epochs must be >= 1")
     if a.threads < 1:
         p.error("--threads must be >= 1")
-    a.models = split_list(a.model) or list(MODELS)
+    a.models = split_list(a.model) or list(DEFAULT_MODELS)
     for m in a.models:
         if m not in MODELS:
             p.error("unknown model %r (known: %s)" % (m, ", ".join(MODELS)))
@@ -200,18 +221,56 @@ grad = torch.autograd.grad
 
 def build_model(name):
     sizes, act = MODELS[name]
+    nn = torch.nn
     layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.Tanh() if act == "tanh" else torch.nn.ReLU())
-    return torch.nn.Sequential(*layers).float()
+    if act == "conv":
+        layers = [nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+                  nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
+                  nn.Flatten(), nn.Linear(800, 500), nn.ReLU(),
+                  nn.Linear(500, 10)]
+    elif act == "ae":
+        code = sizes.index(30)  # the linear code layer's output
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i + 1 != code and i < len(sizes) - 2:
+                layers.append(nn.Sigmoid())
+    else:
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers.append(nn.Tanh() if act == "tanh" else nn.ReLU())
+    model = nn.Sequential(*layers).float()
+    if name in PARAM_COUNTS:
+        count = sum(p.numel() for p in model.parameters())
+        assert count == PARAM_COUNTS[name], (name, count, PARAM_COUNTS[name])
+    return model
+
+
+def input_shape(name):
+    """Per-sample input shape."""
+    return (1, 28, 28) if MODELS[name][1] == "conv" else (784,)
 
 
 def gradient_flops(name, batch):
-    """2*B*in*out per matmul pass; 3 passes per layer minus layer 1's dX."""
-    sizes = MODELS[name][0]
-    per_pass = [2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    """Matrix-product FLOPs of one gradient: per Linear / Conv2d layer,
+    2*B*(MACs per sample) per pass; 3 passes per layer minus layer 1's dX."""
+    model = build_model(name)
+    per_pass = []
+
+    def hook(mod, inputs, out):
+        if isinstance(mod, torch.nn.Linear):
+            macs = mod.in_features * mod.out_features
+        else:  # Conv2d: the im2col GEMM, (c_out*oh*ow) x (c_in*kh*kw)
+            kh, kw = mod.kernel_size
+            macs = out[0].numel() * (mod.in_channels // mod.groups) * kh * kw
+        per_pass.append(2 * batch * macs)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    with torch.no_grad():
+        model(torch.zeros((1,) + input_shape(name)))
+    for h in handles:
+        h.remove()
     return 3 * sum(per_pass) - per_pass[0]
 
 
@@ -240,39 +299,49 @@ def bench_one(name, batch, repeats, warmup):
     torch.manual_seed(SEED)
     model = build_model(name)
     params = [p for p in model.parameters()]
-    x = torch.rand(batch, 784, dtype=torch.float32)
+    x = torch.rand((batch,) + input_shape(name), dtype=torch.float32)
     y = torch.randint(0, 10, (batch,))
     v = [torch.randn_like(p) for p in params]
-    ce = torch.nn.functional.cross_entropy  # mean reduction
+    autoencoder = MODELS[name][1] == "ae"
+    if autoencoder:
+        def loss_of(out):  # squared error summed per image, batch mean
+            return ((out - x) ** 2).sum(dim=1).mean()
+    else:
+        def loss_of(out):  # softmax cross-entropy, mean reduction
+            return torch.nn.functional.cross_entropy(out, y)
 
     def forward():
         with torch.no_grad():
-            return ce(model(x), y)
+            return loss_of(model(x))
 
     def gradient():
-        return grad(ce(model(x), y), params)
+        return grad(loss_of(model(x)), params)
 
     def hvp():
-        g = grad(ce(model(x), y), params, create_graph=True)
+        g = grad(loss_of(model(x)), params, create_graph=True)
         return grad(dot(g, v), params)
 
     # Cached gradient graph, reused by every HVP as in a CG loop.
-    g_cached = grad(ce(model(x), y), params, create_graph=True)
+    g_cached = grad(loss_of(model(x)), params, create_graph=True)
 
     def hvp_cached():
         return grad(dot(g_cached, v), params, retain_graph=True)
 
-    # Cached logits graph and softmax for the Gauss-Newton product.
+    # Cached output graph (and softmax) for the Gauss-Newton product.
     out = model(x)
-    p_soft = torch.softmax(out.detach(), dim=1)
+    p_soft = None if autoencoder else torch.softmax(out.detach(), dim=1)
+
+    def h_loss(jv):
+        if autoencoder:  # Hessian of ((out - x)**2).sum(1).mean(): 2 I / B
+            return jv * (2.0 / batch)
+        pjv = p_soft * jv
+        return (pjv - p_soft * pjv.sum(dim=1, keepdim=True)) / batch
 
     def gn():
         u = torch.zeros_like(out, requires_grad=True)
         gu = grad(out, params, u, create_graph=True)
         jv = grad(gu, u, v)[0]
-        pjv = p_soft * jv
-        hjv = (pjv - p_soft * pjv.sum(dim=1, keepdim=True)) / batch
-        return grad(out, params, hjv, retain_graph=True)
+        return grad(out, params, h_loss(jv), retain_graph=True)
 
     # Correctness check (untimed): both HVP variants must agree.
     h1, h2 = hvp(), hvp_cached()

@@ -289,6 +289,22 @@ struct an_net {
         }
     }
 
+    // gx (rows x in) = L_W^T(g1) + L_V^T(g2): for a conv, both into one column buffer and one col2im
+    void linear_t_pair(const Layer& L, Block& k, const float* W, const float* g1, const float* V, const float* g2, int rows, float* gx) const {
+        if (L.kind == AN_LAYER_DENSE) {
+            gemm_nn(rows, L.in_size, L.out_size, g1, W, 0.0f, gx);
+            gemm_nn(rows, L.in_size, L.out_size, g2, V, 1.0f, gx);
+            return;
+        }
+        for (int s = 0; s < rows; ++s) {
+            float* gxs = gx + static_cast<size_t>(s) * L.in_size;
+            std::fill(gxs, gxs + L.in_size, 0.0f);
+            gemm_tn(L.K(), L.P(), L.cout, W, g1 + static_cast<size_t>(s) * L.out_size, 0.0f, k.dcols.p);
+            gemm_tn(L.K(), L.P(), L.cout, V, g2 + static_cast<size_t>(s) * L.out_size, 1.0f, k.dcols.p);
+            col2im_add(L, k.dcols.p, gxs);
+        }
+    }
+
     // dW = beta dW + sum over rows of the outer products of gz and x (the weight gradient's shape)
     void outer(const Layer& L, Block& k, const float* gz, const float* x, int rows, float beta, float* dW) const {
         if (L.kind == AN_LAYER_DENSE) {
@@ -560,8 +576,7 @@ struct an_net {
             outer(L, k, k.RG[l].p, in, rows, 0.0f, out + L.w_off);
             if (l > 0) {
                 outer(L, k, k.G[l].p, ra_buf(k, l - 1), rows, 1.0f, out + L.w_off);
-                linear_t(L, k, w_ + L.w_off, k.RG[l].p, rows, 0.0f, k.RG[l - 1].p);
-                linear_t(L, k, v + L.w_off, k.G[l].p, rows, 1.0f, k.RG[l - 1].p);
+                linear_t_pair(L, k, w_ + L.w_off, k.RG[l].p, v + L.w_off, k.G[l].p, rows, k.RG[l - 1].p);
                 if (with_backward) linear_t(L, k, w_ + L.w_off, k.G[l].p, rows, 0.0f, k.G[l - 1].p);
             }
         }

@@ -36,7 +36,9 @@ final class BenchCommand implements Callable<Integer> {
     static {
         MODELS.put("mlp-784-128-10-tanh", Network.builder(784).dense(128).tanh().dense(10).build());
         MODELS.put("mlp-784-512-256-10-relu", Network.builder(784).dense(512).relu().dense(256).relu().dense(10).build());
-        MODELS.put("convnet", org.adanewton.train.Preset.get("fmnist-conv").network());
+        // the paper's (F)MNIST ConvNet and autoencoder, without regularization like the MLPs (and the PyTorch peer)
+        MODELS.put("convnet", org.adanewton.train.Preset.get("fmnist-conv").network().with(org.adanewton.nn.Loss.SOFTMAX_CROSS_ENTROPY,
+                org.adanewton.nn.Regularization.NONE));
         MODELS.put("autoencoder", org.adanewton.train.Preset.get("fmnist-ae").network());
     }
 
