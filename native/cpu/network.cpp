@@ -1,5 +1,7 @@
-// Feed-forward networks of dense layers on OpenBLAS: loss, gradient, exact Hessian-vector products
-// by Pearlmutter's R-operator, and Gauss-Newton products.
+// Feed-forward networks (dense, conv2d, max/avg pooling) on OpenBLAS: loss, gradient, exact
+// Hessian-vector products by Pearlmutter's R-operator, and Gauss-Newton products. A dense or conv
+// layer is z = L_W(x) + b, a = phi(z) with L_W linear in W and in x (a conv is lowered per sample by
+// im2col to a GEMM, NCHW kept); pooling is linear in x with a fixed pattern (max: the forward argmax).
 //
 // Parallel layout: a batch is split into contiguous row blocks, one per pool thread; each thread
 // runs the whole sweep (forward, backward, R-forward, R-backward) on its rows with single-threaded
@@ -60,7 +62,7 @@ struct Block {
     std::vector<std::vector<int>> arg;  // per max-pool layer: the argmax of each output
     Buf P;                              // softmax / sigmoid of the last layer
     Buf partial;                        // partial gradient / product (threads > 0)
-    Buf cols, rcols, dcols;             // im2col work (largest conv K x P)
+    Buf cols, dcols;                    // im2col / col2im work (largest conv K x P)
     Buf bexp;                           // a conv bias expanded over positions
     std::vector<double> colsum;         // bias-gradient accumulator (largest out_size)
     double loss = 0;
@@ -766,7 +768,6 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
                 k.arg.emplace_back(L.kind == AN_LAYER_MAXPOOL2D ? sz : 0);
             }
             k.cols = Buf(max_cols);
-            k.rcols = Buf(1);
             k.dcols = Buf(max_cols);
             k.bexp = Buf(static_cast<size_t>(net->max_width));
             k.P = Buf(static_cast<size_t>(net->cap) * net->out_dim());

@@ -29,12 +29,4 @@ public record KrylovOptions(int maxIterations, double tolerance, StoppingRule ru
     public double forcing(double gradientNorm) {
         return Math.min(Math.sqrt(gradientNorm), tolerance);
     }
-
-    public KrylovOptions withMaxIterations(int n) {
-        return new KrylovOptions(n, tolerance, rule);
-    }
-
-    public KrylovOptions withRule(StoppingRule r) {
-        return new KrylovOptions(maxIterations, tolerance, r);
-    }
 }
