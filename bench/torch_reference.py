@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """PyTorch peer benchmark for adanewton's `bench` command.
 
-Measures, on the CPU and in float32, the same quantities that
-`./adanewton bench` reports, so that the two can be joined on (model, batch)
-by bench/compare.sh.
+Measures, in float32 on the CPU (or, with --device cuda, on a CUDA GPU), the
+same quantities that `./adanewton bench` reports, so that the two can be
+joined on (model, batch) by bench/compare.sh (CPU) or bench/gpu/run.sh (GPU).
 
 Models (names are shared with adanewton; the two MLPs run by default, the
 others when named with --model):
@@ -58,6 +58,17 @@ warning goes to stderr otherwise).
 Run (Debian's python3-torch, CPU):
   /usr/bin/python3 bench/torch_reference.py [--threads 2] [--model NAME ...]
       [--batch 128,512,2048] [--repeats R] [--warmup W] [--json]
+      [--device cpu|cuda]
+
+--device cuda (default cpu) runs the kernel benchmark on the first CUDA
+device: the model and the data (x, labels, v; drawn on the CPU from the same
+seed as for --device cpu, then moved) live on the GPU, and
+torch.cuda.synchronize() is called before each timer start and before each
+timer stop, so that every sample covers the finished GPU work. Everything
+else is as on the CPU (torch's defaults, so no TF32 in matrix products).
+Where CUDA is not available the script says so and exits with status 3.
+--tr-epoch runs on the CPU only. Each JSON row carries a `device` field: "cpu",
+or the GPU's name (torch.cuda.get_device_name).
 
 --threads sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS
 before torch is imported (torch.set_num_threads alone does not bound
@@ -168,6 +179,9 @@ def parse_args(argv=None):
                    help="untimed runs before each measurement (default 3)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per (model, batch) per line")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the kernel benchmark runs (default cpu); "
+                   "cuda: the first CUDA device, exit status 3 if none")
     p.add_argument("--tr-epoch", action="store_true",
                    help="time training epochs of the stochastic trust-region "
                    "method with the RMSProp norm on Fashion-MNIST instead of "
@@ -196,6 +210,8 @@ def parse_args(argv=None):
         p.error("--repeats must be >= 1")
     if a.warmup < 0:
         p.error("--warmup must be >= 0")
+    if a.tr_epoch and a.device != "cpu":
+        p.error("--tr-epoch runs on the CPU only (no --device cuda)")
     return a
 
 
@@ -217,6 +233,26 @@ except ImportError as e:  # pragma: no cover - environment problem
 
 torch.set_num_threads(ARGS.threads)
 grad = torch.autograd.grad
+
+if ARGS.device == "cuda":
+    if not torch.cuda.is_available():
+        print("torch_reference.py: --device cuda, but CUDA is not available "
+              "to this PyTorch (torch %s, built with CUDA %s): no GPU, no "
+              "driver, or a CPU-only build" % (torch.__version__,
+                                               torch.version.cuda or "none"),
+              file=sys.stderr)
+        sys.exit(3)
+    DEVICE = torch.device("cuda", 0)
+    DEVICE_NAME = torch.cuda.get_device_name(DEVICE)
+
+    def sync():
+        torch.cuda.synchronize(DEVICE)
+else:
+    DEVICE = torch.device("cpu")
+    DEVICE_NAME = "cpu"
+
+    def sync():
+        pass
 
 
 def build_model(name):
@@ -283,14 +319,18 @@ def timed(fn, repeats, warmup):
     for _ in range(warmup):
         fn()
     if repeats is None:
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         once = time.perf_counter() - t0
         repeats = max(MIN_REPEATS, math.ceil(TARGET_SECONDS / max(once, 1e-6)))
     samples = []
     for _ in range(repeats):
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         samples.append(time.perf_counter() - t0)
     return 1e3 * statistics.median(samples), repeats
 
@@ -302,6 +342,12 @@ def bench_one(name, batch, repeats, warmup):
     x = torch.rand((batch,) + input_shape(name), dtype=torch.float32)
     y = torch.randint(0, 10, (batch,))
     v = [torch.randn_like(p) for p in params]
+    if DEVICE.type != "cpu":  # same values as on the CPU, then moved
+        model.to(DEVICE)
+        params = [p for p in model.parameters()]
+        x, y = x.to(DEVICE), y.to(DEVICE)
+        v = [t.to(DEVICE) for t in v]
+        sync()
     autoencoder = MODELS[name][1] == "ae"
     if autoencoder:
         def loss_of(out):  # squared error summed per image, batch mean
@@ -359,7 +405,7 @@ def bench_one(name, batch, repeats, warmup):
               file=sys.stderr)
 
     row = {"impl": "pytorch", "torch": torch.__version__, "model": name,
-           "batch": batch, "threads": ARGS.threads}
+           "batch": batch, "threads": ARGS.threads, "device": DEVICE_NAME}
     used = []
     for key, fn in zip(METRICS, (forward, gradient, hvp, hvp_cached, gn)):
         ms, n = timed(fn, repeats, warmup)
@@ -377,7 +423,8 @@ def print_table(rows):
               for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells))
               for i, c in enumerate(cols)]
-    print("# pytorch %s, threads=%d" % (torch.__version__, ARGS.threads))
+    print("# pytorch %s, threads=%d, device=%s" % (torch.__version__,
+                                                  ARGS.threads, DEVICE_NAME))
     print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                     for i, (c, w) in enumerate(zip(cols, widths))))
     for row in cells:

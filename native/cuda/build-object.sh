@@ -6,7 +6,8 @@ nvcc=$1
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
-"$nvcc" -std=c++17 -O3 -Xcompiler -fPIC -I"$here/../include" \
-  -gencode arch=compute_80,code=sm_80 -gencode 'arch=compute_90,code=[sm_90,compute_90]' \
-  -c "$here/probe.cu" -o "$out/adanewton_cuda.o"
+flags=(-std=c++17 -O3 -Xcompiler -fPIC -I"$here/../include" -gencode arch=compute_80,code=sm_80 -gencode 'arch=compute_90,code=[sm_90,compute_90]')
+"$nvcc" "${flags[@]}" -c "$here/probe.cu" -o "$out/probe.o"
+"$nvcc" "${flags[@]}" -c "$here/cuda_backend.cu" -o "$out/cuda_backend.o"
+ld -r -o "$out/adanewton_cuda.o" "$out/probe.o" "$out/cuda_backend.o"
 echo "nvcc: built $out/adanewton_cuda.o"

@@ -131,6 +131,43 @@ void an_adaptive_step(float* w, const float* g, float* m, float* v, float lr, fl
  * no device, built without CUDA). Never fails hard. */
 int an_cuda_probe(char* reason, int len);
 
+/* ---- The CUDA backend (native/cuda/cuda_backend.cu; without nvcc every call fails with the reason) ----
+ * A context owns the stream, the cuBLAS handle (dlopen of libcublas.so.13) and a scratch arena.
+ * Pointers are device pointers unless said otherwise; reductions accumulate in double. */
+typedef struct an_cuda an_cuda;
+typedef struct an_cuda_net an_cuda_net;
+an_cuda* an_cuda_create(int device);
+void an_cuda_destroy(an_cuda* ctx);
+/* a device buffer of n floats, or null (see an_last_error) */
+float* an_cuda_alloc(an_cuda* ctx, long long n);
+int an_cuda_free(an_cuda* ctx, float* p);
+/* kind: 0 host to device, 1 device to host, 2 device to device */
+int an_cuda_copy(an_cuda* ctx, const float* src, float* dst, long long n, int kind);
+int an_cuda_dot(an_cuda* ctx, const float* x, const float* y, long long n, double* out);
+/* sum a_i x_i^2 */
+int an_cuda_weighted_dot(an_cuda* ctx, const float* a, const float* x, long long n, double* out);
+int an_cuda_count_nonfinite(an_cuda* ctx, const float* x, long long n, double* out);
+int an_cuda_axpby(an_cuda* ctx, float alpha, const float* x, float beta, float* y, long long n);
+int an_cuda_fill(an_cuda* ctx, float value, float* x, long long n);
+int an_cuda_mul(an_cuda* ctx, const float* x, const float* y, float* out, long long n, int divide);
+int an_cuda_accumulate_squares(an_cuda* ctx, float decay, float weight, const float* g, float* v, long long n);
+int an_cuda_root_metric(an_cuda* ctx, const float* v, float scale, float eps, float lo, float hi, float* out, long long n);
+int an_cuda_sgd_step(an_cuda* ctx, float* w, const float* g, float* buf, float lr, float momentum, float weight_decay, int nesterov, long long n);
+int an_cuda_adaptive_step(an_cuda* ctx, float* w, const float* g, float* m, float* v, float lr, float beta1, float decay, float weight,
+                          float c1, float c2, float eps, float l2, float decoupled, long long n);
+/* dense networks (the same spec as an_net_create; conv and pooling not yet on CUDA) */
+an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int loss, int reg, double lambda, int max_batch);
+void an_cuda_net_destroy(an_cuda_net* net);
+long long an_cuda_net_param_count(const an_cuda_net* net);
+int an_cuda_net_forward(an_cuda_net* net, const float* w, const float* x, int batch, float* out);
+int an_cuda_net_loss(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, double* loss);
+int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, float* grad,
+                         double* loss);
+int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, const float* v,
+                    float* out, double* loss);
+int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
+int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
+
 #ifdef __cplusplus
 }
 #endif

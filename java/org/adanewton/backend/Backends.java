@@ -8,9 +8,9 @@ import org.adanewton.backend.cuda.CudaProbe;
 import org.adanewton.backend.java.JavaBackend;
 
 /**
- * Backend selection. {@link BackendKind#AUTO} tries CUDA (a device answers and a CUDA backend is
- * built in), then CPU (the native library loads), then the Java reference, and records why each
- * was refused. An explicit request that cannot be met throws {@link BackendUnavailableException}
+ * Backend selection. {@link BackendKind#AUTO} tries CUDA (a device answers, cuBLAS loads and a
+ * context starts), then CPU (the native library loads), then the Java reference, and records why
+ * each was refused. An explicit request that cannot be met throws {@link BackendUnavailableException}
  * with the cause. Nothing is downloaded.
  */
 public final class Backends {
@@ -29,9 +29,15 @@ public final class Backends {
             case CPU -> {
                 return chosen(cpu(threads), notes);
             }
-            case CUDA -> throw new BackendUnavailableException("cuda backend requested but unavailable: " + cudaRefusal());
+            case CUDA -> {
+                return chosen(cuda(), notes);
+            }
             case AUTO -> {
-                notes.add("backend cuda refused: " + cudaRefusal());
+                try {
+                    return chosen(cuda(), notes);
+                } catch (BackendUnavailableException e) {
+                    notes.add("backend cuda refused: " + e.getMessage().replaceFirst("^cuda backend( requested but unavailable)?: ", ""));
+                }
                 if (NativeLibrary.isAvailable()) return chosen(cpu(threads), notes);
                 notes.add("backend cpu refused: " + NativeLibrary.loadError());
                 return chosen(new JavaBackend(), notes);
@@ -44,11 +50,11 @@ public final class Backends {
         return threads > 0 ? new CpuBackend(threads) : new CpuBackend();
     }
 
-    /** Why CUDA cannot be used here. */
-    private static String cudaRefusal() {
+    /** The CUDA backend, or BackendUnavailableException with the probe's or the runtime's reason. */
+    private static Backend cuda() {
         CudaProbe.Result probe = CudaProbe.probe();
-        if (!probe.available()) return probe.message();
-        return "a device answers (" + probe.message() + ") but this version has no CUDA network kernels yet";
+        if (!probe.available()) throw new BackendUnavailableException("cuda backend requested but unavailable: " + probe.message());
+        return new org.adanewton.backend.cuda.CudaBackend();
     }
 
     private static Selection chosen(Backend backend, List<String> notes) {

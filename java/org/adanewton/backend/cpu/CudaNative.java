@@ -1,0 +1,144 @@
+package org.adanewton.backend.cpu;
+
+import org.adanewton.backend.BackendUnavailableException;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The CUDA part of the C API for {@link org.adanewton.backend.cuda.CudaBackend}: one JNI library
+ * carries the whole API (NativeApi), and this facade maps every status to an exception naming the
+ * call and the native message. FloatPointers here hold device addresses: never read them on the host.
+ */
+public final class CudaNative {
+    private CudaNative() {}
+
+    private static final ThreadLocal<DoublePointer> SCALAR = ThreadLocal.withInitial(() -> new DoublePointer(1));
+
+    private static void check(String call, int status) {
+        NativeLibrary.check(call, status);
+    }
+
+    private static String lastError() {
+        org.bytedeco.javacpp.BytePointer msg = NativeApi.an_last_error();
+        return msg == null || msg.isNull() ? "(no message)" : msg.limit(msg.position()).getString();
+    }
+
+    /** A context on the device, or an exception with the reason (no driver, no cuBLAS, built without CUDA). */
+    public static Pointer createContext(int device) {
+        NativeLibrary.require();
+        Pointer ctx = NativeApi.an_cuda_create(device);
+        if (ctx == null || ctx.isNull()) throw new BackendUnavailableException("cuda backend: " + lastError());
+        return ctx;
+    }
+
+    public static void destroyContext(Pointer ctx) {
+        NativeApi.an_cuda_destroy(ctx);
+    }
+
+    public static FloatPointer alloc(Pointer ctx, long n) {
+        FloatPointer p = NativeApi.an_cuda_alloc(ctx, n);
+        if (p == null || p.isNull()) throw new IllegalStateException("an_cuda_alloc of " + n + " floats failed: " + lastError());
+        return p;
+    }
+
+    public static void free(Pointer ctx, FloatPointer p) {
+        check("an_cuda_free", NativeApi.an_cuda_free(ctx, p));
+    }
+
+    /** kind: 0 host to device, 1 device to host, 2 device to device. */
+    public static void copy(Pointer ctx, FloatPointer src, FloatPointer dst, long n, int kind) {
+        check("an_cuda_copy", NativeApi.an_cuda_copy(ctx, src, dst, n, kind));
+    }
+
+    public static double dot(Pointer ctx, FloatPointer x, FloatPointer y, long n) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_dot", NativeApi.an_cuda_dot(ctx, x, y, n, out));
+        return out.get();
+    }
+
+    public static double weightedDot(Pointer ctx, FloatPointer a, FloatPointer x, long n) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_weighted_dot", NativeApi.an_cuda_weighted_dot(ctx, a, x, n, out));
+        return out.get();
+    }
+
+    public static long countNonFinite(Pointer ctx, FloatPointer x, long n) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_count_nonfinite", NativeApi.an_cuda_count_nonfinite(ctx, x, n, out));
+        return Math.round(out.get());
+    }
+
+    public static void axpby(Pointer ctx, float alpha, FloatPointer x, float beta, FloatPointer y, long n) {
+        check("an_cuda_axpby", NativeApi.an_cuda_axpby(ctx, alpha, x, beta, y, n));
+    }
+
+    public static void fill(Pointer ctx, float value, FloatPointer x, long n) {
+        check("an_cuda_fill", NativeApi.an_cuda_fill(ctx, value, x, n));
+    }
+
+    public static void mul(Pointer ctx, FloatPointer x, FloatPointer y, FloatPointer out, long n, boolean divide) {
+        check("an_cuda_mul", NativeApi.an_cuda_mul(ctx, x, y, out, n, divide ? 1 : 0));
+    }
+
+    public static void accumulateSquares(Pointer ctx, float decay, float weight, FloatPointer g, FloatPointer v, long n) {
+        check("an_cuda_accumulate_squares", NativeApi.an_cuda_accumulate_squares(ctx, decay, weight, g, v, n));
+    }
+
+    public static void rootMetric(Pointer ctx, FloatPointer v, float scale, float eps, float lo, float hi, FloatPointer out, long n) {
+        check("an_cuda_root_metric", NativeApi.an_cuda_root_metric(ctx, v, scale, eps, lo, hi, out, n));
+    }
+
+    public static void sgdStep(Pointer ctx, FloatPointer w, FloatPointer g, FloatPointer buf, float lr, float momentum, float wd, boolean nesterov, long n) {
+        check("an_cuda_sgd_step", NativeApi.an_cuda_sgd_step(ctx, w, g, buf, lr, momentum, wd, nesterov ? 1 : 0, n));
+    }
+
+    public static void adaptiveStep(Pointer ctx, FloatPointer w, FloatPointer g, FloatPointer m, FloatPointer v, float lr, float beta1, float decay,
+            float weight, float c1, float c2, float eps, float l2, float decoupled, long n) {
+        check("an_cuda_adaptive_step", NativeApi.an_cuda_adaptive_step(ctx, w, g, m, v, lr, beta1, decay, weight, c1, c2, eps, l2, decoupled, n));
+    }
+
+    public static Pointer netCreate(Pointer ctx, int[] spec, int loss, int reg, double lambda, int maxBatch) {
+        try (IntPointer s = new IntPointer(spec)) {
+            Pointer net = NativeApi.an_cuda_net_create(ctx, s, spec.length, loss, reg, lambda, maxBatch);
+            if (net == null || net.isNull()) throw new IllegalArgumentException("cuda network: " + lastError());
+            return net;
+        }
+    }
+
+    public static void netDestroy(Pointer net) {
+        NativeApi.an_cuda_net_destroy(net);
+    }
+
+    public static void netForward(Pointer net, FloatPointer w, FloatPointer x, int batch, FloatPointer out) {
+        check("an_cuda_net_forward", NativeApi.an_cuda_net_forward(net, w, x, batch, out));
+    }
+
+    public static double netLoss(Pointer net, FloatPointer w, FloatPointer x, IntPointer labels, FloatPointer targets, int batch) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_net_loss", NativeApi.an_cuda_net_loss(net, w, x, labels, targets, batch, out));
+        return out.get();
+    }
+
+    public static double netGradient(Pointer net, FloatPointer w, FloatPointer x, IntPointer labels, FloatPointer targets, int batch, FloatPointer g) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_net_gradient", NativeApi.an_cuda_net_gradient(net, w, x, labels, targets, batch, g, out));
+        return out.get();
+    }
+
+    public static double netHvp(Pointer net, FloatPointer w, FloatPointer x, IntPointer labels, FloatPointer targets, int batch, FloatPointer v,
+            FloatPointer hv) {
+        DoublePointer out = SCALAR.get();
+        check("an_cuda_net_hvp", NativeApi.an_cuda_net_hvp(net, w, x, labels, targets, batch, v, hv, out));
+        return out.get();
+    }
+
+    public static void netHvpCached(Pointer net, FloatPointer v, FloatPointer hv) {
+        check("an_cuda_net_hvp_cached", NativeApi.an_cuda_net_hvp_cached(net, v, hv));
+    }
+
+    public static void netGaussNewtonCached(Pointer net, FloatPointer v, FloatPointer out) {
+        check("an_cuda_net_gn_cached", NativeApi.an_cuda_net_gn_cached(net, v, out));
+    }
+}

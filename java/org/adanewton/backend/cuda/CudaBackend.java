@@ -1,0 +1,196 @@
+package org.adanewton.backend.cuda;
+
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.BackendUnavailableException;
+import org.adanewton.backend.Vector;
+import org.adanewton.backend.cpu.CudaNative;
+import org.adanewton.nn.Batch;
+import org.adanewton.nn.Network;
+import org.adanewton.nn.NetworkModel;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The CUDA backend: float32 vectors in device memory, kernels on the device (cuBLAS for the matrix
+ * products), double accumulation in reductions; one context (stream, cuBLAS handle, scratch) per
+ * backend. Dense networks only so far (conv/pooling throw); the Krylov solvers run their Java loop
+ * over these device vectors (one host synchronization per reduction).
+ *
+ * <p>Not yet run on a GPU by this project: the gpu-tagged parity tests and bench/gpu/run.sh are
+ * ready for a machine that has one.
+ */
+public final class CudaBackend extends Backend {
+    private final Pointer ctx;
+    private final String device;
+    private boolean closed;
+
+    /** A backend on device 0; throws BackendUnavailableException with the probe's or the runtime's reason. */
+    public CudaBackend() {
+        CudaProbe.Result probe = CudaProbe.probe();
+        if (!probe.available()) throw new BackendUnavailableException("cuda backend: " + probe.message());
+        this.ctx = CudaNative.createContext(0);
+        this.device = probe.message();
+    }
+
+    Pointer context() {
+        return ctx;
+    }
+
+    @Override
+    public BackendKind kind() {
+        return BackendKind.CUDA;
+    }
+
+    @Override
+    public String description() {
+        return "cuda: device kernels + cuBLAS, float32; " + device;
+    }
+
+    @Override
+    public int threads() {
+        return 1;
+    }
+
+    @Override
+    public NetworkModel model(Network network, int maxBatch) {
+        return new CudaNetworkModel(this, network, maxBatch);
+    }
+
+    @Override
+    public Batch batch(Network network, int capacity) {
+        return new CudaBatch(this, network, capacity);
+    }
+
+    static FloatPointer ptr(Vector v) {
+        return ((CudaVector) v).data;
+    }
+
+    @Override
+    protected Vector newVector(int length) {
+        return new CudaVector(this, length);
+    }
+
+    @Override
+    protected void doSet(Vector x, double[] values) {
+        float[] f = new float[values.length];
+        for (int i = 0; i < f.length; i++) f[i] = (float) values[i];
+        try (FloatPointer host = new FloatPointer(Math.max(1, f.length))) {
+            host.put(f);
+            CudaNative.copy(ctx, host, ptr(x), f.length, 0);
+        }
+    }
+
+    @Override
+    protected double[] doToArray(Vector x) {
+        float[] f = new float[x.length()];
+        try (FloatPointer host = new FloatPointer(Math.max(1, f.length))) {
+            CudaNative.copy(ctx, ptr(x), host, f.length, 1);
+            host.get(f);
+        }
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    @Override
+    protected double doDot(Vector x, Vector y) {
+        return CudaNative.dot(ctx, ptr(x), ptr(y), x.length());
+    }
+
+    @Override
+    protected double doNorm(Vector x) {
+        return Math.sqrt(doDot(x, x));
+    }
+
+    @Override
+    protected double doWeightedNorm(Vector a, Vector x) {
+        return Math.sqrt(CudaNative.weightedDot(ctx, ptr(a), ptr(x), x.length()));
+    }
+
+    @Override
+    protected void doAxpy(double alpha, Vector x, Vector y) {
+        CudaNative.axpby(ctx, (float) alpha, ptr(x), 1.0f, ptr(y), x.length());
+    }
+
+    @Override
+    protected void doAxpby(double alpha, Vector x, double beta, Vector y) {
+        CudaNative.axpby(ctx, (float) alpha, ptr(x), (float) beta, ptr(y), x.length());
+    }
+
+    @Override
+    protected void doScale(double alpha, Vector x) {
+        CudaNative.axpby(ctx, 0.0f, ptr(x), (float) alpha, ptr(x), x.length());
+    }
+
+    @Override
+    protected void doCopy(Vector src, Vector dst) {
+        CudaNative.copy(ctx, ptr(src), ptr(dst), src.length(), 2);
+    }
+
+    @Override
+    protected void doFill(Vector x, double value) {
+        CudaNative.fill(ctx, (float) value, ptr(x), x.length());
+    }
+
+    @Override
+    protected void doMultiply(Vector x, Vector y, Vector out) {
+        CudaNative.mul(ctx, ptr(x), ptr(y), ptr(out), x.length(), false);
+    }
+
+    @Override
+    protected void doDivide(Vector x, Vector y, Vector out) {
+        CudaNative.mul(ctx, ptr(x), ptr(y), ptr(out), x.length(), true);
+    }
+
+    @Override
+    protected long doCountNonFinite(Vector x) {
+        return CudaNative.countNonFinite(ctx, ptr(x), x.length());
+    }
+
+    @Override
+    protected void doSgdStep(Vector w, Vector g, Vector buf, double lr, double momentum, double weightDecay, boolean nesterov) {
+        CudaNative.sgdStep(ctx, ptr(w), ptr(g), buf == null ? null : ptr(buf), (float) lr, (float) momentum, (float) weightDecay, nesterov, w.length());
+    }
+
+    @Override
+    protected void doAdaptiveStep(Vector w, Vector g, Vector m, Vector v, double lr, double beta1, double decay, double weight, double c1, double c2,
+            double eps, double l2, double decoupled) {
+        CudaNative.adaptiveStep(ctx, ptr(w), ptr(g), m == null ? null : ptr(m), ptr(v), (float) lr, (float) beta1, (float) decay, (float) weight,
+                (float) c1, (float) c2, (float) eps, (float) l2, (float) decoupled, w.length());
+    }
+
+    @Override
+    protected void doAccumulateSquares(double decay, double weight, Vector g, Vector v) {
+        CudaNative.accumulateSquares(ctx, (float) decay, (float) weight, ptr(g), ptr(v), g.length());
+    }
+
+    @Override
+    protected void doRootMetric(Vector v, double scale, double eps, double lo, double hi, Vector out) {
+        CudaNative.rootMetric(ctx, ptr(v), (float) scale, (float) eps, (float) lo, (float) hi, ptr(out), v.length());
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            CudaNative.destroyContext(ctx);
+        }
+    }
+
+    private static final class CudaVector extends Vector {
+        private final FloatPointer data;
+        private final CudaBackend owner;
+
+        CudaVector(CudaBackend backend, int length) {
+            super(backend, length);
+            owner = backend;
+            data = CudaNative.alloc(backend.ctx, Math.max(1, length));
+        }
+
+        @Override
+        protected void release() {
+            if (!owner.closed) CudaNative.free(owner.ctx, data);
+        }
+    }
+}
