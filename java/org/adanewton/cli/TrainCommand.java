@@ -83,7 +83,7 @@ final class TrainCommand implements Callable<Integer> {
                 : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
         sel.notes().forEach(System.out::println);
-        DataLocator.Located data = DataChoice.load(p, resume != null && options.data == null ? null : options.data);
+        DataLocator.Located data = DataChoice.load(p, options.data);
         System.out.println("data: " + data.summary());
         if (loaded != null) Checkpoint.read(resume, p.network()); // refuses a checkpoint of another network
         Backend backend = sel.backend();
