@@ -21,6 +21,26 @@ public final class Backends {
     private Backends() {}
 
     public static Selection select(BackendKind kind, int threads) {
+        return select(kind, threads, null);
+    }
+
+    /**
+     * As {@link #select(BackendKind, int)}, for a network the backend must support: the CUDA backend
+     * has dense layers only so far, so AUTO moves on to the CPU for a ConvNet (and says so) and an
+     * explicit CUDA request fails.
+     */
+    public static Selection select(BackendKind kind, int threads, org.adanewton.nn.Network network) {
+        if (network != null && network.layers().stream().anyMatch(l -> !(l instanceof org.adanewton.nn.Network.Dense))) {
+            String why = "conv2d and pooling layers are not on the CUDA backend yet";
+            if (kind == BackendKind.CUDA) throw new BackendUnavailableException("cuda backend requested but unavailable: " + why);
+            if (kind == BackendKind.AUTO) {
+                Selection s = select(BackendKind.CPU, threads, null);
+                List<String> notes = new ArrayList<>();
+                notes.add("backend cuda skipped: " + why);
+                notes.addAll(s.notes());
+                return new Selection(s.backend(), List.copyOf(notes));
+            }
+        }
         List<String> notes = new ArrayList<>();
         switch (kind) {
             case JAVA -> {
@@ -50,11 +70,54 @@ public final class Backends {
         return threads > 0 ? new CpuBackend(threads) : new CpuBackend();
     }
 
-    /** The CUDA backend, or BackendUnavailableException with the probe's or the runtime's reason. */
+    /**
+     * The CUDA backend, or BackendUnavailableException with the probe's or the runtime's reason. A
+     * self-test first compares a small network's gradient and HVP on the device with the Java
+     * reference, so that a broken driver or kernel is refused instead of used.
+     */
     private static Backend cuda() {
         CudaProbe.Result probe = CudaProbe.probe();
         if (!probe.available()) throw new BackendUnavailableException("cuda backend requested but unavailable: " + probe.message());
-        return new org.adanewton.backend.cuda.CudaBackend();
+        org.adanewton.backend.cuda.CudaBackend backend = new org.adanewton.backend.cuda.CudaBackend();
+        try {
+            String failure = selfTest(backend);
+            if (failure != null) throw new BackendUnavailableException("cuda backend failed its self-test: " + failure);
+            return backend;
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e instanceof BackendUnavailableException b ? b : new BackendUnavailableException("cuda backend failed its self-test: " + e, e);
+        }
+    }
+
+    /** Gradient and HVP of an 8-6-3 tanh network on 5 samples against the Java reference; null when they agree. */
+    static String selfTest(Backend device) {
+        org.adanewton.nn.Network net = org.adanewton.nn.Network.builder(8).dense(6).tanh().dense(3).build();
+        Backend reference = new JavaBackend();
+        float[] x = new float[5 * 8];
+        int[] y = {0, 1, 2, 1, 0};
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(0.7 * i);
+        double[] w0 = net.initialize(3), v0 = net.initialize(4);
+        double[][] results = new double[2][];
+        int k = 0;
+        for (Backend be : new Backend[] {device, reference}) {
+            int n = net.parameterCount();
+            try (org.adanewton.nn.NetworkModel m = be.model(net, 5); org.adanewton.nn.Batch b = be.batch(net, 5); Vector w = be.vector(w0);
+                    Vector v = be.vector(v0); Vector g = be.allocate(n); Vector hv = be.allocate(n)) {
+                b.set(x, y, 5);
+                m.gradient(w, b, g);
+                m.hvpCached(v, hv);
+                double[] both = new double[2 * n];
+                System.arraycopy(g.toArray(), 0, both, 0, n);
+                System.arraycopy(hv.toArray(), 0, both, n, n);
+                results[k++] = both;
+            }
+        }
+        double diff = 0, size = 0;
+        for (int i = 0; i < results[0].length; i++) {
+            diff = Math.max(diff, Math.abs(results[0][i] - results[1][i]));
+            size = Math.max(size, Math.abs(results[1][i]));
+        }
+        return diff <= 1e-3 * Math.max(size, 1e-3) ? null : "gradient/HVP differ from the reference by " + diff + " (scale " + size + ")";
     }
 
     private static Selection chosen(Backend backend, List<String> notes) {
