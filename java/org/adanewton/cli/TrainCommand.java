@@ -85,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
         sel.notes().forEach(System.out::println);
         DataLocator.Located data = DataChoice.load(p, options.data);
         System.out.println("data: " + data.summary());
-        if (loaded != null) Checkpoint.read(resume, p.network()); // refuses a checkpoint of another network
+        if (loaded != null) Checkpoint.requireNetwork(resume, loaded.state(), p.network());
         Backend backend = sel.backend();
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
                 config.methodSpec().label(), config.epochs(), config.batch());

@@ -96,9 +96,7 @@ public final class Checkpoint {
         }
         if (state == null || state.formatVersion() != FORMAT_VERSION)
             throw new IOException(json + ": format version " + (state == null ? "missing" : state.formatVersion()) + "; this version reads " + FORMAT_VERSION);
-        if (net != null && !describe(net).equals(state.network()))
-            throw new IllegalArgumentException("the checkpoint in " + dir + " is for a different network (" + state.network() + "), not for this one ("
-                    + describe(net) + ")");
+        if (net != null) requireNetwork(dir, state, net);
         Safetensors.Contents w = Safetensors.read(dir.resolve("weights.safetensors"));
         int n = state.parameters();
         double[] weights = new double[n];
@@ -121,6 +119,13 @@ public final class Checkpoint {
         Map<String, double[]> vectors = new LinkedHashMap<>();
         Safetensors.read(dir.resolve("optimizer.safetensors")).tensors().forEach((k, t) -> vectors.put(k, t.values()));
         return new Loaded(state, weights, vectors);
+    }
+
+    /** Throws unless the checkpoint's state was saved for this network. */
+    public static void requireNetwork(Path dir, State state, Network net) {
+        if (!describe(net).equals(state.network()))
+            throw new IllegalArgumentException("the checkpoint in " + dir + " is for a different network (" + state.network() + "), not for this one ("
+                    + describe(net) + ")");
     }
 
     static void deleteTree(Path p) throws IOException {
