@@ -1,7 +1,8 @@
 // The CUDA backend: a context per backend (device, stream, cuBLAS handle, growing scratch arena),
 // device vectors and their operations (double accumulation in reductions), the fused first-order
-// updates, and dense networks (loss, gradient, exact HVP from scratch and at a cached point,
-// Gauss-Newton) with cuBLAS GEMMs and hand-written kernels for the rest.
+// updates, and networks (dense, conv2d by batched im2col, max/avg pooling: loss, gradient, exact HVP
+// from scratch and at a cached point, Gauss-Newton) with cuBLAS GEMMs and hand-written kernels for
+// the rest.
 //
 // cuBLAS is reached with dlopen("libcublas.so.13") and dlsym of the *_v2 entry points: the library
 // builds without cuBLAS headers and reports a clear error where cuBLAS is missing. Every CUDA or
@@ -176,17 +177,19 @@ __device__ inline float act_kappa(int act, float a) {
         default: return 0.0f;
     }
 }
-__global__ void k_bias_act(int act, float* A, const float* b, int rows, int width) {
+// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
+__global__ void k_bias_act(int act, float* A, const float* b, int rows, int width, int period) {
     const long long n = (long long)rows * width;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) A[i] = act_f(act, A[i] + b[i % width]);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
+        A[i] = act_f(act, A[i] + b[(i % width) / period]);
 }
 __global__ void k_back_act(int act, float* G, const float* A, long long n) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) G[i] *= act_d1(act, A[i]);
 }
-__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width) {
+__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
     const long long n = (long long)rows * width;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
-        const float rz = RZ[i] + vb[i % width];
+        const float rz = RZ[i] + vb[(i % width) / period];
         RZ[i] = rz;
         RA[i] = act_d1(act, A[i]) * rz;
     }
@@ -203,6 +206,123 @@ __global__ void k_colsum(const float* G, int rows, int width, float* out) {
     for (int i = 0; i < rows; ++i) s += G[(long long)i * width + j];
     out[j] = (float)s;
 }
+// per-channel sums over rows and positions (conv bias gradients), one thread per channel
+__global__ void k_channel_sum(const float* G, int rows, int channels, int positions, float* out) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    double s = 0;
+    for (int r = 0; r < rows; ++r)
+        for (int p = 0; p < positions; ++p) s += G[((long long)r * channels + c) * positions + p];
+    out[c] = (float)s;
+}
+struct Geo {
+    int cin, hin, win, cout, k, stride, pad, hout, wout;
+    __host__ __device__ int K() const { return cin * k * k; }
+    __host__ __device__ int P() const { return hout * wout; }
+};
+// cols (K x rows*P) from x (rows x cin*hin*win, NCHW)
+__global__ void k_im2col(Geo g, const float* x, int rows, float* cols) {
+    const long long cols_n = (long long)rows * g.P(), n = (long long)g.K() * cols_n;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int row = (int)(e / cols_n);
+        const long long col = e % cols_n;
+        const int s = (int)(col / g.P()), p = (int)(col % g.P());
+        const int c = row / (g.k * g.k), i = (row / g.k) % g.k, j = row % g.k;
+        const int ih = (p / g.wout) * g.stride - g.pad + i, iw = (p % g.wout) * g.stride - g.pad + j;
+        cols[e] = ih >= 0 && ih < g.hin && iw >= 0 && iw < g.win ? x[(((long long)s * g.cin + c) * g.hin + ih) * g.win + iw] : 0.0f;
+    }
+}
+// gx = beta gx + col2im(cols): each input element gathers the taps that read it
+__global__ void k_col2im(Geo g, const float* cols, int rows, float beta, float* gx) {
+    const long long cols_n = (long long)rows * g.P(), in_size = (long long)g.cin * g.hin * g.win, n = rows * in_size;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / in_size), rem = (int)(e % in_size);
+        const int c = rem / (g.hin * g.win), ih = (rem / g.win) % g.hin, iw = rem % g.win;
+        float sum = 0.0f;
+        for (int i = 0; i < g.k; ++i) {
+            const int ty = ih + g.pad - i;
+            if (ty < 0 || ty % g.stride != 0 || ty / g.stride >= g.hout) continue;
+            for (int j = 0; j < g.k; ++j) {
+                const int tx = iw + g.pad - j;
+                if (tx < 0 || tx % g.stride != 0 || tx / g.stride >= g.wout) continue;
+                sum += cols[((long long)(c * g.k + i) * g.k + j) * cols_n + (long long)s * g.P() + (ty / g.stride) * g.wout + tx / g.stride];
+            }
+        }
+        gx[e] = (beta == 0.0f ? 0.0f : beta * gx[e]) + sum;
+    }
+}
+// channel-major (cout x rows*P) <-> NCHW (rows x cout*P); to_nchw: z = beta z + cm
+__global__ void k_cm_to_nchw(const float* cm, int rows, int channels, int positions, float beta, float* z) {
+    const long long n = (long long)rows * channels * positions;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / ((long long)channels * positions)), c = (int)((e / positions) % channels), p = (int)(e % positions);
+        const float v = cm[((long long)c * rows + s) * positions + p];
+        z[e] = beta == 0.0f ? v : beta * z[e] + v;
+    }
+}
+__global__ void k_nchw_to_cm(const float* g, int rows, int channels, int positions, float* cm) {
+    const long long n = (long long)rows * channels * positions;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / ((long long)channels * positions)), c = (int)((e / positions) % channels), p = (int)(e % positions);
+        cm[((long long)c * rows + s) * positions + p] = g[e];
+    }
+}
+// pooling (k x k windows, stride, no padding): forward (max records the first maximum), apply, transpose
+__global__ void k_pool_fwd(Geo g, int max, const float* x, int rows, float* y, int* arg) {
+    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / out_size), rem = (int)(e % out_size);
+        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        float best = -INFINITY, sum = 0.0f;
+        int where = (c * g.hin + oh * g.stride) * g.win + ow * g.stride;
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) {
+                const int idx = (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j;
+                const float v = x[s * in_size + idx];
+                sum += v;
+                if (v > best) {
+                    best = v;
+                    where = idx;
+                }
+            }
+        if (max) {
+            y[e] = best;
+            arg[e] = where;
+        } else {
+            y[e] = sum / (g.k * g.k);
+        }
+    }
+}
+__global__ void k_pool_apply(Geo g, int max, const float* rx, int rows, const int* arg, float* ry) {
+    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / out_size), rem = (int)(e % out_size);
+        if (max) {
+            ry[e] = rx[s * in_size + arg[e]];
+            continue;
+        }
+        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        float sum = 0.0f;
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) sum += rx[s * in_size + (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j];
+        ry[e] = sum / (g.k * g.k);
+    }
+}
+__global__ void k_pool_t(Geo g, int max, const float* gy, int rows, const int* arg, float* gx) {
+    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const int s = (int)(e / out_size), rem = (int)(e % out_size);
+        if (max) {
+            atomicAdd(&gx[s * in_size + arg[e]], gy[e]);
+            continue;
+        }
+        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        const float v = gy[e] / (g.k * g.k);
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) atomicAdd(&gx[s * in_size + (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j], v);
+    }
+}
+
 // the loss on the output: per-row loss into rowloss, dL/da into ga (if non-null), probabilities into P
 __global__ void k_top(int loss, const float* Z, const int* labels, const float* targets, int rows, int d, int b, float* P, float* ga, double* rowloss) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -448,19 +568,25 @@ int an_cuda_adaptive_step(an_cuda* c, float* w, const float* g, float* m, float*
 
 }  // extern "C"
 
-// ---- dense networks on the device ----
+// ---- networks on the device (dense, conv2d, max/avg pooling: the layers of network.cpp) ----
 struct an_cuda_net {
     an_cuda* ctx = nullptr;
     struct L {
-        int in, out, act;
+        int kind, in, out, act;
         long long w_off, b_off;
+        Geo g;
+        bool params() const { return kind == AN_LAYER_DENSE || kind == AN_LAYER_CONV2D; }
+        int period() const { return kind == AN_LAYER_CONV2D ? g.P() : 1; }
+        long long weights() const { return kind == AN_LAYER_DENSE ? (long long)in * out : (long long)g.cout * g.K(); }
+        long long biases() const { return kind == AN_LAYER_DENSE ? out : g.cout; }
     };
     std::vector<L> layers;
     int input = 0, loss = 0, reg = 0, max_batch = 0;
     double lambda = 0;
     long long params = 0;
     std::vector<float*> A, G, RZ, RA, RG;
-    float *P = nullptr, *bias_tmp = nullptr;
+    std::vector<int*> arg;
+    float *P = nullptr, *cols = nullptr, *cm = nullptr;
     double* rowloss = nullptr;
     const float *w = nullptr, *x = nullptr;
     const int* labels = nullptr;
@@ -472,11 +598,57 @@ struct an_cuda_net {
     const float* in(size_t l, const float* xr) { return l == 0 ? xr : A[l - 1]; }
     cudaStream_t s() const { return ctx->stream; }
 
+    // z = beta z + L_W(x)
+    void linear(const L& q, const float* W, const float* x_, int rows, float beta, float* z) {
+        if (q.kind == AN_LAYER_DENSE) {
+            ctx->gemm_nt(rows, q.out, q.in, x_, W, beta, z);
+            return;
+        }
+        const long long bp = (long long)rows * q.g.P();
+        k_im2col<<<blocks(q.g.K() * bp), THREADS, 0, s()>>>(q.g, x_, rows, cols);
+        ctx->gemm_nn(q.g.cout, (int)bp, q.g.K(), W, cols, 0.0f, cm);
+        k_cm_to_nchw<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(cm, rows, q.g.cout, q.g.P(), beta, z);
+    }
+    // gx = beta gx + L_W^T(g)
+    void linear_t(const L& q, const float* W, const float* g_, int rows, float beta, float* gx) {
+        if (q.kind == AN_LAYER_DENSE) {
+            ctx->gemm_nn(rows, q.in, q.out, g_, W, beta, gx);
+            return;
+        }
+        const long long bp = (long long)rows * q.g.P();
+        k_nchw_to_cm<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(g_, rows, q.g.cout, q.g.P(), cm);
+        ctx->gemm_tn(q.g.K(), (int)bp, q.g.cout, W, cm, 0.0f, cols);
+        k_col2im<<<blocks((long long)rows * q.in), THREADS, 0, s()>>>(q.g, cols, rows, beta, gx);
+    }
+    // dW = beta dW + outer(g, x)
+    void outer(const L& q, const float* g_, const float* x_, int rows, float beta, float* dW) {
+        if (q.kind == AN_LAYER_DENSE) {
+            ctx->gemm_tn(q.out, q.in, rows, g_, x_, beta, dW);
+            return;
+        }
+        const long long bp = (long long)rows * q.g.P();
+        k_im2col<<<blocks(q.g.K() * bp), THREADS, 0, s()>>>(q.g, x_, rows, cols);
+        k_nchw_to_cm<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(g_, rows, q.g.cout, q.g.P(), cm);
+        ctx->gemm_nt(q.g.cout, q.g.K(), (int)bp, cm, cols, beta, dW);
+    }
+    void bias_grad(const L& q, const float* G_, int rows, float* dst) {
+        if (q.kind == AN_LAYER_DENSE) k_colsum<<<(q.out + 127) / 128, 128, 0, s()>>>(G_, rows, q.out, dst);
+        else k_channel_sum<<<(q.g.cout + 127) / 128, 128, 0, s()>>>(G_, rows, q.g.cout, q.g.P(), dst);
+    }
+    void pool_t(const L& q, size_t l, const float* gy, int rows, float* gx) {
+        CK(cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)rows * q.in, s()));
+        k_pool_t<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.g, q.kind == AN_LAYER_MAXPOOL2D, gy, rows, arg[l], gx);
+    }
+
     void forward(const float* w_, const float* xr, int rows) {
         for (size_t l = 0; l < layers.size(); ++l) {
             const L& q = layers[l];
-            ctx->gemm_nt(rows, q.out, q.in, in(l, xr), w_ + q.w_off, 0.0f, A[l]);
-            k_bias_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, A[l], w_ + q.b_off, rows, q.out);
+            if (!q.params()) {
+                k_pool_fwd<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.g, q.kind == AN_LAYER_MAXPOOL2D, in(l, xr), rows, A[l], arg[l]);
+                continue;
+            }
+            linear(q, w_ + q.w_off, in(l, xr), rows, 0.0f, A[l]);
+            k_bias_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, A[l], w_ + q.b_off, rows, q.out, q.period());
         }
     }
     void top(int rows, float* ga) {
@@ -486,49 +658,66 @@ struct an_cuda_net {
     double loss_value(int rows) {
         return ctx->reduce_to_host([&](double* r) { k_sum_rows<<<1, 1, 0, s()>>>(rowloss, rows, r); });
     }
-    void bias_grad(const L& q, const float* G_, int rows, float* dst) {
-        k_colsum<<<(q.out + 127) / 128, 128, 0, s()>>>(G_, rows, q.out, dst);
-    }
     void backward(const float* w_, const float* xr, int rows, float* grad) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
             const L& q = layers[l];
+            if (!q.params()) {
+                if (l > 0) pool_t(q, l, G[l], rows, G[l - 1]);
+                continue;
+            }
             k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, G[l], A[l], (long long)rows * q.out);
             bias_grad(q, G[l], rows, grad + q.b_off);
-            ctx->gemm_tn(q.out, q.in, rows, G[l], in(l, xr), 0.0f, grad + q.w_off);
-            if (l > 0) ctx->gemm_nn(rows, q.in, q.out, G[l], w_ + q.w_off, 0.0f, G[l - 1]);
+            outer(q, G[l], in(l, xr), rows, 0.0f, grad + q.w_off);
+            if (l > 0) linear_t(q, w_ + q.w_off, G[l], rows, 0.0f, G[l - 1]);
         }
     }
     void r_forward(const float* w_, const float* xr, int rows, const float* v) {
         for (size_t l = 0; l < layers.size(); ++l) {
             const L& q = layers[l];
-            ctx->gemm_nt(rows, q.out, q.in, in(l, xr), v + q.w_off, 0.0f, RZ[l]);
-            if (l > 0) ctx->gemm_nt(rows, q.out, q.in, ra(l - 1), w_ + q.w_off, 1.0f, RZ[l]);
-            k_rfwd_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, RZ[l], ra(l), A[l], v + q.b_off, rows, q.out);
+            if (!q.params()) {
+                if (l == 0) CK(cudaMemsetAsync(RZ[l], 0, sizeof(float) * (size_t)rows * q.out, s()));
+                else k_pool_apply<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.g, q.kind == AN_LAYER_MAXPOOL2D, ra(l - 1), rows, arg[l], RZ[l]);
+                continue;
+            }
+            linear(q, v + q.w_off, in(l, xr), rows, 0.0f, RZ[l]);
+            if (l > 0) linear(q, w_ + q.w_off, ra(l - 1), rows, 1.0f, RZ[l]);
+            k_rfwd_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, RZ[l], ra(l), A[l], v + q.b_off, rows, q.out, q.period());
         }
     }
     void r_backward(const float* w_, const float* xr, int rows, const float* v, float* out, bool with_backward) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
             const L& q = layers[l];
+            if (!q.params()) {
+                if (l > 0) {
+                    pool_t(q, l, RG[l], rows, RG[l - 1]);
+                    if (with_backward) pool_t(q, l, G[l], rows, G[l - 1]);
+                }
+                continue;
+            }
             const long long n = (long long)rows * q.out;
             if (with_backward) k_back_act<<<blocks(n), THREADS, 0, s()>>>(q.act, G[l], A[l], n);
             k_rbwd_act<<<blocks(n), THREADS, 0, s()>>>(q.act, RG[l], RZ[l], G[l], A[l], n);
             bias_grad(q, RG[l], rows, out + q.b_off);
-            ctx->gemm_tn(q.out, q.in, rows, RG[l], in(l, xr), 0.0f, out + q.w_off);
+            outer(q, RG[l], in(l, xr), rows, 0.0f, out + q.w_off);
             if (l > 0) {
-                ctx->gemm_tn(q.out, q.in, rows, G[l], ra(l - 1), 1.0f, out + q.w_off);
-                ctx->gemm_nn(rows, q.in, q.out, RG[l], w_ + q.w_off, 0.0f, RG[l - 1]);
-                ctx->gemm_nn(rows, q.in, q.out, G[l], v + q.w_off, 1.0f, RG[l - 1]);
-                if (with_backward) ctx->gemm_nn(rows, q.in, q.out, G[l], w_ + q.w_off, 0.0f, G[l - 1]);
+                outer(q, G[l], ra(l - 1), rows, 1.0f, out + q.w_off);
+                linear_t(q, w_ + q.w_off, RG[l], rows, 0.0f, RG[l - 1]);
+                linear_t(q, v + q.w_off, G[l], rows, 1.0f, RG[l - 1]);
+                if (with_backward) linear_t(q, w_ + q.w_off, G[l], rows, 0.0f, G[l - 1]);
             }
         }
     }
     void gn_backward(const float* w_, const float* xr, int rows, float* out) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
             const L& q = layers[l];
+            if (!q.params()) {
+                if (l > 0) pool_t(q, l, RG[l], rows, RG[l - 1]);
+                continue;
+            }
             k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, RG[l], A[l], (long long)rows * q.out);
             bias_grad(q, RG[l], rows, out + q.b_off);
-            ctx->gemm_tn(q.out, q.in, rows, RG[l], in(l, xr), 0.0f, out + q.w_off);
-            if (l > 0) ctx->gemm_nn(rows, q.in, q.out, RG[l], w_ + q.w_off, 0.0f, RG[l - 1]);
+            outer(q, RG[l], in(l, xr), rows, 0.0f, out + q.w_off);
+            if (l > 0) linear_t(q, w_ + q.w_off, RG[l], rows, 0.0f, RG[l - 1]);
         }
     }
     // the regularizer (value and gradient, or Hessian times v), tensor by tensor
@@ -536,8 +725,9 @@ struct an_cuda_net {
         if (reg == AN_REG_NONE || lambda == 0) return 0;
         double value = 0;
         for (const L& q : layers) {
+            if (!q.params()) continue;
             for (int t = 0; t < 2; ++t) {
-                const long long off = t == 0 ? q.w_off : q.b_off, n = t == 0 ? (long long)q.in * q.out : q.out;
+                const long long off = t == 0 ? q.w_off : q.b_off, n = t == 0 ? q.weights() : q.biases();
                 double sq = 0, wv = 0;
                 an_cuda_dot(ctx, w_ + off, w_ + off, n, &sq);
                 if (reg == AN_REG_SQUARED) {
@@ -574,12 +764,41 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         if (spec_len != 2 + AN_SPEC_INTS_PER_LAYER * n) throw std::invalid_argument("malformed network spec");
         int in = net->input;
         long long off = 0;
+        size_t cols_floats = 1, cm_floats = 1;
         for (int l = 0; l < n; ++l) {
             const int* s = spec + 2 + AN_SPEC_INTS_PER_LAYER * l;
-            if (s[0] != AN_LAYER_DENSE)
-                throw std::invalid_argument("conv2d and pooling layers are not implemented on the CUDA backend yet (layer " + std::to_string(l) + ")");
-            an_cuda_net::L q{in, s[2], s[1], off, off + (long long)in * s[2]};
-            off = q.b_off + q.out;
+            an_cuda_net::L q{};
+            q.kind = s[0];
+            q.act = s[1];
+            q.in = in;
+            q.w_off = q.b_off = -1;
+            if (q.kind == AN_LAYER_DENSE) {
+                q.out = s[2];
+            } else if (q.kind == AN_LAYER_CONV2D || q.kind == AN_LAYER_MAXPOOL2D || q.kind == AN_LAYER_AVGPOOL2D) {
+                const bool conv = q.kind == AN_LAYER_CONV2D;
+                q.g.cin = s[2];
+                q.g.hin = s[3];
+                q.g.win = s[4];
+                q.g.cout = conv ? s[5] : q.g.cin;
+                q.g.k = conv ? s[6] : s[5];
+                q.g.stride = conv ? s[7] : s[6];
+                q.g.pad = conv ? s[8] : 0;
+                if ((long long)q.g.cin * q.g.hin * q.g.win != in) throw std::invalid_argument("layer " + std::to_string(l) + ": input shape mismatch");
+                q.g.hout = (q.g.hin + 2 * q.g.pad - q.g.k) / q.g.stride + 1;
+                q.g.wout = (q.g.win + 2 * q.g.pad - q.g.k) / q.g.stride + 1;
+                q.out = q.g.cout * q.g.P();
+                if (conv) {
+                    cols_floats = std::max(cols_floats, (size_t)q.g.K() * q.g.P() * (size_t)max_batch);
+                    cm_floats = std::max(cm_floats, (size_t)q.out * (size_t)max_batch);
+                }
+            } else {
+                throw std::invalid_argument("layer " + std::to_string(l) + ": unknown kind " + std::to_string(q.kind));
+            }
+            if (q.params()) {
+                q.w_off = off;
+                q.b_off = off + q.weights();
+                off = q.b_off + q.biases();
+            }
             net->layers.push_back(q);
             in = q.out;
         }
@@ -595,7 +814,12 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
                 CK(cudaMalloc(&p, sizeof(float) * (size_t)max_batch * q.out));
                 vec->push_back(p);
             }
+            int* a = nullptr;
+            if (q.kind == AN_LAYER_MAXPOOL2D) CK(cudaMalloc(&a, sizeof(int) * (size_t)max_batch * q.out));
+            net->arg.push_back(a);
         }
+        CK(cudaMalloc(&net->cols, sizeof(float) * cols_floats));
+        CK(cudaMalloc(&net->cm, sizeof(float) * cm_floats));
         CK(cudaMalloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out));
         CK(cudaMalloc(&net->rowloss, sizeof(double) * (size_t)max_batch));
         result = net.release();
@@ -608,6 +832,9 @@ void an_cuda_net_destroy(an_cuda_net* net) {
     if (!net) return;
     for (auto* vec : {&net->A, &net->G, &net->RZ, &net->RA, &net->RG})
         for (float* p : *vec) cudaFree(p);
+    for (int* a : net->arg) cudaFree(a);
+    cudaFree(net->cols);
+    cudaFree(net->cm);
     cudaFree(net->P);
     cudaFree(net->rowloss);
     delete net;

@@ -155,7 +155,7 @@ int an_cuda_root_metric(an_cuda* ctx, const float* v, float scale, float eps, fl
 int an_cuda_sgd_step(an_cuda* ctx, float* w, const float* g, float* buf, float lr, float momentum, float weight_decay, int nesterov, long long n);
 int an_cuda_adaptive_step(an_cuda* ctx, float* w, const float* g, float* m, float* v, float lr, float beta1, float decay, float weight,
                           float c1, float c2, float eps, float l2, float decoupled, long long n);
-/* dense networks (the same spec as an_net_create; conv and pooling not yet on CUDA) */
+/* networks: the same spec and layers as an_net_create */
 an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int loss, int reg, double lambda, int max_batch);
 void an_cuda_net_destroy(an_cuda_net* net);
 long long an_cuda_net_param_count(const an_cuda_net* net);

@@ -21,26 +21,6 @@ public final class Backends {
     private Backends() {}
 
     public static Selection select(BackendKind kind, int threads) {
-        return select(kind, threads, null);
-    }
-
-    /**
-     * As {@link #select(BackendKind, int)}, for a network the backend must support: the CUDA backend
-     * has dense layers only so far, so AUTO moves on to the CPU for a ConvNet (and says so) and an
-     * explicit CUDA request fails.
-     */
-    public static Selection select(BackendKind kind, int threads, org.adanewton.nn.Network network) {
-        if (network != null && network.layers().stream().anyMatch(l -> !(l instanceof org.adanewton.nn.Network.Dense))) {
-            String why = "conv2d and pooling layers are not on the CUDA backend yet";
-            if (kind == BackendKind.CUDA) throw new BackendUnavailableException("cuda backend requested but unavailable: " + why);
-            if (kind == BackendKind.AUTO) {
-                Selection s = select(BackendKind.CPU, threads, null);
-                List<String> notes = new ArrayList<>();
-                notes.add("backend cuda skipped: " + why);
-                notes.addAll(s.notes());
-                return new Selection(s.backend(), List.copyOf(notes));
-            }
-        }
         List<String> notes = new ArrayList<>();
         switch (kind) {
             case JAVA -> {

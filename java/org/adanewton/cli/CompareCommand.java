@@ -70,7 +70,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         Path dir = out != null ? out : Path.of("runs", "compare-" + p.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
-        Backends.Selection sel = Backends.select(BackendKind.parse(options.backend), options.threads, p.network());
+        Backends.Selection sel = Backends.select(BackendKind.parse(options.backend), options.threads);
         sel.notes().forEach(System.out::println);
         Backend backend = sel.backend();
         DataLocator.Located data = DataChoice.load(p, options.data);

@@ -81,7 +81,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path dir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
                 : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads(), p.network());
+        Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
         sel.notes().forEach(System.out::println);
         DataLocator.Located data = DataChoice.load(p, options.data);
         System.out.println("data: " + data.summary());

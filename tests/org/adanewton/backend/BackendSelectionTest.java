@@ -24,15 +24,6 @@ class BackendSelectionTest {
     }
 
     @Test
-    void convNetsSkipCudaUnderAutoAndRefuseItExplicitly() {
-        org.adanewton.nn.Network conv = org.adanewton.nn.Network.builder(1, 6, 6).conv2d(1, 2, 3).flatten().dense(3).build();
-        Backends.Selection s = Backends.select(BackendKind.AUTO, 1, conv);
-        assertEquals(BackendKind.CPU, s.backend().kind());
-        assertTrue(s.notes().get(0).contains("conv2d and pooling layers are not on the CUDA backend yet"), s.notes().toString());
-        assertThrows(BackendUnavailableException.class, () -> Backends.select(BackendKind.CUDA, 1, conv));
-    }
-
-    @Test
     void selfTestAcceptsAWorkingBackend() {
         assertNull(Backends.selfTest(new org.adanewton.backend.cpu.CpuBackend(1)));
     }

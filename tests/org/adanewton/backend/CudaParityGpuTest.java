@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The CUDA backend against the CPU backend and the Java reference (named float32 tolerances):
- * vector operations, fused first-order steps, every dense-network kernel for every activation and
- * loss, and a Steihaug solve. Runs only where a GPU answers (see {@link GpuTest}).
+ * vector operations, fused first-order steps, every network kernel (dense, conv2d, pooling) for
+ * every activation and loss, and a Steihaug solve. Runs only where a GPU answers (see {@link GpuTest}).
  */
 @GpuTest
 class CudaParityGpuTest {
@@ -84,11 +84,10 @@ class CudaParityGpuTest {
     }
 
     @Test
-    void denseNetworkKernelsMatchTheReference() {
+    void networkKernelsMatchTheReference() {
         JavaBackend ref = new JavaBackend();
         try (CudaBackend gpu = new CudaBackend()) {
             for (Network net : TestNetworks.all()) {
-                if (!net.layers().stream().allMatch(l -> l instanceof Network.Dense)) continue; // conv not on CUDA yet
                 int n = net.parameterCount();
                 double[][] got = new double[2][];
                 double[] loss = new double[2];

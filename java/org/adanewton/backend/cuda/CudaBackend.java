@@ -14,8 +14,9 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * The CUDA backend: float32 vectors in device memory, kernels on the device (cuBLAS for the matrix
  * products), double accumulation in reductions; one context (stream, cuBLAS handle, scratch) per
- * backend. Dense networks only so far (conv/pooling throw); the Krylov solvers run their Java loop
- * over these device vectors (one host synchronization per reduction).
+ * backend. Every layer of the CPU backend (dense, conv2d via batched im2col + cuBLAS, pooling); the
+ * Krylov solvers run their Java loop over these device vectors (one host synchronization per
+ * reduction).
  *
  * <p>Not yet run on a GPU by this project: the gpu-tagged parity tests and bench/gpu/run.sh are
  * ready for a machine that has one.
