@@ -521,19 +521,21 @@ struct an_net {
 
     void reset_colsum(Block& k, const Layer& L) const { std::fill(k.colsum.begin(), k.colsum.begin() + L.out_size, 0.0); }
 
-    // Backward from ga in G[L-1]: G[l] becomes gz (cached); grad gets the weight and bias gradients.
-    void backward(Block& k, const float* w_, const float* xr, int rows, float* grad) const {
+    // Backpropagation of the output vector in D[L-1] (dL/da): each D[l] becomes phi'(z) D[l] (the
+    // cached gz when D is G), grad gets the weight and bias gradients. On RG it is the Gauss-Newton
+    // product's J' step (G untouched).
+    void backprop(Block& k, std::vector<Buf>& D, const float* w_, const float* xr, int rows, float* grad) const {
         for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
             const Layer& L = layers[l];
             if (!L.has_params()) {
-                if (l > 0) pool_transpose(L, k, l, k.G[l].p, rows, k.G[l - 1].p);
+                if (l > 0) pool_transpose(L, k, l, D[l].p, rows, D[l - 1].p);
                 continue;
             }
             reset_colsum(k, L);
-            back_act(L.act, k.G[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
+            back_act(L.act, D[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
             flush_bias(L, k, grad + L.b_off);
-            outer(L, k, k.G[l].p, layer_input(l, k, xr), rows, 0.0f, grad + L.w_off);
-            if (l > 0) linear_t(L, k, w_ + L.w_off, k.G[l].p, rows, 0.0f, k.G[l - 1].p);
+            outer(L, k, D[l].p, layer_input(l, k, xr), rows, 0.0f, grad + L.w_off);
+            if (l > 0) linear_t(L, k, w_ + L.w_off, D[l].p, rows, 0.0f, D[l - 1].p);
         }
     }
 
@@ -581,22 +583,6 @@ struct an_net {
                 linear_t_pair(L, k, w_ + L.w_off, k.RG[l].p, v + L.w_off, k.G[l].p, rows, k.RG[l - 1].p);
                 if (with_backward) linear_t(L, k, w_ + L.w_off, k.G[l].p, rows, 0.0f, k.G[l - 1].p);
             }
-        }
-    }
-
-    // Plain backward of the vector in RG[L-1] (the Gauss-Newton product's J' step); G untouched.
-    void gn_backward(Block& k, const float* w_, const float* xr, int rows, float* out) const {
-        for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
-            const Layer& L = layers[l];
-            if (!L.has_params()) {
-                if (l > 0) pool_transpose(L, k, l, k.RG[l].p, rows, k.RG[l - 1].p);
-                continue;
-            }
-            reset_colsum(k, L);
-            back_act(L.act, k.RG[l].p, k.A[l].p, rows, L.out_size, k.colsum.data());
-            flush_bias(L, k, out + L.b_off);
-            outer(L, k, k.RG[l].p, layer_input(l, k, xr), rows, 0.0f, out + L.w_off);
-            if (l > 0) linear_t(L, k, w_ + L.w_off, k.RG[l].p, rows, 0.0f, k.RG[l - 1].p);
         }
     }
 
@@ -826,7 +812,7 @@ int an_net_gradient(an_net* net, const float* w, const float* x, const int* labe
             const float* xr = x + static_cast<size_t>(r0) * net->input;
             net->forward(k, w, xr, rows);
             k.loss = net->top(k, rows, r0, labels, targets, batch, k.G.back().p);
-            net->backward(k, w, xr, rows, dst);
+            net->backprop(k, k.G, w, xr, rows, dst);
         });
         *loss = net->loss_sum(batch) + net->reg_value_and_grad(w, grad);
         net->cached = true;
@@ -892,7 +878,7 @@ int an_net_gn_cached(an_net* net, const float* v, float* out) {
             net->r_forward(k, net->w, xr, rows, v);
             const size_t last = net->layers.size() - 1;
             net->top_r(k, rows, batch, net->ra_buf(k, last), k.RG[last].p);
-            net->gn_backward(k, net->w, xr, rows, dst);
+            net->backprop(k, k.RG, net->w, xr, rows, dst);
         });
         net->reg_hvp(net->w, v, out);
         return AN_OK;

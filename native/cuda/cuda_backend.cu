@@ -658,17 +658,19 @@ struct an_cuda_net {
     double loss_value(int rows) {
         return ctx->reduce_to_host([&](double* r) { k_sum_rows<<<1, 1, 0, s()>>>(rowloss, rows, r); });
     }
-    void backward(const float* w_, const float* xr, int rows, float* grad) {
+    // Backpropagation of the output vector in D[L-1]: on G the gradient (G keeps gz), on RG the
+    // Gauss-Newton product's J' step.
+    void backprop(std::vector<float*>& D, const float* w_, const float* xr, int rows, float* grad) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
             const L& q = layers[l];
             if (!q.params()) {
-                if (l > 0) pool_t(q, l, G[l], rows, G[l - 1]);
+                if (l > 0) pool_t(q, l, D[l], rows, D[l - 1]);
                 continue;
             }
-            k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, G[l], A[l], (long long)rows * q.out);
-            bias_grad(q, G[l], rows, grad + q.b_off);
-            outer(q, G[l], in(l, xr), rows, 0.0f, grad + q.w_off);
-            if (l > 0) linear_t(q, w_ + q.w_off, G[l], rows, 0.0f, G[l - 1]);
+            k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, D[l], A[l], (long long)rows * q.out);
+            bias_grad(q, D[l], rows, grad + q.b_off);
+            outer(q, D[l], in(l, xr), rows, 0.0f, grad + q.w_off);
+            if (l > 0) linear_t(q, w_ + q.w_off, D[l], rows, 0.0f, D[l - 1]);
         }
     }
     void r_forward(const float* w_, const float* xr, int rows, const float* v) {
@@ -705,19 +707,6 @@ struct an_cuda_net {
                 linear_t(q, v + q.w_off, G[l], rows, 1.0f, RG[l - 1]);
                 if (with_backward) linear_t(q, w_ + q.w_off, G[l], rows, 0.0f, G[l - 1]);
             }
-        }
-    }
-    void gn_backward(const float* w_, const float* xr, int rows, float* out) {
-        for (int l = (int)layers.size() - 1; l >= 0; --l) {
-            const L& q = layers[l];
-            if (!q.params()) {
-                if (l > 0) pool_t(q, l, RG[l], rows, RG[l - 1]);
-                continue;
-            }
-            k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, RG[l], A[l], (long long)rows * q.out);
-            bias_grad(q, RG[l], rows, out + q.b_off);
-            outer(q, RG[l], in(l, xr), rows, 0.0f, out + q.w_off);
-            if (l > 0) linear_t(q, w_ + q.w_off, RG[l], rows, 0.0f, RG[l - 1]);
         }
     }
     // the regularizer (value and gradient, or Hessian times v), tensor by tensor
@@ -871,7 +860,7 @@ int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const
         net->targets = targets;
         net->forward(w, x, batch);
         net->top(batch, net->G.back());
-        net->backward(w, x, batch, grad);
+        net->backprop(net->G, w, x, batch, grad);
         *loss = net->loss_value(batch) + net->reg_terms(w, grad, nullptr, nullptr);
         net->cached = true;
         net->w = w;
@@ -922,7 +911,7 @@ int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out) {
         net->r_forward(net->w, net->x, batch, v);
         const size_t last = net->layers.size() - 1;
         k_top_r<<<(batch + 127) / 128, 128, 0, net->s()>>>(net->loss, net->P, net->ra(last), batch, net->layers.back().out, batch, net->RG[last]);
-        net->gn_backward(net->w, net->x, batch, out);
+        net->backprop(net->RG, net->w, net->x, batch, out);
         net->reg_terms(net->w, nullptr, v, out);
         CK(cudaGetLastError());
         return AN_OK;
