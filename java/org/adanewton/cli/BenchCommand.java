@@ -78,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
                         "--model = '" + n + "'; must be one of " + MODELS.keySet());
         }
         List<Integer> bs = batches == null ? List.of(128, 512, 2048) : batches;
-        if (models == null && batches == null) { // by default the MLPs at 3 batch sizes; the big networks with --model convnet,autoencoder
+        if (models == null) { // by default the MLPs; the big networks when named: --model convnet,autoencoder
             names.remove("convnet");
             names.remove("autoencoder");
         }
