@@ -110,13 +110,8 @@ public:
                 if (norm(h) <= delta) return finish(d, e, c, h, 0.0, false, 0.0);
             }
             if (orthogonal && lmin <= tiny) {
-                std::vector<double> h = shifted(lam, z, w, -lmin, first);
-                const double np = norm(h);
-                if (np <= delta) {
-                    const double tau = std::sqrt(std::max(0.0, delta * delta - np * np));
-                    for (int i = 0; i < n; ++i) h[i] += tau * z[i];
-                    return finish(d, e, c, h, -lmin, true, 0.0);
-                }
+                std::vector<double> h;
+                if (hard_case(lam, z, w, first, lmin, delta, h)) return finish(d, e, c, h, -lmin, true, 0.0);
             }
             const double hi = std::max(lo, wnorm / delta - lmin) + tiny + 1e-300;
             const double mu = secular(lam, w, lo, hi, 0.0, delta);
@@ -127,13 +122,8 @@ public:
         if (orthogonal) {
             if (lmin >= -tiny && wnorm == 0) return finish(d, e, c, std::vector<double>(n, 0.0), 0.0, false, sigma);
             if (lmin < -tiny) {
-                std::vector<double> h = shifted(lam, z, w, -lmin, first);
-                const double np = norm(h), target = -lmin / sigma;
-                if (np <= target) {
-                    const double tau = std::sqrt(std::max(0.0, target * target - np * np));
-                    for (int i = 0; i < n; ++i) h[i] += tau * z[i];
-                    return finish(d, e, c, h, -lmin, true, sigma);
-                }
+                std::vector<double> h;
+                if (hard_case(lam, z, w, first, lmin, -lmin / sigma, h)) return finish(d, e, c, h, -lmin, true, sigma);
             }
         }
         const double hi = std::max(lo, 0.5 * (-lmin + std::sqrt(lmin * lmin + 4 * sigma * wnorm))) + tiny + 1e-300;
@@ -150,6 +140,18 @@ public:
     }
 
 private:
+    // The hard case at mu = -lambda_min (see TridiagonalSolvers.hardCase): false when the part
+    // without the first eigen-directions is already longer than target.
+    static bool hard_case(const std::vector<double>& lam, const std::vector<double>& z, const std::vector<double>& w, int first, double lmin,
+                          double target, std::vector<double>& h) {
+        h = shifted(lam, z, w, -lmin, first);
+        const double np = norm(h);
+        if (np > target) return false;
+        const double tau = std::sqrt(std::max(0.0, target * target - np * np));
+        for (size_t i = 0; i < h.size(); ++i) h[i] += tau * z[i];
+        return true;
+    }
+
     static double secular(const std::vector<double>& lam, const std::vector<double>& w, double lo, double hi, double sigma, double delta) {
         double a = lo, b = hi, mu = hi;
         for (int it = 0; it < 300; ++it) {

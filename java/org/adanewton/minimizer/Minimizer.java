@@ -54,7 +54,6 @@ public final class Minimizer implements AutoCloseable {
     private long gradients, values, products, krylovIterations;
     private double secondsBefore, solverSeconds;
     private long startNanos = System.nanoTime();
-    private IterationSummary lastIteration;
 
     /** A minimizer of problem from x (x is updated in place and stays the caller's). */
     public Minimizer(Problem problem, MinimizerOptions options, Vector x) {
@@ -111,7 +110,6 @@ public final class Minimizer implements AutoCloseable {
             ensureGradient(); // draws this iteration's sample only once the budget allows the iteration
             if (Double.isFinite(gradientNorm) && gradientNorm <= options.gradientTolerance()) return TerminationType.CONVERGENCE;
             IterationSummary it = iterate();
-            lastIteration = it;
             boolean go = true;
             for (IterationListener l : listeners) go &= l.onIteration(it);
             return go ? null : TerminationType.USER_STOP;
@@ -119,11 +117,6 @@ public final class Minimizer implements AutoCloseable {
             secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
             startNanos = System.nanoTime();
         }
-    }
-
-    /** The last iteration performed (null before the first). */
-    public IterationSummary lastIteration() {
-        return lastIteration;
     }
 
     private double elapsed() {

@@ -118,13 +118,8 @@ public final class TridiagonalSolvers {
         int first = 0;
         while (first < n && lam[first] - lmin <= tiny) along += w[first] * w[first++];
         if (Math.sqrt(along) <= 1e-12 * Math.max(wnorm, 1e-300) && lmin <= tiny) {
-            double[] hPerp = solveShifted(eig, w, -lmin, first);
-            double np = norm(hPerp);
-            if (np <= delta) {
-                double tau = Math.sqrt(Math.max(0.0, delta * delta - np * np));
-                for (int i = 0; i < n; i++) hPerp[i] += tau * eig.vectors()[i][0];
-                return finish(d, e, c, hPerp, -lmin, true, 0.0);
-            }
+            double[] h = hardCase(eig, w, first, lmin, delta);
+            if (h != null) return finish(d, e, c, h, -lmin, true, 0.0);
         }
         double hi = Math.max(lo, wnorm / delta - lmin) + tiny + 1e-300;
         double mu = secular(eig, w, lo, hi, 0.0, delta);
@@ -150,13 +145,8 @@ public final class TridiagonalSolvers {
         if (Math.sqrt(along) <= 1e-12 * Math.max(wnorm, 1e-300)) {
             if (lmin >= -tiny && wnorm == 0) return finish(d, e, c, new double[n], 0.0, false, sigma);
             if (lmin < -tiny) {
-                double[] hPerp = solveShifted(eig, w, -lmin, first);
-                double np = norm(hPerp), target = -lmin / sigma;
-                if (np <= target) {
-                    double tau = Math.sqrt(Math.max(0.0, target * target - np * np));
-                    for (int i = 0; i < n; i++) hPerp[i] += tau * eig.vectors()[i][0];
-                    return finish(d, e, c, hPerp, -lmin, true, sigma);
-                }
+                double[] h = hardCase(eig, w, first, lmin, -lmin / sigma);
+                if (h != null) return finish(d, e, c, h, -lmin, true, sigma);
             }
         }
         // ||h(mu)|| <= wnorm / (lmin + mu) <= mu / sigma once mu (mu + lmin) >= sigma wnorm
@@ -165,6 +155,19 @@ public final class TridiagonalSolvers {
         double[] h = solveShifted(eig, w, mu, -1);
         alongFirstEigenvector(eig, h, mu / sigma, mu, d, e, c);
         return finish(d, e, c, h, mu, false, sigma);
+    }
+
+    /**
+     * The hard case at mu = -lambda_min: the solution without the first `first` eigen-directions, plus
+     * the multiple of z_1 that brings its norm to target; null when that part is already longer.
+     */
+    private static double[] hardCase(Eigen eig, double[] w, int first, double lmin, double target) {
+        double[] h = solveShifted(eig, w, -lmin, first);
+        double np = norm(h);
+        if (np > target) return null;
+        double tau = Math.sqrt(Math.max(0.0, target * target - np * np));
+        for (int i = 0; i < h.length; i++) h[i] += tau * eig.vectors()[i][0];
+        return h;
     }
 
     /**

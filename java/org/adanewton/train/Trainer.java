@@ -126,10 +126,6 @@ public final class Trainer implements AutoCloseable {
         return network;
     }
 
-    public Dataset trainingData() {
-        return train;
-    }
-
     /** Epochs so far: samples drawn for gradients / training-set size. */
     public double epochs() {
         return (warmProblem == null ? 0 : warmProblem.epochs()) + mainProblem.epochs();
@@ -319,11 +315,6 @@ public final class Trainer implements AutoCloseable {
         warmSteps = ts.warmSteps();
         firstOrderSteps = ts.firstOrderSteps();
         termination = ts.termination() == null ? "" : ts.termination();
-    }
-
-    /** The current parameters (a copy). */
-    public double[] weights() {
-        return w.toArray();
     }
 
     @Override
