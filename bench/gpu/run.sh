@@ -10,19 +10,20 @@
 #   c. adanewton's kernel benchmark on CUDA (JSON lines)
 #   d. the PyTorch peer on CUDA (JSON lines)
 #   e. one table joined on (model, batch): ours, torch and ours/torch for the gradient, the HVP
-#      from scratch, the cached HVP and the Gauss-Newton product
+#      from scratch, the cached HVP and the Gauss-Newton product; then our 50-iteration Steihaug
+#      solves (ms and host synchronizations per iteration)
 # Everything is also written under $OUT when that variable is set (run.log, nvidia-smi.txt,
 # gpu-tests.txt, junit-reports/, ours.jsonl, torch.jsonl, compare.txt, summary.txt); otherwise
 # under a temporary directory whose name is printed.
 #
-# Environment: MODELS, BATCHES (comma lists; default mlp-784-512-256-10-relu,autoencoder and
+# Environment: MODELS, BATCHES (comma lists; default mlp-784-512-256-10-relu,convnet,autoencoder and
 # 512,4096), PYTHON (default python3), JAVA (default: the bundled runtime, bundle/jre or
 # bundle/jre.tar.xz unpacked, if it runs here, else java on PATH), TESTS_TIMEOUT and
 # BENCH_TIMEOUT (seconds per step; default 180 and 150, so that the whole script stays under
 # the device tool's 10 minutes a command).
 set -uo pipefail
 
-MODELS=${MODELS:-mlp-784-512-256-10-relu,autoencoder}  # the convnet is not on CUDA yet
+MODELS=${MODELS:-mlp-784-512-256-10-relu,convnet,autoencoder}
 BATCHES=${BATCHES:-512,4096}
 PYTHON=${PYTHON:-python3}
 TESTS_TIMEOUT=${TESTS_TIMEOUT:-180}
@@ -261,6 +262,15 @@ def line(r):
 print(line(header))
 for r in cells:
     print(line(r))
+print()
+print("# adanewton: full Steihaug solve (Gauss-Newton, 50 iterations) on the device")
+for k in ours_order:
+    o = ours[k]
+    if "solve50_iterations" in o:
+        print("%s B=%d: %s iterations, %.3f ms/iteration (%.2fx the cached GN product), %.2f host synchronizations/iteration"
+              % (k[0], k[1], o["solve50_iterations"], float(o["solve50_ms_per_iteration"]),
+                 float(o["solve50_ms_per_iteration"]) / max(1e-12, float(o.get("gn_ms", 0) or 1e-12)),
+                 float(o["solve50_syncs_per_iteration"])))
 missing = [k for k in keys if k not in ours or k not in torch]
 for k in missing:
     print("# %s B=%d: only in %s" % (k[0], k[1], "ours" if k in ours else "torch"))

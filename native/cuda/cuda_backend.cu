@@ -2,7 +2,9 @@
 // device vectors and their operations (double accumulation in reductions), the fused first-order
 // updates, and networks (dense, conv2d by batched im2col, max/avg pooling: loss, gradient, exact HVP
 // from scratch and at a cached point, Gauss-Newton) with cuBLAS GEMMs and hand-written kernels for
-// the rest.
+// the rest. The Krylov solves (Steihaug, GLTR, ARC) run the shared driver of
+// native/cpu/krylov_driver.h over a device engine: vectors and reductions stay on the device, and
+// the host waits only where a branch needs a scalar (counted in an_cuda_sync_count).
 //
 // cuBLAS is reached with dlopen("libcublas.so.13") and dlsym of the *_v2 entry points: the library
 // builds without cuBLAS headers and reports a clear error where cuBLAS is missing. Every CUDA or
@@ -12,6 +14,7 @@
 // gpu-tagged parity tests and bench/gpu/run.sh are ready for a machine that has one).
 #include "adanewton.h"
 #include "../cpu/internal.h"
+#include "../cpu/krylov_driver.h"
 
 #include <cuda_runtime.h>
 #include <dlfcn.h>
@@ -89,19 +92,92 @@ __global__ void k_mul(const float* x, const float* y, float* out, long long n, i
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
         out[i] = divide ? x[i] / y[i] : x[i] * y[i];
 }
-// sum of f(i) in double: one partial per block, atomically added (sm_60+ double atomics)
-template <class F>
-__global__ void k_reduce(F f, long long n, double* out) {
+// *out += the block's sum of v (every thread of the block must call it; blockDim.x == THREADS);
+// one double atomic per block (sm_60+)
+__device__ void block_add(double v, double* out) {
     __shared__ double part[THREADS];
-    double s = 0;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) s += f(i);
-    part[threadIdx.x] = s;
+    __syncthreads();  // the previous call's readers are done with part
+    part[threadIdx.x] = v;
     __syncthreads();
     for (int w = blockDim.x / 2; w > 0; w >>= 1) {
         if (threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
         __syncthreads();
     }
     if (threadIdx.x == 0) atomicAdd(out, part[0]);
+}
+// sum of f(i) in double
+template <class F>
+__global__ void k_reduce(F f, long long n, double* out) {
+    double s = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) s += f(i);
+    block_add(s, out);
+}
+struct RowF {
+    const double* x;
+    __device__ double operator()(long long i) const { return x[i]; }
+};
+// ---- kernels: the fused vector passes of the Krylov solves (krylov_driver.h; same float arithmetic as krylov.cpp) ----
+// y = r / a; p = -y; *ry += r'y
+__global__ void k_start_cg(const float* r, const float* a, float* y, float* p, long long n, double* ry) {
+    double s = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        const float yv = r[i] / a[i];
+        y[i] = yv;
+        p[i] = -yv;
+        s += (double)r[i] * yv;
+    }
+    block_add(s, ry);
+}
+// s += alpha p; r += alpha bp; y = r / a; *ry += r'y; *rr += r'r
+__global__ void k_cg_update(float alpha, const float* p, const float* bp, const float* a, float* s, float* r, float* y, long long n, double* ry,
+                            double* rr) {
+    double s1 = 0, s2 = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        s[i] += alpha * p[i];
+        const float rv = r[i] + alpha * bp[i];
+        r[i] = rv;
+        const float yv = rv / a[i];
+        y[i] = yv;
+        s1 += (double)rv * yv;
+        s2 += (double)rv * rv;
+    }
+    block_add(s1, ry);
+    block_add(s2, rr);
+}
+// y = t / a; *ty += t'y
+__global__ void k_precondition(const float* t, const float* a, float* y, long long n, double* ty) {
+    double s = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        const float yv = t[i] / a[i];
+        y[i] = yv;
+        s += (double)t[i] * yv;
+    }
+    block_add(s, ty);
+}
+// t = bv - delta w - gamma wprev with delta = (float) *delta_slot read on the device; y = t / a; *ty += t'y
+__global__ void k_lanczos_update(const float* bv, const double* delta_slot, const float* w, float gamma, const float* wprev, const float* a, float* t,
+                                 float* y, long long n, double* ty) {
+    const float delta = (float)*delta_slot;
+    double s = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        const float tv = bv[i] - delta * w[i] - gamma * wprev[i];
+        t[i] = tv;
+        const float yv = tv / a[i];
+        y[i] = yv;
+        s += (double)tv * yv;
+    }
+    block_add(s, ty);
+}
+__global__ void k_scale_into(float alpha, const float* x, float* y, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) y[i] = alpha * x[i];
+}
+// the per-tensor norm regularizer's Hessian at w: hv += (lambda / |w|) v - (lambda w'v / |w|^3) w, w'v read on the device
+__global__ void k_reg_norm_hv(const float* w, const float* v, float* hv, long long n, double lambda, double norm, const double* wv) {
+    const float c1 = (float)(lambda / norm), c2 = (float)(-lambda * *wv / (norm * norm * norm));
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        const float h = c1 * v[i] + hv[i];
+        hv[i] = c2 * w[i] + h;
+    }
 }
 struct DotF {
     const float *x, *y;
@@ -378,13 +454,6 @@ __global__ void k_top_r(int loss, const float* P, const float* RA, int rows, int
         for (int j = 0; j < d; ++j) o[j] = c * r[j];
     }
 }
-__global__ void k_sum_rows(const double* rowloss, int rows, double* out) {
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-        double s = 0;
-        for (int i = 0; i < rows; ++i) s += rowloss[i];
-        *out = s;
-    }
-}
 
 }  // namespace
 
@@ -393,18 +462,33 @@ struct an_cuda {
     int device = 0;
     cudaStream_t stream = nullptr;
     void* blas = nullptr;
-    double* reduce = nullptr;       // device scalar for reductions
-    double* host_reduce = nullptr;  // pinned
+    static constexpr int SLOTS = 8;
+    double* reduce = nullptr;       // SLOTS device doubles for reductions (slot 0: reduce_to_host; the Krylov engine's slots)
+    double* host_reduce = nullptr;  // SLOTS pinned host doubles
     float* arena = nullptr;         // scratch, grown between iterations only
     size_t arena_floats = 0;
+    float* coefficients = nullptr;       // the Lanczos step's coefficients h on the device, grown between solves only
+    float* host_coefficients = nullptr;  // and their pinned staging buffer (the copy then waits for nothing)
+    size_t coefficient_floats = 0;
+    long long syncs = 0;            // host synchronizations with the stream so far (an_cuda_sync_count)
 
+    // the host waits for the stream: the only place where it does, so that syncs counts every wait
+    void sync() {
+        CK(cudaStreamSynchronize(stream));
+        ++syncs;
+    }
+    // brings `count` device doubles to the host's pinned buffer
+    const double* fetch(const double* device, int count) {
+        if (count < 1 || count > SLOTS) throw std::logic_error("fetch of " + std::to_string(count) + " doubles; the buffer holds " + std::to_string(SLOTS));
+        CK(cudaGetLastError());
+        CK(cudaMemcpyAsync(host_reduce, device, sizeof(double) * count, cudaMemcpyDeviceToHost, stream));
+        sync();
+        return host_reduce;
+    }
     double reduce_to_host(const std::function<void(double*)>& launch) {
         CK(cudaMemsetAsync(reduce, 0, sizeof(double), stream));
         launch(reduce);
-        CK(cudaGetLastError());
-        CK(cudaMemcpyAsync(host_reduce, reduce, sizeof(double), cudaMemcpyDeviceToHost, stream));
-        CK(cudaStreamSynchronize(stream));
-        return *host_reduce;
+        return fetch(reduce, 1)[0];
     }
     float* scratch(size_t floats) {
         if (floats > arena_floats) {
@@ -442,8 +526,8 @@ an_cuda* an_cuda_create(int device) {
         CK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
         check_blas(cublas().create(&c->blas), "cublasCreate");
         check_blas(cublas().set_stream(c->blas, c->stream), "cublasSetStream");
-        CK(cudaMalloc(&c->reduce, sizeof(double)));
-        CK(cudaMallocHost(&c->host_reduce, sizeof(double)));
+        CK(cudaMalloc(&c->reduce, sizeof(double) * an_cuda::SLOTS));
+        CK(cudaMallocHost(&c->host_reduce, sizeof(double) * an_cuda::SLOTS));
         result = c.release();
         return AN_OK;
     });
@@ -458,6 +542,8 @@ void an_cuda_destroy(an_cuda* c) {
     cudaFree(c->reduce);
     cudaFreeHost(c->host_reduce);
     cudaFree(c->arena);
+    cudaFree(c->coefficients);
+    cudaFreeHost(c->host_coefficients);
     cudaStreamDestroy(c->stream);
     delete c;
 }
@@ -474,6 +560,7 @@ float* an_cuda_alloc(an_cuda* c, long long n) {
 
 int an_cuda_free(an_cuda* c, float* p) {
     return an::guarded([&]() -> int {
+        if (c) CK(cudaSetDevice(c->device));
         CK(cudaFree(p));
         return AN_OK;
     });
@@ -483,7 +570,7 @@ int an_cuda_copy(an_cuda* c, const float* src, float* dst, long long n, int kind
     return an::guarded([&]() -> int {
         const cudaMemcpyKind k = kind == 0 ? cudaMemcpyHostToDevice : kind == 1 ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
         CK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), k, c->stream));
-        if (kind != 2) CK(cudaStreamSynchronize(c->stream));
+        if (kind != 2) c->sync();
         return AN_OK;
     });
 }
@@ -588,6 +675,13 @@ struct an_cuda_net {
     std::vector<int*> arg;
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
     double* rowloss = nullptr;
+    // regularization: the parameter tensors (each W and each b: offset, length), device slots for
+    // their |T|^2 (0..T-1), w'v (T..2T-1) and the data loss (2T), pinned host copies, and the norms
+    // at the cached point
+    std::vector<long long> tensor_off, tensor_len;
+    double* reg_dev = nullptr;
+    double* reg_host = nullptr;
+    std::vector<double> reg_norm;
     const float *w = nullptr, *x = nullptr;
     const int* labels = nullptr;
     const float* targets = nullptr;
@@ -655,11 +749,6 @@ struct an_cuda_net {
         const L& q = layers.back();
         k_top<<<(rows + 127) / 128, 128, 0, s()>>>(loss, A.back(), labels, targets, rows, q.out, rows, P, ga, rowloss);
     }
-    double loss_value(int rows) {
-        return ctx->reduce_to_host([&](double* r) { k_sum_rows<<<1, 1, 0, s()>>>(rowloss, rows, r); });
-    }
-    // Backpropagation of the output vector in D[L-1]: on G the gradient (G keeps gz), on RG the
-    // Gauss-Newton product's J' step.
     void backprop(std::vector<float*>& D, const float* w_, const float* xr, int rows, float* grad) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
             const L& q = layers[l];
@@ -710,33 +799,63 @@ struct an_cuda_net {
         }
     }
     // the regularizer (value and gradient, or Hessian times v), tensor by tensor
-    double reg_terms(const float* w_, float* grad, const float* v, float* hv) {
-        if (reg == AN_REG_NONE || lambda == 0) return 0;
-        double value = 0;
-        for (const L& q : layers) {
-            if (!q.params()) continue;
-            for (int t = 0; t < 2; ++t) {
-                const long long off = t == 0 ? q.w_off : q.b_off, n = t == 0 ? q.weights() : q.biases();
-                double sq = 0, wv = 0;
-                an_cuda_dot(ctx, w_ + off, w_ + off, n, &sq);
-                if (reg == AN_REG_SQUARED) {
-                    value += 0.5 * lambda * sq;
-                    if (grad) an_cuda_axpby(ctx, (float)lambda, w_ + off, 1.0f, grad + off, n);
-                    if (hv) an_cuda_axpby(ctx, (float)lambda, v + off, 1.0f, hv + off, n);
-                } else {
-                    const double norm = std::sqrt(sq);
-                    value += lambda * norm;
-                    if (norm == 0) continue;
-                    if (grad) an_cuda_axpby(ctx, (float)(lambda / norm), w_ + off, 1.0f, grad + off, n);
-                    if (hv) {
-                        an_cuda_dot(ctx, w_ + off, v + off, n, &wv);
-                        an_cuda_axpby(ctx, (float)(lambda / norm), v + off, 1.0f, hv + off, n);
-                        an_cuda_axpby(ctx, (float)(-lambda * wv / (norm * norm * norm)), w_ + off, 1.0f, hv + off, n);
-                    }
-                }
+    bool regularized() const { return reg != AN_REG_NONE && lambda != 0; }
+    // The loss at the point (data loss + regularizer) with one host synchronization; remembers the
+    // tensor norms for the regularizer's Hessian and adds the regularizer's gradient (if grad).
+    double point_value(const float* w_, int rows, float* grad) {
+        const int T = (int)tensor_off.size();
+        CK(cudaMemsetAsync(reg_dev, 0, sizeof(double) * (2 * T + 1), s()));
+        k_reduce<<<blocks(rows), THREADS, 0, s()>>>(RowF{rowloss}, rows, reg_dev + 2 * T);
+        if (regularized())
+            for (int t = 0; t < T; ++t)
+                k_reduce<<<blocks(tensor_len[t]), THREADS, 0, s()>>>(DotF{w_ + tensor_off[t], w_ + tensor_off[t]}, tensor_len[t], reg_dev + t);
+        CK(cudaGetLastError());
+        CK(cudaMemcpyAsync(reg_host, reg_dev, sizeof(double) * T, cudaMemcpyDeviceToHost, s()));
+        CK(cudaMemcpyAsync(reg_host + T, reg_dev + 2 * T, sizeof(double), cudaMemcpyDeviceToHost, s()));
+        ctx->sync();
+        double value = reg_host[T];
+        if (!regularized()) return value;
+        if (reg == AN_REG_SQUARED) {
+            for (int t = 0; t < T; ++t) value += 0.5 * lambda * reg_host[t];
+            if (grad) k_axpby<<<blocks(params), THREADS, 0, s()>>>((float)lambda, w_, 1.0f, grad, params);
+        } else {
+            for (int t = 0; t < T; ++t) {
+                const double norm = std::sqrt(reg_host[t]);
+                reg_norm[t] = norm;
+                value += lambda * norm;
+                if (grad && norm > 0)
+                    k_axpby<<<blocks(tensor_len[t]), THREADS, 0, s()>>>((float)(lambda / norm), w_ + tensor_off[t], 1.0f, grad + tensor_off[t], tensor_len[t]);
             }
         }
+        CK(cudaGetLastError());
         return value;
+    }
+    // hv += the regularizer's Hessian times v at the cached point, without a host synchronization
+    void reg_hv(const float* w_, const float* v, float* hv) {
+        if (!regularized()) return;
+        if (reg == AN_REG_SQUARED) {
+            k_axpby<<<blocks(params), THREADS, 0, s()>>>((float)lambda, v, 1.0f, hv, params);
+            return;
+        }
+        const int T = (int)tensor_off.size();
+        CK(cudaMemsetAsync(reg_dev + T, 0, sizeof(double) * T, s()));
+        for (int t = 0; t < T; ++t) {
+            if (!(reg_norm[t] > 0)) continue;
+            const long long off = tensor_off[t], n = tensor_len[t];
+            k_reduce<<<blocks(n), THREADS, 0, s()>>>(DotF{w_ + off, v + off}, n, reg_dev + T + t);
+            k_reg_norm_hv<<<blocks(n), THREADS, 0, s()>>>(w_ + off, v + off, hv + off, n, lambda, reg_norm[t], reg_dev + T + t);
+        }
+    }
+    // out = (Hessian or Gauss-Newton) v at the cached point; no host synchronization
+    void product(int curvature, const float* v, float* out) {
+        if (!cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
+        r_forward(w, x, batch, v);
+        const size_t last = layers.size() - 1;
+        k_top_r<<<(batch + 127) / 128, 128, 0, s()>>>(loss, P, ra(last), batch, layers.back().out, batch, RG[last]);
+        if (curvature == 1) backprop(RG, w, x, batch, out);
+        else r_backward(w, x, batch, v, out, false);
+        reg_hv(w, v, out);
+        CK(cudaGetLastError());
     }
 };
 
@@ -746,6 +865,8 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
     an_cuda_net* result = nullptr;
     an::guarded([&]() -> int {
         if (!ctx || !spec || spec_len < 2 || max_batch < 1) throw std::invalid_argument("invalid network arguments");
+        if (loss < AN_LOSS_SOFTMAX_CE || loss > AN_LOSS_BCE) throw std::invalid_argument("unknown loss");
+        if (reg < AN_REG_NONE || reg > AN_REG_NORM || !(lambda >= 0)) throw std::invalid_argument("invalid regularization");
         auto net = std::make_unique<an_cuda_net>();
         net->ctx = ctx;
         net->input = spec[0];
@@ -787,6 +908,10 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
                 q.w_off = off;
                 q.b_off = off + q.weights();
                 off = q.b_off + q.biases();
+                net->tensor_off.push_back(q.w_off);
+                net->tensor_len.push_back(q.weights());
+                net->tensor_off.push_back(q.b_off);
+                net->tensor_len.push_back(q.biases());
             }
             net->layers.push_back(q);
             in = q.out;
@@ -811,6 +936,10 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         CK(cudaMalloc(&net->cm, sizeof(float) * cm_floats));
         CK(cudaMalloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out));
         CK(cudaMalloc(&net->rowloss, sizeof(double) * (size_t)max_batch));
+        const size_t T = net->tensor_off.size();
+        CK(cudaMalloc(&net->reg_dev, sizeof(double) * (2 * T + 1)));
+        CK(cudaMallocHost(&net->reg_host, sizeof(double) * (T + 1)));
+        net->reg_norm.assign(T, 0.0);
         result = net.release();
         return AN_OK;
     });
@@ -826,14 +955,32 @@ void an_cuda_net_destroy(an_cuda_net* net) {
     cudaFree(net->cm);
     cudaFree(net->P);
     cudaFree(net->rowloss);
+    cudaFree(net->reg_dev);
+    cudaFreeHost(net->reg_host);
     delete net;
 }
 
 long long an_cuda_net_param_count(const an_cuda_net* net) { return net ? net->params : -1; }
 
+}  // extern "C"
+
+namespace {
+// Every network entry point: a second line behind Java's checks, and the context's device made
+// current for this thread (JNI threads differ). batch 0: a call without a batch.
+an_cuda_net* enter(an_cuda_net* net, int batch) {
+    if (net == nullptr) throw std::invalid_argument("null network");
+    if (batch != 0 && (batch < 1 || batch > net->max_batch))
+        throw std::invalid_argument("batch = " + std::to_string(batch) + "; must be in [1, " + std::to_string(net->max_batch) + "]");
+    CK(cudaSetDevice(net->ctx->device));
+    return net;
+}
+}  // namespace
+
+extern "C" {
+
 int an_cuda_net_forward(an_cuda_net* net, const float* w, const float* x, int batch, float* out) {
     return an::guarded([&]() -> int {
-        net->cached = false;
+        enter(net, batch)->cached = false;
         net->forward(w, x, batch);
         CK(cudaMemcpyAsync(out, net->A.back(), sizeof(float) * (size_t)batch * net->layers.back().out, cudaMemcpyDeviceToDevice, net->s()));
         CK(cudaGetLastError());
@@ -843,12 +990,12 @@ int an_cuda_net_forward(an_cuda_net* net, const float* w, const float* x, int ba
 
 int an_cuda_net_loss(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, double* loss) {
     return an::guarded([&]() -> int {
-        net->cached = false;
+        enter(net, batch)->cached = false;
         net->labels = labels;
         net->targets = targets;
         net->forward(w, x, batch);
         net->top(batch, nullptr);
-        *loss = net->loss_value(batch) + net->reg_terms(w, nullptr, nullptr, nullptr);
+        *loss = net->point_value(w, batch, nullptr);
         return AN_OK;
     });
 }
@@ -856,12 +1003,13 @@ int an_cuda_net_loss(an_cuda_net* net, const float* w, const float* x, const int
 int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, float* grad,
                          double* loss) {
     return an::guarded([&]() -> int {
+        enter(net, batch)->cached = false;
         net->labels = labels;
         net->targets = targets;
         net->forward(w, x, batch);
         net->top(batch, net->G.back());
         net->backprop(net->G, w, x, batch, grad);
-        *loss = net->loss_value(batch) + net->reg_terms(w, grad, nullptr, nullptr);
+        *loss = net->point_value(w, batch, grad);
         net->cached = true;
         net->w = w;
         net->x = x;
@@ -873,6 +1021,7 @@ int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const
 int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, const float* v, float* out,
                     double* loss) {
     return an::guarded([&]() -> int {
+        enter(net, batch)->cached = false;
         net->labels = labels;
         net->targets = targets;
         net->forward(w, x, batch);
@@ -881,7 +1030,8 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
         net->top(batch, net->G[last]);
         k_top_r<<<(batch + 127) / 128, 128, 0, net->s()>>>(net->loss, net->P, net->ra(last), batch, net->layers.back().out, batch, net->RG[last]);
         net->r_backward(w, x, batch, v, out, true);
-        *loss = net->loss_value(batch) + net->reg_terms(w, nullptr, v, out);
+        *loss = net->point_value(w, batch, nullptr);
+        net->reg_hv(w, v, out);
         net->cached = true;
         net->w = w;
         net->x = x;
@@ -892,29 +1042,129 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
 
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out) {
     return an::guarded([&]() -> int {
-        if (!net->cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
-        const int batch = net->batch;
-        net->r_forward(net->w, net->x, batch, v);
-        const size_t last = net->layers.size() - 1;
-        k_top_r<<<(batch + 127) / 128, 128, 0, net->s()>>>(net->loss, net->P, net->ra(last), batch, net->layers.back().out, batch, net->RG[last]);
-        net->r_backward(net->w, net->x, batch, v, out, false);
-        net->reg_terms(net->w, nullptr, v, out);
-        CK(cudaGetLastError());
+        enter(net, 0)->product(0, v, out);
         return AN_OK;
     });
 }
 
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out) {
     return an::guarded([&]() -> int {
-        if (!net->cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
-        const int batch = net->batch;
-        net->r_forward(net->w, net->x, batch, v);
-        const size_t last = net->layers.size() - 1;
-        k_top_r<<<(batch + 127) / 128, 128, 0, net->s()>>>(net->loss, net->P, net->ra(last), batch, net->layers.back().out, batch, net->RG[last]);
-        net->backprop(net->RG, net->w, net->x, batch, out);
-        net->reg_terms(net->w, nullptr, v, out);
-        CK(cudaGetLastError());
+        enter(net, 0)->product(1, v, out);
         return AN_OK;
+    });
+}
+
+long long an_cuda_sync_count(const an_cuda* c) { return c ? c->syncs : -1; }
+
+int an_cuda_synchronize(an_cuda* c) {
+    return an::guarded([&]() -> int {
+        if (!c) throw std::invalid_argument("null context");
+        c->sync();
+        return AN_OK;
+    });
+}
+
+}  // extern "C"
+
+namespace {
+
+// The device engine of krylov_driver.h: vectors on the device, reduction slots in the context's
+// device doubles, fetch copies them to pinned memory and is the one host synchronization.
+struct CudaEngine {
+    an_cuda_net* net;
+    int curvature;
+    long long n;
+
+    cudaStream_t s() const { return net->s(); }
+    double* slot(int i) const { return net->ctx->reduce + i; }
+    void zero(int i) { CK(cudaMemsetAsync(slot(i), 0, sizeof(double), s())); }
+
+    int product(const float* v, float* out) {
+        net->product(curvature, v, out);
+        return AN_OK;
+    }
+    void fill(float value, float* x) { k_fill<<<blocks(n), THREADS, 0, s()>>>(value, x, n); }
+    void copy(const float* x, float* y) { CK(cudaMemcpyAsync(y, x, sizeof(float) * (size_t)n, cudaMemcpyDeviceToDevice, s())); }
+    void scale_into(float alpha, const float* x, float* y) { k_scale_into<<<blocks(n), THREADS, 0, s()>>>(alpha, x, y, n); }
+    void axpby(float alpha, const float* x, float beta, float* y) { k_axpby<<<blocks(n), THREADS, 0, s()>>>(alpha, x, beta, y, n); }
+    void dot(const float* x, const float* y, int i) {
+        zero(i);
+        k_reduce<<<blocks(n), THREADS, 0, s()>>>(DotF{x, y}, n, slot(i));
+    }
+    void start_cg(const float* r, const float* a, float* y, float* p, int i) {
+        zero(i);
+        k_start_cg<<<blocks(n), THREADS, 0, s()>>>(r, a, y, p, n, slot(i));
+    }
+    void cg_update(float alpha, const float* p, const float* bp, const float* a, float* sv, float* r, float* y, int i_ry, int i_rr) {
+        zero(i_ry);
+        zero(i_rr);
+        k_cg_update<<<blocks(n), THREADS, 0, s()>>>(alpha, p, bp, a, sv, r, y, n, slot(i_ry), slot(i_rr));
+    }
+    void precondition(const float* t, const float* a, float* y, int i) {
+        zero(i);
+        k_precondition<<<blocks(n), THREADS, 0, s()>>>(t, a, y, n, slot(i));
+    }
+    void lanczos_update(const float* bv, int i_delta, const float* w, float gamma, const float* wprev, const float* a, float* t, float* y, int i) {
+        zero(i);
+        k_lanczos_update<<<blocks(n), THREADS, 0, s()>>>(bv, slot(i_delta), w, gamma, wprev, a, t, y, n, slot(i));
+    }
+    // s = h' V: one GEMM (1 x k) x (k x n) over the kept Lanczos vectors
+    void combine(const std::vector<double>& h, const float* basis, float* sv) {
+        an_cuda* c = net->ctx;
+        const size_t k = h.size();
+        // The driver fetched (waited for the stream) at least once in this solve, so the previous
+        // solve's copy out of the staging buffer and its GEMM are done: reuse or regrow freely.
+        if (k > c->coefficient_floats) {
+            cudaFree(c->coefficients);
+            cudaFreeHost(c->host_coefficients);
+            c->coefficients = nullptr;
+            c->host_coefficients = nullptr;
+            c->coefficient_floats = 0;
+            const size_t grown = std::max<size_t>(k, 64);
+            CK(cudaMalloc(&c->coefficients, sizeof(float) * grown));
+            CK(cudaMallocHost(&c->host_coefficients, sizeof(float) * grown));
+            c->coefficient_floats = grown;
+        }
+        for (size_t j = 0; j < k; ++j) c->host_coefficients[j] = static_cast<float>(h[j]);
+        CK(cudaMemcpyAsync(c->coefficients, c->host_coefficients, sizeof(float) * k, cudaMemcpyHostToDevice, s()));
+        c->gemm_nn(1, (int)n, (int)k, c->coefficients, basis, 0.0f, sv);
+    }
+    const double* fetch(int count) { return net->ctx->fetch(slot(0), count); }
+};
+
+void check_solve(an_cuda_net* net, const void* g, const void* a, const void* s, const void* work, const double* result, int max_iter) {
+    enter(net, 0);
+    if (!g || !a || !s || !work || !result) throw std::invalid_argument("null pointer");
+    if (max_iter < 1 || max_iter > (1 << 20)) throw std::invalid_argument("max_iter = " + std::to_string(max_iter) + "; must be in [1, 2^20]");
+    if (net->params > INT32_MAX) throw std::invalid_argument("more than 2^31 - 1 parameters");
+    if (!net->cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
+}
+
+}  // namespace
+
+extern "C" {
+
+int an_cuda_net_steihaug(an_cuda_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule,
+                         float* s, float* work, double* result) {
+    return an::guarded([&]() -> int {
+        check_solve(net, g, a, s, work, result, max_iter);
+        if (!(delta > 0) || !(tol > 0)) throw std::invalid_argument("invalid Steihaug options");
+        CudaEngine e{net, curvature, net->params};
+        const int st = an::steihaug_solve(e, g, a, delta, max_iter, tol, rule, s, work, result);
+        CK(cudaGetLastError());
+        return st;
+    });
+}
+
+int an_cuda_net_lanczos(an_cuda_net* net, int curvature, int cubic, const float* g, const float* a, double reg, int max_iter, double tol, int rule,
+                        float* s, float* work, double* result) {
+    return an::guarded([&]() -> int {
+        check_solve(net, g, a, s, work, result, max_iter);
+        if (!(reg > 0) || !(tol > 0)) throw std::invalid_argument("invalid Lanczos options");
+        CudaEngine e{net, curvature, net->params};
+        const int st = an::lanczos_solve(e, cubic, g, a, reg, max_iter, tol, rule, s, work, result);
+        CK(cudaGetLastError());
+        return st;
     });
 }
 

@@ -167,6 +167,21 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
                     float* out, double* loss);
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
+/* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
+ * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers.
+ * Host synchronizations: Steihaug 1 per solve + 2 per iteration, Lanczos 1 per solve + 1 per
+ * iteration (the products themselves wait for nothing). */
+int an_cuda_net_steihaug(an_cuda_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule,
+                         float* s, float* work, double* result);
+int an_cuda_net_lanczos(an_cuda_net* net, int curvature, int cubic, const float* g, const float* a, double reg, int max_iter, double tol,
+                        int rule, float* s, float* work, double* result);
+/* How many times the host has explicitly waited for the context's stream (every result read back,
+ * every an_cuda_copy between host and device, an_cuda_synchronize); -1 for a null context. Implicit
+ * waits of the CUDA runtime (cudaFree, cudaMalloc) are not counted; none happens inside a product or
+ * a solve's iteration. */
+long long an_cuda_sync_count(const an_cuda* ctx);
+/* Waits until the context's stream has finished its work (counted by an_cuda_sync_count). */
+int an_cuda_synchronize(an_cuda* ctx);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
 // gradient and HVP against finite differences in float (loose tolerances), HVP symmetry, the
 // thread split (1 vs 3 threads), error statuses, and the vector operations.
 #include "adanewton.h"
+#include "../../native/cpu/krylov_driver.h"
 
 #include <cmath>
 #include <cstdio>
@@ -149,6 +150,163 @@ static void test_vector_ops() {
     CHECK(an_count_nonfinite(z.data(), n, &first) == 1 && first == 5, "count_nonfinite");
 }
 
+// An engine for krylov_driver.h over an explicit dense matrix that behaves like the CUDA engine:
+// reductions land in "device" slots, and the driver sees them only through fetch, which copies
+// them to a separate host array and counts the waits. A driver that read a scalar without fetching
+// it would see a stale value and fail the checks below.
+struct DenseEngine {
+    long long n;
+    const std::vector<double>* B;  // n x n, row-major
+    double device[4] = {0, 0, 0, 0}, host[4] = {NAN, NAN, NAN, NAN};
+    int fetches = 0, products = 0;
+
+    int product(const float* v, float* out) {
+        ++products;
+        for (long long i = 0; i < n; ++i) {
+            double acc = 0;
+            for (long long j = 0; j < n; ++j) acc += (*B)[i * n + j] * v[j];
+            out[i] = static_cast<float>(acc);
+        }
+        return AN_OK;
+    }
+    void fill(float value, float* x) { for (long long i = 0; i < n; ++i) x[i] = value; }
+    void copy(const float* x, float* y) { for (long long i = 0; i < n; ++i) y[i] = x[i]; }
+    void scale_into(float alpha, const float* x, float* y) { for (long long i = 0; i < n; ++i) y[i] = alpha * x[i]; }
+    void axpby(float alpha, const float* x, float beta, float* y) { for (long long i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i]; }
+    void dot(const float* x, const float* y, int s) {
+        device[s] = 0;
+        for (long long i = 0; i < n; ++i) device[s] += double(x[i]) * y[i];
+    }
+    void start_cg(const float* r, const float* a, float* y, float* p, int s) {
+        device[s] = 0;
+        for (long long i = 0; i < n; ++i) {
+            y[i] = r[i] / a[i];
+            p[i] = -y[i];
+            device[s] += double(r[i]) * y[i];
+        }
+    }
+    void cg_update(float alpha, const float* p, const float* bp, const float* a, float* sv, float* r, float* y, int s_ry, int s_rr) {
+        device[s_ry] = device[s_rr] = 0;
+        for (long long i = 0; i < n; ++i) {
+            sv[i] += alpha * p[i];
+            r[i] += alpha * bp[i];
+            y[i] = r[i] / a[i];
+            device[s_ry] += double(r[i]) * y[i];
+            device[s_rr] += double(r[i]) * r[i];
+        }
+    }
+    void precondition(const float* t, const float* a, float* y, int s) {
+        device[s] = 0;
+        for (long long i = 0; i < n; ++i) {
+            y[i] = t[i] / a[i];
+            device[s] += double(t[i]) * y[i];
+        }
+    }
+    void lanczos_update(const float* bv, int s_delta, const float* w, float gamma, const float* wprev, const float* a, float* t, float* y, int s) {
+        const float delta = static_cast<float>(device[s_delta]);  // read where it lives, as the device kernel does
+        device[s] = 0;
+        for (long long i = 0; i < n; ++i) {
+            t[i] = bv[i] - delta * w[i] - gamma * wprev[i];
+            y[i] = t[i] / a[i];
+            device[s] += double(t[i]) * y[i];
+        }
+    }
+    void combine(const std::vector<double>& h, const float* basis, float* sv) {
+        for (long long i = 0; i < n; ++i) {
+            double acc = 0;
+            for (size_t j = 0; j < h.size(); ++j) acc += h[j] * basis[j * n + i];
+            sv[i] = static_cast<float>(acc);
+        }
+    }
+    const double* fetch(int count) {
+        ++fetches;
+        for (int i = 0; i < 4; ++i) host[i] = i < count ? device[i] : NAN;
+        return host;
+    }
+};
+
+// The Krylov driver (shared by the CPU and CUDA engines) on a dense SPD matrix: with a radius out
+// of reach and n iterations, Steihaug and GLTR reach the Newton step -B^{-1} g in the metric
+// diag(a); ARC with a tiny sigma nearly so; a small radius ends on the boundary ||s||_a = delta.
+// The number of fetches (host synchronizations on the device) is 1 + 2 per CG iteration and
+// 1 + 1 per Lanczos iteration.
+static void test_krylov_driver() {
+    const long long n = 12;
+    std::vector<double> B(n * n), L(n * n);
+    std::mt19937 rng(5);
+    std::normal_distribution<double> N(0.0, 1.0);
+    for (auto& v : L) v = N(rng);
+    for (long long i = 0; i < n; ++i)
+        for (long long j = 0; j < n; ++j) {
+            double acc = i == j ? 2.0 : 0.0;
+            for (long long k = 0; k < n; ++k) acc += L[i * n + k] * L[j * n + k] / n;
+            B[i * n + j] = acc;
+        }
+    std::vector<float> g(n), a(n), s(n), work((5 + n) * n);
+    for (long long i = 0; i < n; ++i) {
+        g[i] = static_cast<float>(N(rng));
+        a[i] = 0.5f + 0.25f * (i % 5);
+    }
+    // the Newton step by Gaussian elimination (double)
+    std::vector<double> M(B), x(n);
+    for (long long i = 0; i < n; ++i) x[i] = -g[i];
+    for (long long c = 0; c < n; ++c)
+        for (long long r = c + 1; r < n; ++r) {
+            const double f = M[r * n + c] / M[c * n + c];
+            for (long long k = c; k < n; ++k) M[r * n + k] -= f * M[c * n + k];
+            x[r] -= f * x[c];
+        }
+    for (long long r = n - 1; r >= 0; --r) {
+        for (long long k = r + 1; k < n; ++k) x[r] -= M[r * n + k] * x[k];
+        x[r] /= M[r * n + r];
+    }
+    auto err = [&]() {
+        double num = 0, den = 0;
+        for (long long i = 0; i < n; ++i) {
+            num += (s[i] - x[i]) * (s[i] - x[i]);
+            den += x[i] * x[i];
+        }
+        return std::sqrt(num / den);
+    };
+    double result[6];
+    for (int solver = 0; solver < 3; ++solver) {
+        DenseEngine e{n, &B};
+        const int st = solver == 0 ? an::steihaug_solve(e, g.data(), a.data(), 1e6, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result)
+                                   : an::lanczos_solve(e, solver == 2, g.data(), a.data(), solver == 2 ? 1e-8 : 1e6, static_cast<int>(n), 1e-7, 0,
+                                                       s.data(), work.data(), result);
+        CHECK(st == AN_OK, "solver %d status %d", solver, st);
+        const int k = static_cast<int>(result[2]);
+        CHECK(k >= 2 && k <= n, "solver %d: %d iterations", solver, k);
+        CHECK(result[4] == an::EXIT_CONVERGED, "solver %d exit %g", solver, result[4]);
+        CHECK(err() < 1e-3, "solver %d: relative error vs the Newton step %g", solver, err());
+        const int expected = solver == 0 ? 1 + 2 * k : 1 + k;
+        CHECK(e.fetches == expected, "solver %d: %d fetches in %d iterations, expected %d", solver, e.fetches, k, expected);
+        CHECK(e.products == k, "solver %d: %d products in %d iterations", solver, e.products, k);
+    }
+    // a radius inside the Newton step: the step ends on the boundary in the metric diag(a)
+    double newton = 0;
+    for (long long i = 0; i < n; ++i) newton += a[i] * x[i] * x[i];
+    const double delta = 0.3 * std::sqrt(newton);
+    for (int solver = 0; solver < 2; ++solver) {
+        DenseEngine e{n, &B};
+        if (solver == 0) an::steihaug_solve(e, g.data(), a.data(), delta, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
+        else an::lanczos_solve(e, 0, g.data(), a.data(), delta, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
+        double norm = 0;
+        for (long long i = 0; i < n; ++i) norm += a[i] * double(s[i]) * s[i];
+        CHECK(result[4] == an::EXIT_BOUNDARY, "solver %d exit %g, expected the boundary", solver, result[4]);
+        CHECK(std::fabs(std::sqrt(norm) - delta) < 1e-4 * delta, "solver %d: ||s||_a = %g, radius %g", solver, std::sqrt(norm), delta);
+        CHECK(result[0] > 0, "solver %d: model decrease %g", solver, result[0]);
+    }
+    // a NaN in the gradient is non-finite, not a zero gradient, for every solver
+    g[3] = NAN;
+    for (int solver = 0; solver < 3; ++solver) {
+        DenseEngine e{n, &B};
+        if (solver == 0) an::steihaug_solve(e, g.data(), a.data(), 1.0, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
+        else an::lanczos_solve(e, solver == 2, g.data(), a.data(), 1.0, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
+        CHECK(result[4] == an::EXIT_NON_FINITE, "solver %d with a NaN gradient: exit %g, expected non-finite", solver, result[4]);
+    }
+}
+
 int main() {
     for (int act = AN_ACT_IDENTITY; act <= AN_ACT_SOFTPLUS; ++act)
         for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_BCE; ++loss)
@@ -156,6 +314,7 @@ int main() {
     test_thread_split();
     test_errors();
     test_vector_ops();
+    test_krylov_driver();
     if (failures == 0) std::printf("native tests: all passed\n");
     return failures == 0 ? 0 : 1;
 }

@@ -209,6 +209,13 @@ public abstract class Backend implements AutoCloseable {
     @Override
     public void close() {}
 
+    /**
+     * Waits until all work queued on this backend has finished. Host backends finish every call
+     * before it returns, so this does nothing there; the CUDA backend queues kernels on its stream
+     * and returns early, so time device work (or read a clock) only after this.
+     */
+    public void synchronize() {}
+
     // ---- checks shared by every backend ----
     /** Throws unless v is an open vector of this backend. */
     public final void check(String name, Vector v) {

@@ -11,8 +11,10 @@ import java.util.concurrent.Callable;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
+import org.adanewton.api.StepResult;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.cpu.GemmFloor;
+import org.adanewton.backend.cuda.CudaBackend;
 import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
 import org.adanewton.nn.NetworkModel;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Option;
 /**
  * Kernel benchmark: median times of forward (loss), gradient, HVP from scratch, HVP at a cached
  * point and Gauss-Newton product, with achieved GFLOP/s and the GEMM-only floor measured in the
- * same run. bench/compare.sh runs it next to PyTorch.
+ * same run (CPU), or a full 50-iteration Steihaug solve with its host synchronizations (CUDA).
+ * bench/compare.sh and bench/gpu/run.sh run it next to PyTorch.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time forward, gradient, HVP (scratch and cached) and Gauss-Newton products.")
@@ -52,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Threads (0 = all processors).")
     int threads;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or java (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu, cuda or java (default: ${DEFAULT-VALUE}).")
     String backendName;
 
     @Option(names = "--seconds", defaultValue = "0.5", description = "Minimum time per measurement (default: ${DEFAULT-VALUE}).")
@@ -122,18 +125,18 @@ final class BenchCommand implements Callable<Integer> {
             row.put("backend", backend.kind().name().toLowerCase());
             row.put("batch", batch);
             row.put("threads", backend.threads());
-            double fwd = time(() -> model.loss(w, b));
-            double grad = time(() -> model.gradient(w, b, g));
-            double hvp = time(() -> model.hvp(w, b, v, out));
+            double fwd = time(backend, () -> model.loss(w, b));
+            double grad = time(backend, () -> model.gradient(w, b, g));
+            double hvp = time(backend, () -> model.hvp(w, b, v, out));
             model.gradient(w, b, g);
-            double hvpc = time(() -> model.hvpCached(v, out));
-            double gn = time(() -> model.gaussNewtonCached(v, out));
+            double hvpc = time(backend, () -> model.hvpCached(v, out));
+            double gn = time(backend, () -> model.gaussNewtonCached(v, out));
             // one native Steihaug CG iteration (per-solve time / iterations, at most 10 per solve)
             double[] cg = new double[2];
             try (SteihaugCg solver = new SteihaugCg(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
                     Vector metric = backend.allocate(net.parameterCount())) {
                 backend.fill(metric, 1.0);
-                double solve = time(() -> cg[0] = solver.solve(g, model.hessian(), metric, 1e30, out).iterations());
+                double solve = time(backend, () -> cg[0] = solver.solve(g, model.hessian(), metric, 1e30, out).iterations());
                 cg[1] = solve / Math.max(1, cg[0]);
             }
             row.put("cg_iteration_ms", cg[1]);
@@ -158,19 +161,49 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("hvp_cached_gflops", fc.gflop() / (hvpc * 1e-3));
                 row.put("floor_gradient_gflops", fg.gflop() / (fg.ms() * 1e-3));
             }
+            if (backend instanceof CudaBackend cuda) solve50(cuda, model, g, out, row);
         }
         return row;
     }
 
-    /** Median wall time in ms over enough repeats to fill `seconds` (at least 5, after 3 warm-ups). */
-    private double time(Runnable op) {
+    /**
+     * A full Steihaug solve of 50 iterations on the device (Gauss-Newton curvature: no negative
+     * curvature; no boundary; a tolerance out of reach), after one warm-up solve: wall time per
+     * iteration and the host synchronizations it made per iteration.
+     */
+    private static void solve50(CudaBackend cuda, NetworkModel model, Vector g, Vector out, Map<String, Object> row) {
+        int n = model.network().parameterCount();
+        try (SteihaugCg solver = new SteihaugCg(cuda, n, new KrylovOptions(50, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
+                Vector metric = cuda.allocate(n)) {
+            cuda.fill(metric, 1.0);
+            solver.solve(g, model.gaussNewton(), metric, 1e30, out);
+            cuda.synchronize();
+            long syncs0 = cuda.hostSynchronizations(), t0 = System.nanoTime();
+            StepResult r = solver.solve(g, model.gaussNewton(), metric, 1e30, out);
+            long syncs = cuda.hostSynchronizations() - syncs0;
+            cuda.synchronize(); // the step's last kernels
+            double ms = (System.nanoTime() - t0) * 1e-6;
+            int k = Math.max(1, r.iterations());
+            row.put("solve50_iterations", r.iterations());
+            row.put("solve50_ms_per_iteration", ms / k);
+            row.put("solve50_syncs_per_iteration", (double) syncs / k);
+        }
+    }
+
+    /**
+     * Median wall time in ms over enough repeats to fill `seconds` (at least 5, after 3 warm-ups),
+     * each ended by backend.synchronize() so that device work is timed finished, not queued.
+     */
+    private double time(Backend backend, Runnable op) {
         for (int i = 0; i < 3; i++) op.run();
+        backend.synchronize();
         long budget = (long) (seconds * 1e9);
         List<Double> times = new ArrayList<>();
         long start = System.nanoTime();
         while (times.size() < 5 || (System.nanoTime() - start < budget && times.size() < 2000)) {
             long t0 = System.nanoTime();
             op.run();
+            backend.synchronize();
             times.add((System.nanoTime() - t0) * 1e-6);
         }
         double[] a = times.stream().mapToDouble(Double::doubleValue).toArray();
@@ -187,6 +220,9 @@ final class BenchCommand implements Callable<Integer> {
                 hvpc / grad, hvp / grad,
                 floorG == null ? "-" : String.format(Locale.ROOT, "%.2f", grad / (double) floorG),
                 floorC == null ? "-" : String.format(Locale.ROOT, "%.2f", hvpc / (double) floorC), (double) r.get("cg_iteration_ms") / hvpc);
+        if (r.containsKey("solve50_iterations"))
+            System.out.printf(Locale.ROOT, "%-24s Steihaug (Gauss-Newton) solve: %d iterations, %.3f ms and %.2f host synchronizations per iteration%n", "",
+                    r.get("solve50_iterations"), r.get("solve50_ms_per_iteration"), r.get("solve50_syncs_per_iteration"));
     }
 
     static String toJson(Map<String, Object> row) {

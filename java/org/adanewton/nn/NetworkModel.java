@@ -1,7 +1,11 @@
 package org.adanewton.nn;
 
+import org.adanewton.api.CurvatureOperator;
+import org.adanewton.api.StepResult;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.Vector;
+import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.subproblem.NativeKrylovOperator;
 
 /**
  * A {@link Network} bound to a backend, with buffers for batches of up to {@link #maxBatch()} rows.
@@ -26,12 +30,25 @@ public abstract class NetworkModel implements AutoCloseable {
     private Batch cachedBatch;
     private long cachedBatchVersion;
 
+    private final CurvatureOperator hessian, gaussNewton;
+
     protected NetworkModel(Backend backend, Network network, int maxBatch) {
+        this(backend, network, maxBatch, false);
+    }
+
+    /**
+     * nativeSolves: the backend runs whole Krylov solves at the cached point natively (it implements
+     * {@link #nativeSteihaug} and {@link #nativeLanczos}); {@link #hessian()} and
+     * {@link #gaussNewton()} then offer them to the solvers.
+     */
+    protected NetworkModel(Backend backend, Network network, int maxBatch, boolean nativeSolves) {
         if (network == null) throw new NullPointerException("network is null");
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch = " + maxBatch + "; must be >= 1");
         this.backend = backend;
         this.network = network;
         this.maxBatch = maxBatch;
+        this.hessian = nativeSolves ? new NativeCachedCurvature(0) : this::hvpCached;
+        this.gaussNewton = nativeSolves ? new NativeCachedCurvature(1) : this::gaussNewtonCached;
     }
 
     public final Backend backend() {
@@ -104,14 +121,74 @@ public abstract class NetworkModel implements AutoCloseable {
         written(out);
     }
 
-    /** The exact Hessian at the cached point as an operator (each apply is {@link #hvpCached}). */
-    public org.adanewton.api.CurvatureOperator hessian() {
-        return this::hvpCached;
+    /**
+     * The exact Hessian at the cached point as an operator (each apply is {@link #hvpCached}); on
+     * backends with native solves it is a {@link NativeKrylovOperator}.
+     */
+    public final CurvatureOperator hessian() {
+        return hessian;
     }
 
     /** The Gauss-Newton matrix at the cached point as an operator (each apply is {@link #gaussNewtonCached}). */
-    public org.adanewton.api.CurvatureOperator gaussNewton() {
-        return this::gaussNewtonCached;
+    public final CurvatureOperator gaussNewton() {
+        return gaussNewton;
+    }
+
+    /**
+     * The cached point's curvature (Hessian or Gauss-Newton) for backends that run whole Krylov
+     * solves natively (one call per solve, products computed natively at the cached point).
+     */
+    private final class NativeCachedCurvature implements NativeKrylovOperator {
+        private final int curvature;
+
+        NativeCachedCurvature(int curvature) {
+            if (curvature != 0 && curvature != 1) throw new IllegalArgumentException("curvature = " + curvature + "; must be 0 or 1");
+            this.curvature = curvature;
+        }
+
+        @Override
+        public void apply(Vector v, Vector out) {
+            if (curvature == 0) hvpCached(v, out);
+            else gaussNewtonCached(v, out);
+        }
+
+        private void checkSolve(Vector g, Vector a, Vector s) {
+            if (!hasCachedPoint()) throw new IllegalStateException("no cached point (or it changed): call gradient() before a native solve");
+            int n = network.parameterCount();
+            backend.check("g", g, n, "the network's parameter count");
+            backend.check("metric", a, n, "the network's parameter count");
+            backend.check("s", s, n, "the network's parameter count");
+        }
+
+        @Override
+        public StepResult steihaug(Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+            checkSolve(g, a, s);
+            double[] r = nativeSteihaug(curvature, g, a, radius, o, s);
+            s.markWritten();
+            return NativeKrylovOperator.decode(r);
+        }
+
+        @Override
+        public StepResult lanczos(boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+            checkSolve(g, a, s);
+            double[] r = nativeLanczos(curvature, cubic, g, a, reg, o, s);
+            s.markWritten();
+            return NativeKrylovOperator.decode(r);
+        }
+    }
+
+    /**
+     * The native Steihaug solve behind {@link #hessian()} / {@link #gaussNewton()} (curvature 0 / 1;
+     * arguments validated) for models built with nativeSolves: returns the native result array
+     * (see {@link NativeKrylovOperator#decode}).
+     */
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Steihaug solve");
+    }
+
+    /** The native GLTR (cubic false) or ARC (cubic true) solve, as {@link #nativeSteihaug}. */
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Lanczos solve");
     }
 
     /** True when a gradient or HVP point is cached and unchanged since. */

@@ -4,7 +4,9 @@ import static org.adanewton.Tolerances.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.adanewton.api.StepResult;
+import org.adanewton.api.StepSolver;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.backend.cuda.CudaBackend;
 import org.adanewton.backend.java.JavaBackend;
@@ -13,15 +15,23 @@ import org.adanewton.minimizer.FirstOrderOptions;
 import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
 import org.adanewton.nn.NetworkModel;
+import org.adanewton.nn.Regularization;
 import org.adanewton.nn.TestNetworks;
 import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.subproblem.LanczosCubic;
+import org.adanewton.subproblem.LanczosTrustRegion;
 import org.adanewton.subproblem.SteihaugCg;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CUDA backend against the CPU backend and the Java reference (named float32 tolerances):
  * vector operations, fused first-order steps, every network kernel (dense, conv2d, pooling) for
- * every activation and loss, and a Steihaug solve. Runs only where a GPU answers (see {@link GpuTest}).
+ * every activation and loss, the whole Steihaug, GLTR and ARC solves on the device, and the number
+ * of host synchronizations they make. Runs only where a GPU answers (see {@link GpuTest}).
  */
 @GpuTest
 class CudaParityGpuTest {
@@ -114,25 +124,86 @@ class CudaParityGpuTest {
         }
     }
 
-    @Test
-    void steihaugOnTheDeviceMatchesTheCpuSolve() {
-        Network net = Network.builder(30).dense(40).tanh().dense(5).build();
+    /** Device solve vs CPU solve: both native drivers, float vectors; only summation order differs. */
+    private static final double SOLVE_RTOL = 2e-3;
+
+    static Stream<Arguments> solveCases() {
+        return Stream.of("steihaug", "gltr", "arc").flatMap(solver -> Stream.of(false, true)
+                .flatMap(gn -> Stream.of(0.05, 0.5, 50.0).map(reg -> Arguments.of(solver, gn, reg))));
+    }
+
+    private static StepSolver solver(String name, Backend be, int n, int maxIterations) {
+        KrylovOptions k = new KrylovOptions(maxIterations, 0.01, KrylovOptions.StoppingRule.RESIDUAL);
+        return switch (name) {
+            case "steihaug" -> new SteihaugCg(be, n, k);
+            case "gltr" -> new LanczosTrustRegion(be, n, k);
+            default -> new LanczosCubic(be, n, k);
+        };
+    }
+
+    private record Solve(StepResult result, double[] step, long syncs) {}
+
+    /** One solve at a fixed point of a regularized network; syncs: the device's host waits during the solve (0 on the CPU). */
+    private static Solve solve(Backend be, Network net, String name, boolean gn, double reg, int maxIterations) throws Exception {
         int n = net.parameterCount();
-        double[][] steps = new double[2][];
-        int k = 0;
+        double[] metric = new double[n];
+        for (int i = 0; i < n; i++) metric[i] = 0.5 + (i % 7) * 0.25;
+        try (NetworkModel m = be.model(net, 50); Batch b = TestNetworks.batch(be, net, 50, 3); Vector w = be.vector(TestNetworks.point(net, 4));
+                Vector g = be.allocate(n); Vector a = be.vector(metric); Vector s = be.allocate(n)) {
+            m.gradient(w, b, g);
+            StepSolver solver = solver(name, be, n, maxIterations);
+            long before = be instanceof CudaBackend c ? c.hostSynchronizations() : 0;
+            StepResult r = solver.solve(g, gn ? m.gaussNewton() : m.hessian(), a, reg, s);
+            long syncs = be instanceof CudaBackend c ? c.hostSynchronizations() - before : 0;
+            ((AutoCloseable) solver).close();
+            return new Solve(r, s.toArray(), syncs);
+        }
+    }
+
+    private static final Network SOLVE_NET = Network.builder(12).dense(10).tanh().dense(6).softplus().dense(4)
+            .regularization(Regularization.norm(1e-3)).build();
+
+    @ParameterizedTest(name = "{0} gaussNewton={1} regularization={2}")
+    @MethodSource("solveCases")
+    void wholeSolvesOnTheDeviceMatchTheCpuSolves(String name, boolean gn, double reg) throws Exception {
+        Solve dev, cpu;
         try (CudaBackend gpu = new CudaBackend()) {
-            for (Backend be : new Backend[] {gpu, new CpuBackend(2)}) {
-                try (NetworkModel m = be.model(net, 64); Batch b = TestNetworks.batch(be, net, 64, 1); Vector w = be.vector(TestNetworks.point(net, 2));
-                        Vector g = be.allocate(n); Vector a = be.allocate(n); Vector s = be.allocate(n);
-                        SteihaugCg cg = new SteihaugCg(be, n, new KrylovOptions(20, 0.01, KrylovOptions.StoppingRule.RESIDUAL))) {
-                    m.gradient(w, b, g);
-                    be.fill(a, 1.0);
-                    StepResult r = cg.solve(g, m.hessian(), a, 0.5, s);
-                    assertTrue(r.isFinite());
-                    steps[k++] = s.toArray();
-                }
+            dev = solve(gpu, SOLVE_NET, name, gn, reg, 30);
+        }
+        cpu = solve(new CpuBackend(2), SOLVE_NET, name, gn, reg, 30);
+        assertEquals(cpu.result.exit(), dev.result.exit(), "exit reason");
+        assertEquals(cpu.result.iterations(), dev.result.iterations(), "iterations");
+        assertClose("model decrease", dev.result.modelDecrease(), cpu.result.modelDecrease(), FLOAT_ATOL, SOLVE_RTOL);
+        assertClose("step norm", dev.result.stepNorm(), cpu.result.stepNorm(), FLOAT_ATOL, SOLVE_RTOL);
+        assertClose("step (CUDA vs CPU)", dev.step, cpu.step, FLOAT_ATOL, SOLVE_RTOL);
+    }
+
+    /**
+     * The host waits only where a branch needs a scalar: 1 + 2 per CG iteration (Steihaug), 1 + 1 per
+     * Lanczos iteration, none inside a product (the norm regularizer's Hessian included).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"steihaug", "gltr", "arc"})
+    void hostSynchronizationsPerIteration(String name) throws Exception {
+        try (CudaBackend gpu = new CudaBackend()) {
+            Solve dev = solve(gpu, SOLVE_NET, name, true, 1e6, 25);
+            int k = dev.result.iterations();
+            assertTrue(k >= 2, "the solve ran " + k + " iterations; the check needs a few");
+            long allowed = name.equals("steihaug") ? 1 + 2L * k : 1 + k;
+            assertTrue(dev.syncs <= allowed, name + ": " + dev.syncs + " host synchronizations in " + k + " iterations; at most " + allowed);
+
+            int n = SOLVE_NET.parameterCount();
+            try (NetworkModel m = gpu.model(SOLVE_NET, 50); Batch b = TestNetworks.batch(gpu, SOLVE_NET, 50, 3);
+                    Vector w = gpu.vector(TestNetworks.point(SOLVE_NET, 4)); Vector g = gpu.allocate(n); Vector v = gpu.vector(TestNetworks.direction(n, 5));
+                    Vector hv = gpu.allocate(n)) {
+                long before = gpu.hostSynchronizations();
+                m.gradient(w, b, g);
+                assertEquals(1, gpu.hostSynchronizations() - before, "host synchronizations in a gradient (the loss value)");
+                before = gpu.hostSynchronizations();
+                m.hvpCached(v, hv);
+                m.gaussNewtonCached(v, hv);
+                assertEquals(0, gpu.hostSynchronizations() - before, "host synchronizations in cached products");
             }
         }
-        assertClose("Steihaug step CUDA vs CPU", steps[0], steps[1], 2e-3, 2e-3);
     }
 }

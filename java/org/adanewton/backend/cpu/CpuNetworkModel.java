@@ -1,8 +1,5 @@
 package org.adanewton.backend.cpu;
 
-import org.adanewton.api.CurvatureOperator;
-import org.adanewton.api.SolverExit;
-import org.adanewton.api.StepResult;
 import org.adanewton.backend.Vector;
 import org.adanewton.subproblem.KrylovOptions;
 import org.adanewton.subproblem.NativeKrylovOperator;
@@ -21,10 +18,9 @@ final class CpuNetworkModel extends NetworkModel {
     private final DoublePointer solveResult = new DoublePointer(6);
     private FloatPointer work; // Krylov work space, grown on demand and kept
     private long workFloats;
-    private final CachedCurvature hessian = new CachedCurvature(0), gaussNewton = new CachedCurvature(1);
 
     CpuNetworkModel(CpuBackend backend, Network network, int maxBatch) {
-        super(backend, network, maxBatch);
+        super(backend, network, maxBatch, true);
         int[] spec = network.nativeSpec();
         try (IntPointer s = new IntPointer(spec)) {
             net = NativeApi.an_net_create(s, spec.length, network.loss().nativeCode,
@@ -87,16 +83,6 @@ final class CpuNetworkModel extends NetworkModel {
         NativeLibrary.check("an_net_gn_cached", NativeApi.an_net_gn_cached(net, p(v), p(out)));
     }
 
-    @Override
-    public CurvatureOperator hessian() {
-        return hessian;
-    }
-
-    @Override
-    public CurvatureOperator gaussNewton() {
-        return gaussNewton;
-    }
-
     private FloatPointer work(long floats) {
         if (floats > workFloats) {
             if (work != null) work.close();
@@ -106,63 +92,26 @@ final class CpuNetworkModel extends NetworkModel {
         return work;
     }
 
-    /**
-     * The cached point's curvature (0: Hessian, 1: Gauss-Newton), offering whole native solves: the
-     * Steihaug or Lanczos loop runs inside one JNI call with the products computed natively.
-     */
-    private final class CachedCurvature implements NativeKrylovOperator {
-        private final int kind;
+    @Override
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+        long n = network().parameterCount();
+        NativeLibrary.check("an_net_steihaug", NativeApi.an_net_steihaug(net, curvature, p(g), p(a), radius, o.maxIterations(), o.tolerance(),
+                NativeKrylovOperator.ruleCode(o), p(s), work(4 * n), solveResult));
+        return result();
+    }
 
-        CachedCurvature(int kind) {
-            this.kind = kind;
-        }
+    @Override
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+        long n = network().parameterCount();
+        NativeLibrary.check("an_net_lanczos", NativeApi.an_net_lanczos(net, curvature, cubic ? 1 : 0, p(g), p(a), reg, o.maxIterations(),
+                o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s), work((5L + o.maxIterations()) * n), solveResult));
+        return result();
+    }
 
-        @Override
-        public void apply(Vector v, Vector out) {
-            if (kind == 0) hvpCached(v, out);
-            else gaussNewtonCached(v, out);
-        }
-
-        private void checkSolve(Vector g, Vector a, Vector s) {
-            if (!hasCachedPoint()) throw new IllegalStateException("no cached point (or it changed): call gradient() before a native solve");
-            int n = network().parameterCount();
-            backend().check("g", g, n, "the network's parameter count");
-            backend().check("metric", a, n, "the network's parameter count");
-            backend().check("s", s, n, "the network's parameter count");
-        }
-
-        @Override
-        public StepResult steihaug(Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
-            checkSolve(g, a, s);
-            long n = network().parameterCount();
-            NativeLibrary.check("an_net_steihaug", NativeApi.an_net_steihaug(net, kind, p(g), p(a), radius, o.maxIterations(), o.tolerance(),
-                    o.rule() == KrylovOptions.StoppingRule.RESIDUAL ? 0 : 1, p(s), work(4 * n), solveResult));
-            s.markWritten();
-            return result();
-        }
-
-        @Override
-        public StepResult lanczos(boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
-            checkSolve(g, a, s);
-            long n = network().parameterCount();
-            NativeLibrary.check("an_net_lanczos", NativeApi.an_net_lanczos(net, kind, cubic ? 1 : 0, p(g), p(a), reg, o.maxIterations(),
-                    o.tolerance(), o.rule() == KrylovOptions.StoppingRule.RESIDUAL ? 0 : 1, p(s), work((5L + o.maxIterations()) * n), solveResult));
-            s.markWritten();
-            return result();
-        }
-
-        private StepResult result() {
-            SolverExit exit = switch ((int) solveResult.get(4)) {
-                case 0 -> SolverExit.CONVERGED;
-                case 1 -> SolverExit.BOUNDARY;
-                case 2 -> SolverExit.NEGATIVE_CURVATURE;
-                case 3 -> SolverExit.MAX_ITERATIONS;
-                case 4 -> SolverExit.ZERO_GRADIENT;
-                default -> SolverExit.NON_FINITE;
-            };
-            int iterations = (int) solveResult.get(2), products = (int) solveResult.get(3);
-            return new StepResult(solveResult.get(0), solveResult.get(1), iterations, products, exit, solveResult.get(5));
-        }
+    private double[] result() {
+        double[] r = new double[6];
+        solveResult.get(r);
+        return r;
     }
 
     /** {ms, GFLOP} of only the sgemm calls `op` makes at this batch (plain OpenBLAS, blasThreads). */

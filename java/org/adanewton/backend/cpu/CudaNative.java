@@ -138,6 +138,32 @@ public final class CudaNative {
         check("an_cuda_net_hvp_cached", NativeApi.an_cuda_net_hvp_cached(net, v, hv));
     }
 
+    /**
+     * A whole Steihaug solve on the device at the network's cached point (curvature 0 Hessian, 1
+     * Gauss-Newton; rule 0 residual, 1 model decrease); work: 4 n device floats; result: 6 host doubles.
+     */
+    public static void netSteihaug(Pointer net, int curvature, FloatPointer g, FloatPointer a, double delta, int maxIter, double tol, int rule,
+            FloatPointer s, FloatPointer work, DoublePointer result) {
+        check("an_cuda_net_steihaug", NativeApi.an_cuda_net_steihaug(net, curvature, g, a, delta, maxIter, tol, rule, s, work, result));
+    }
+
+    /** A whole GLTR (cubic false) or ARC (cubic true) Lanczos solve on the device; work: (5 + maxIter) n device floats. */
+    public static void netLanczos(Pointer net, int curvature, boolean cubic, FloatPointer g, FloatPointer a, double reg, int maxIter, double tol,
+            int rule, FloatPointer s, FloatPointer work, DoublePointer result) {
+        check("an_cuda_net_lanczos",
+                NativeApi.an_cuda_net_lanczos(net, curvature, cubic ? 1 : 0, g, a, reg, maxIter, tol, rule, s, work, result));
+    }
+
+    /** Waits for the context's stream (counted as a host synchronization). */
+    public static void synchronize(Pointer ctx) {
+        check("an_cuda_synchronize", NativeApi.an_cuda_synchronize(ctx));
+    }
+
+    /** How many times the host has waited for the context's stream so far. */
+    public static long syncCount(Pointer ctx) {
+        return NativeApi.an_cuda_sync_count(ctx);
+    }
+
     public static void netGaussNewtonCached(Pointer net, FloatPointer v, FloatPointer out) {
         check("an_cuda_net_gn_cached", NativeApi.an_cuda_net_gn_cached(net, v, out));
     }

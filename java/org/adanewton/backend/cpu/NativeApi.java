@@ -154,5 +154,15 @@ final class NativeApi {
 
     static native int an_cuda_net_gn_cached(@Cast("an_cuda_net*") Pointer net, @Const FloatPointer v, FloatPointer out);
 
+    static native int an_cuda_net_steihaug(@Cast("an_cuda_net*") Pointer net, int curvature, @Const FloatPointer g, @Const FloatPointer a,
+            double delta, int maxIter, double tol, int rule, FloatPointer s, FloatPointer work, DoublePointer result);
+
+    static native int an_cuda_net_lanczos(@Cast("an_cuda_net*") Pointer net, int curvature, int cubic, @Const FloatPointer g, @Const FloatPointer a,
+            double reg, int maxIter, double tol, int rule, FloatPointer s, FloatPointer work, DoublePointer result);
+
+    static native int an_cuda_synchronize(@Cast("an_cuda*") Pointer ctx);
+
+    static native long an_cuda_sync_count(@Cast("const an_cuda*") Pointer ctx);
+
     static native int an_cuda_probe(@Cast("char*") BytePointer reason, int len);
 }

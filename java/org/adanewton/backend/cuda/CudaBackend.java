@@ -14,9 +14,10 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * The CUDA backend: float32 vectors in device memory, kernels on the device (cuBLAS for the matrix
  * products), double accumulation in reductions; one context (stream, cuBLAS handle, scratch) per
- * backend. Every layer of the CPU backend (dense, conv2d via batched im2col + cuBLAS, pooling); the
- * Krylov solvers run their Java loop over these device vectors (one host synchronization per
- * reduction).
+ * backend. Every layer of the CPU backend (dense, conv2d via batched im2col + cuBLAS, pooling). A
+ * network's cached curvature runs whole Steihaug, GLTR and ARC solves on the device (one native
+ * call per solve; the host waits twice per CG iteration and once per Lanczos iteration, see
+ * {@link #hostSynchronizations()}); other operators get the solvers' Java loops over device vectors.
  *
  * <p>Not yet run on a GPU by this project: the gpu-tagged parity tests and bench/gpu/run.sh are
  * ready for a machine that has one.
@@ -36,6 +37,22 @@ public final class CudaBackend extends Backend {
 
     Pointer context() {
         return ctx;
+    }
+
+    @Override
+    public void synchronize() {
+        if (closed) throw new IllegalStateException("the cuda backend is closed");
+        CudaNative.synchronize(ctx);
+    }
+
+    /**
+     * How many times the host has waited for this backend's stream so far: every reduction read
+     * back (dot, norm, loss), every copy to the host, every scalar a native Krylov solve needs for a
+     * branch. Benchmarks and tests difference it around a solve.
+     */
+    public long hostSynchronizations() {
+        if (closed) throw new IllegalStateException("the cuda backend is closed");
+        return CudaNative.syncCount(ctx);
     }
 
     @Override

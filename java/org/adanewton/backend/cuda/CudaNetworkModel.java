@@ -5,16 +5,25 @@ import org.adanewton.backend.cpu.CudaNative;
 import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
 import org.adanewton.nn.NetworkModel;
+import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.subproblem.NativeKrylovOperator;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
-/** A dense network on the device: one native call per loss, gradient, HVP or Gauss-Newton product. */
+/**
+ * A network on the device: one native call per loss, gradient, HVP or Gauss-Newton product, and
+ * one per whole Krylov solve (Steihaug, GLTR, ARC) at the cached point.
+ */
 final class CudaNetworkModel extends NetworkModel {
     private final Pointer net;
     private final CudaBackend cuda;
+    private final DoublePointer solveResult = new DoublePointer(6);
+    private FloatPointer work; // Krylov work space on the device, grown on demand and kept
+    private long workFloats;
 
     CudaNetworkModel(CudaBackend backend, Network network, int maxBatch) {
-        super(backend, network, maxBatch);
+        super(backend, network, maxBatch, true);
         this.cuda = backend;
         this.net = CudaNative.netCreate(backend.context(), network.nativeSpec(), network.loss().nativeCode,
                 network.regularization().kind().nativeCode, network.regularization().lambda(), maxBatch);
@@ -62,8 +71,48 @@ final class CudaNetworkModel extends NetworkModel {
         CudaNative.netGaussNewtonCached(net, p(v), p(out));
     }
 
+    private FloatPointer work(long floats) {
+        if (floats > workFloats) {
+            if (work != null) CudaNative.free(cuda.context(), work);
+            work = null;
+            workFloats = 0;
+            work = CudaNative.alloc(cuda.context(), floats);
+            workFloats = floats;
+        }
+        return work;
+    }
+
+    /**
+     * A whole Steihaug solve on the device: the shared native driver (native/cpu/krylov_driver.h)
+     * over device vectors; the host waits once per solve and twice per CG iteration.
+     */
+    @Override
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+        long n = network().parameterCount();
+        CudaNative.netSteihaug(net, curvature, p(g), p(a), radius, o.maxIterations(), o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s),
+                work(4 * n), solveResult);
+        return result();
+    }
+
+    /** A whole GLTR or ARC solve on the device; the host waits once per solve and once per Lanczos iteration. */
+    @Override
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+        long n = network().parameterCount();
+        CudaNative.netLanczos(net, curvature, cubic, p(g), p(a), reg, o.maxIterations(), o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s),
+                work((5L + o.maxIterations()) * n), solveResult);
+        return result();
+    }
+
+    private double[] result() {
+        double[] r = new double[6];
+        solveResult.get(r);
+        return r;
+    }
+
     @Override
     protected void release() {
         CudaNative.netDestroy(net);
+        solveResult.close();
+        if (work != null) CudaNative.free(cuda.context(), work);
     }
 }
