@@ -274,23 +274,6 @@ __global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, 
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
         RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
 }
-// column sums (bias gradients), one thread per column, double accumulation
-__global__ void k_colsum(const float* G, int rows, int width, float* out) {
-    const int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= width) return;
-    double s = 0;
-    for (int i = 0; i < rows; ++i) s += G[(long long)i * width + j];
-    out[j] = (float)s;
-}
-// per-channel sums over rows and positions (conv bias gradients), one thread per channel
-__global__ void k_channel_sum(const float* G, int rows, int channels, int positions, float* out) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= channels) return;
-    double s = 0;
-    for (int r = 0; r < rows; ++r)
-        for (int p = 0; p < positions; ++p) s += G[((long long)r * channels + c) * positions + p];
-    out[c] = (float)s;
-}
 struct Geo {
     int cin, hin, win, cout, k, stride, pad, hout, wout;
     __host__ __device__ int K() const { return cin * k * k; }
@@ -674,6 +657,8 @@ struct an_cuda_net {
     std::vector<float*> A, G, RZ, RA, RG;
     std::vector<int*> arg;
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
+    float* ones = nullptr;          // max(max_batch, positions) ones: bias gradients as GEMMs
+    float* channel_rows = nullptr;  // max_batch x channels: per-(sample, channel) sums of a conv's G
     double* rowloss = nullptr;
     // regularization: the parameter tensors (each W and each b: offset, length), device slots for
     // their |T|^2 (0..T-1), w'v (T..2T-1) and the data loss (2T), pinned host copies, and the norms
@@ -725,9 +710,15 @@ struct an_cuda_net {
         k_nchw_to_cm<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(g_, rows, q.g.cout, q.g.P(), cm);
         ctx->gemm_nt(q.g.cout, q.g.K(), (int)bp, cm, cols, beta, dW);
     }
+    // db = column sums of G (dense: ones' G; conv: sums over the positions, then over the rows),
+    // as cuBLAS GEMMs with a ones vector: the bandwidth-bound reduction at full device width
     void bias_grad(const L& q, const float* G_, int rows, float* dst) {
-        if (q.kind == AN_LAYER_DENSE) k_colsum<<<(q.out + 127) / 128, 128, 0, s()>>>(G_, rows, q.out, dst);
-        else k_channel_sum<<<(q.g.cout + 127) / 128, 128, 0, s()>>>(G_, rows, q.g.cout, q.g.P(), dst);
+        if (q.kind == AN_LAYER_DENSE) {
+            ctx->gemm_nn(1, q.out, rows, ones, G_, 0.0f, dst);
+            return;
+        }
+        ctx->gemm_nn(rows * q.g.cout, 1, q.g.P(), G_, ones, 0.0f, channel_rows);
+        ctx->gemm_nn(1, q.g.cout, rows, ones, channel_rows, 0.0f, dst);
     }
     void pool_t(const L& q, size_t l, const float* gy, int rows, float* gx) {
         CK(cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)rows * q.in, s()));
@@ -874,7 +865,7 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         if (spec_len != 2 + AN_SPEC_INTS_PER_LAYER * n) throw std::invalid_argument("malformed network spec");
         int in = net->input;
         long long off = 0;
-        size_t cols_floats = 1, cm_floats = 1;
+        size_t cols_floats = 1, cm_floats = 1, ones_floats = (size_t)max_batch, channels = 1;
         for (int l = 0; l < n; ++l) {
             const int* s = spec + 2 + AN_SPEC_INTS_PER_LAYER * l;
             an_cuda_net::L q{};
@@ -900,6 +891,8 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
                 if (conv) {
                     cols_floats = std::max(cols_floats, (size_t)q.g.K() * q.g.P() * (size_t)max_batch);
                     cm_floats = std::max(cm_floats, (size_t)q.out * (size_t)max_batch);
+                    ones_floats = std::max(ones_floats, (size_t)q.g.P());
+                    channels = std::max(channels, (size_t)q.g.cout);
                 }
             } else {
                 throw std::invalid_argument("layer " + std::to_string(l) + ": unknown kind " + std::to_string(q.kind));
@@ -934,6 +927,10 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         }
         CK(cudaMalloc(&net->cols, sizeof(float) * cols_floats));
         CK(cudaMalloc(&net->cm, sizeof(float) * cm_floats));
+        CK(cudaMalloc(&net->ones, sizeof(float) * ones_floats));
+        CK(cudaMalloc(&net->channel_rows, sizeof(float) * channels * (size_t)max_batch));
+        k_fill<<<blocks((long long)ones_floats), THREADS, 0, ctx->stream>>>(1.0f, net->ones, (long long)ones_floats);
+        CK(cudaGetLastError());
         CK(cudaMalloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out));
         CK(cudaMalloc(&net->rowloss, sizeof(double) * (size_t)max_batch));
         const size_t T = net->tensor_off.size();
@@ -953,6 +950,8 @@ void an_cuda_net_destroy(an_cuda_net* net) {
     for (int* a : net->arg) cudaFree(a);
     cudaFree(net->cols);
     cudaFree(net->cm);
+    cudaFree(net->ones);
+    cudaFree(net->channel_rows);
     cudaFree(net->P);
     cudaFree(net->rowloss);
     cudaFree(net->reg_dev);
