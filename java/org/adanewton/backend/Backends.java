@@ -52,8 +52,8 @@ public final class Backends {
 
     /**
      * The CUDA backend, or BackendUnavailableException with the probe's or the runtime's reason. A
-     * self-test first compares a small network's gradient and HVP on the device with the Java
-     * reference, so that a broken driver or kernel is refused instead of used.
+     * self-test first compares a small network's gradient, HVP and Steihaug and GLTR steps on the
+     * device with the Java reference, so that a broken driver or kernel is refused instead of used.
      */
     private static Backend cuda() {
         CudaProbe.Result probe = CudaProbe.probe();
@@ -69,7 +69,11 @@ public final class Backends {
         }
     }
 
-    /** Gradient and HVP of an 8-6-3 tanh network on 5 samples against the Java reference; null when they agree. */
+    /**
+     * Gradient, HVP and 5-iteration Steihaug and GLTR steps (the native whole solves on backends
+     * that have them) of an 8-6-3 tanh network on 5 samples against the Java reference; null when
+     * they agree.
+     */
     static String selfTest(Backend device) {
         org.adanewton.nn.Network net = org.adanewton.nn.Network.builder(8).dense(6).tanh().dense(3).build();
         Backend reference = new JavaBackend();
@@ -79,25 +83,40 @@ public final class Backends {
         double[] w0 = net.initialize(3), v0 = net.initialize(4);
         double[][] results = new double[2][];
         int k = 0;
+        int n = net.parameterCount();
+        org.adanewton.subproblem.KrylovOptions options = new org.adanewton.subproblem.KrylovOptions(5, 1e-8,
+                org.adanewton.subproblem.KrylovOptions.StoppingRule.RESIDUAL);
         for (Backend be : new Backend[] {device, reference}) {
-            int n = net.parameterCount();
             try (org.adanewton.nn.NetworkModel m = be.model(net, 5); org.adanewton.nn.Batch b = be.batch(net, 5); Vector w = be.vector(w0);
-                    Vector v = be.vector(v0); Vector g = be.allocate(n); Vector hv = be.allocate(n)) {
+                    Vector v = be.vector(v0); Vector g = be.allocate(n); Vector hv = be.allocate(n); Vector a = be.allocate(n);
+                    Vector cg = be.allocate(n); Vector gltr = be.allocate(n);
+                    org.adanewton.subproblem.SteihaugCg steihaug = new org.adanewton.subproblem.SteihaugCg(be, n, options);
+                    org.adanewton.subproblem.LanczosTrustRegion lanczos = new org.adanewton.subproblem.LanczosTrustRegion(be, n, options)) {
                 b.set(x, y, 5);
                 m.gradient(w, b, g);
                 m.hvpCached(v, hv);
-                double[] both = new double[2 * n];
-                System.arraycopy(g.toArray(), 0, both, 0, n);
-                System.arraycopy(hv.toArray(), 0, both, n, n);
-                results[k++] = both;
+                be.fill(a, 1.5);
+                steihaug.solve(g, m.gaussNewton(), a, 1e3, cg);
+                lanczos.solve(g, m.gaussNewton(), a, 1e3, gltr);
+                double[] all = new double[4 * n];
+                System.arraycopy(g.toArray(), 0, all, 0, n);
+                System.arraycopy(hv.toArray(), 0, all, n, n);
+                System.arraycopy(cg.toArray(), 0, all, 2 * n, n);
+                System.arraycopy(gltr.toArray(), 0, all, 3 * n, n);
+                results[k++] = all;
             }
         }
-        double diff = 0, size = 0;
-        for (int i = 0; i < results[0].length; i++) {
-            diff = Math.max(diff, Math.abs(results[0][i] - results[1][i]));
-            size = Math.max(size, Math.abs(results[1][i]));
+        String[] parts = {"gradient", "HVP", "Steihaug step", "GLTR step"};
+        for (int part = 0; part < parts.length; part++) {
+            double diff = 0, size = 0;
+            for (int i = part * n; i < (part + 1) * n; i++) {
+                diff = Math.max(diff, Math.abs(results[0][i] - results[1][i]));
+                size = Math.max(size, Math.abs(results[1][i]));
+            }
+            if (!(diff <= 1e-3 * Math.max(size, 1e-3)))
+                return parts[part] + " differs from the reference by " + diff + " (scale " + size + ")";
         }
-        return diff <= 1e-3 * Math.max(size, 1e-3) ? null : "gradient/HVP differ from the reference by " + diff + " (scale " + size + ")";
+        return null;
     }
 
     private static Selection chosen(Backend backend, List<String> notes) {
