@@ -673,6 +673,18 @@ struct an_cuda_net {
     int batch = 0;
     bool cached = false;
 
+    // frees whatever was allocated, also when an_cuda_net_create fails half-way
+    ~an_cuda_net() {
+        if (ctx != nullptr) cudaSetDevice(ctx->device);
+        for (auto* vec : {&A, &G, &RZ, &RA, &RG})
+            for (float* p : *vec) cudaFree(p);
+        for (int* a : arg) cudaFree(a);
+        for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
+        cudaFree(rowloss);
+        cudaFree(reg_dev);
+        cudaFreeHost(reg_host);
+    }
+
     float* ra(size_t l) { return layers[l].act == AN_ACT_IDENTITY ? RZ[l] : RA[l]; }
     const float* in(size_t l, const float* xr) { return l == 0 ? xr : A[l - 1]; }
     cudaStream_t s() const { return ctx->stream; }
@@ -862,18 +874,21 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         net->ctx = ctx;
         net->input = spec[0];
         const int n = spec[1];
-        if (spec_len != 2 + AN_SPEC_INTS_PER_LAYER * n) throw std::invalid_argument("malformed network spec");
+        if (net->input < 1 || n < 1 || spec_len != 2 + AN_SPEC_INTS_PER_LAYER * n) throw std::invalid_argument("malformed network spec");
         int in = net->input;
         long long off = 0;
         size_t cols_floats = 1, cm_floats = 1, ones_floats = (size_t)max_batch, channels = 1;
         for (int l = 0; l < n; ++l) {
             const int* s = spec + 2 + AN_SPEC_INTS_PER_LAYER * l;
+            const std::string where = "layer " + std::to_string(l) + " in network spec: ";
             an_cuda_net::L q{};
             q.kind = s[0];
             q.act = s[1];
             q.in = in;
             q.w_off = q.b_off = -1;
+            if (q.act < AN_ACT_IDENTITY || q.act > AN_ACT_SOFTPLUS) throw std::invalid_argument(where + "unknown activation");
             if (q.kind == AN_LAYER_DENSE) {
+                if (s[2] < 1) throw std::invalid_argument(where + "dense output size < 1");
                 q.out = s[2];
             } else if (q.kind == AN_LAYER_CONV2D || q.kind == AN_LAYER_MAXPOOL2D || q.kind == AN_LAYER_AVGPOOL2D) {
                 const bool conv = q.kind == AN_LAYER_CONV2D;
@@ -884,7 +899,13 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
                 q.g.k = conv ? s[6] : s[5];
                 q.g.stride = conv ? s[7] : s[6];
                 q.g.pad = conv ? s[8] : 0;
-                if ((long long)q.g.cin * q.g.hin * q.g.win != in) throw std::invalid_argument("layer " + std::to_string(l) + ": input shape mismatch");
+                if (q.g.cin < 1 || q.g.hin < 1 || q.g.win < 1 || q.g.cout < 1 || q.g.k < 1 || q.g.stride < 1 || q.g.pad < 0)
+                    throw std::invalid_argument(where + "invalid geometry");
+                if ((long long)q.g.cin * q.g.hin * q.g.win != in)
+                    throw std::invalid_argument(where + "input " + std::to_string(q.g.cin) + "x" + std::to_string(q.g.hin) + "x" + std::to_string(q.g.win) +
+                                                " does not match the previous output size " + std::to_string(in));
+                if (q.g.hin + 2 * q.g.pad < q.g.k || q.g.win + 2 * q.g.pad < q.g.k) throw std::invalid_argument(where + "kernel larger than the input");
+                if (!conv && q.act != AN_ACT_IDENTITY) throw std::invalid_argument(where + "pooling takes no activation");
                 q.g.hout = (q.g.hin + 2 * q.g.pad - q.g.k) / q.g.stride + 1;
                 q.g.wout = (q.g.win + 2 * q.g.pad - q.g.k) / q.g.stride + 1;
                 q.out = q.g.cout * q.g.P();
@@ -895,7 +916,7 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
                     channels = std::max(channels, (size_t)q.g.cout);
                 }
             } else {
-                throw std::invalid_argument("layer " + std::to_string(l) + ": unknown kind " + std::to_string(q.kind));
+                throw std::invalid_argument(where + "unknown layer kind " + std::to_string(q.kind));
             }
             if (q.params()) {
                 q.w_off = off;
@@ -943,21 +964,7 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
     return result;
 }
 
-void an_cuda_net_destroy(an_cuda_net* net) {
-    if (!net) return;
-    for (auto* vec : {&net->A, &net->G, &net->RZ, &net->RA, &net->RG})
-        for (float* p : *vec) cudaFree(p);
-    for (int* a : net->arg) cudaFree(a);
-    cudaFree(net->cols);
-    cudaFree(net->cm);
-    cudaFree(net->ones);
-    cudaFree(net->channel_rows);
-    cudaFree(net->P);
-    cudaFree(net->rowloss);
-    cudaFree(net->reg_dev);
-    cudaFreeHost(net->reg_host);
-    delete net;
-}
+void an_cuda_net_destroy(an_cuda_net* net) { delete net; }
 
 long long an_cuda_net_param_count(const an_cuda_net* net) { return net ? net->params : -1; }
 

@@ -3,6 +3,8 @@
 // thread split (1 vs 3 threads), error statuses, and the vector operations.
 #include "adanewton.h"
 #include "../../native/cpu/krylov_driver.h"
+#include "check.h"
+#include "loop_engine.h"
 
 #include <cmath>
 #include <cstdio>
@@ -10,16 +12,6 @@
 #include <string>
 #include <vector>
 
-static int failures = 0;
-#define CHECK(cond, ...)                                           \
-    do {                                                           \
-        if (!(cond)) {                                             \
-            std::printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
-            std::printf(__VA_ARGS__);                              \
-            std::printf("\n");                                     \
-            ++failures;                                            \
-        }                                                          \
-    } while (0)
 
 // A dense network's spec: input size, then (out, activation) per layer.
 static std::vector<int> dense_spec(int input, std::initializer_list<std::pair<int, int>> layers) {
@@ -150,80 +142,17 @@ static void test_vector_ops() {
     CHECK(an_count_nonfinite(z.data(), n, &first) == 1 && first == 5, "count_nonfinite");
 }
 
-// An engine for krylov_driver.h over an explicit dense matrix that behaves like the CUDA engine:
-// reductions land in "device" slots, and the driver sees them only through fetch, which copies
-// them to a separate host array and counts the waits. A driver that read a scalar without fetching
-// it would see a stale value and fail the checks below.
-struct DenseEngine {
-    long long n;
-    const std::vector<double>* B;  // n x n, row-major
-    double device[4] = {0, 0, 0, 0}, host[4] = {NAN, NAN, NAN, NAN};
-    int fetches = 0, products = 0;
-
-    int product(const float* v, float* out) {
-        ++products;
-        for (long long i = 0; i < n; ++i) {
-            double acc = 0;
-            for (long long j = 0; j < n; ++j) acc += (*B)[i * n + j] * v[j];
-            out[i] = static_cast<float>(acc);
-        }
-        return AN_OK;
-    }
-    void fill(float value, float* x) { for (long long i = 0; i < n; ++i) x[i] = value; }
-    void copy(const float* x, float* y) { for (long long i = 0; i < n; ++i) y[i] = x[i]; }
-    void scale_into(float alpha, const float* x, float* y) { for (long long i = 0; i < n; ++i) y[i] = alpha * x[i]; }
-    void axpby(float alpha, const float* x, float beta, float* y) { for (long long i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i]; }
-    void dot(const float* x, const float* y, int s) {
-        device[s] = 0;
-        for (long long i = 0; i < n; ++i) device[s] += double(x[i]) * y[i];
-    }
-    void start_cg(const float* r, const float* a, float* y, float* p, int s) {
-        device[s] = 0;
-        for (long long i = 0; i < n; ++i) {
-            y[i] = r[i] / a[i];
-            p[i] = -y[i];
-            device[s] += double(r[i]) * y[i];
-        }
-    }
-    void cg_update(float alpha, const float* p, const float* bp, const float* a, float* sv, float* r, float* y, int s_ry, int s_rr) {
-        device[s_ry] = device[s_rr] = 0;
-        for (long long i = 0; i < n; ++i) {
-            sv[i] += alpha * p[i];
-            r[i] += alpha * bp[i];
-            y[i] = r[i] / a[i];
-            device[s_ry] += double(r[i]) * y[i];
-            device[s_rr] += double(r[i]) * r[i];
-        }
-    }
-    void precondition(const float* t, const float* a, float* y, int s) {
-        device[s] = 0;
-        for (long long i = 0; i < n; ++i) {
-            y[i] = t[i] / a[i];
-            device[s] += double(t[i]) * y[i];
-        }
-    }
-    void lanczos_update(const float* bv, int s_delta, const float* w, float gamma, const float* wprev, const float* a, float* t, float* y, int s) {
-        const float delta = static_cast<float>(device[s_delta]);  // read where it lives, as the device kernel does
-        device[s] = 0;
-        for (long long i = 0; i < n; ++i) {
-            t[i] = bv[i] - delta * w[i] - gamma * wprev[i];
-            y[i] = t[i] / a[i];
-            device[s] += double(t[i]) * y[i];
-        }
-    }
-    void combine(const std::vector<double>& h, const float* basis, float* sv) {
-        for (long long i = 0; i < n; ++i) {
-            double acc = 0;
-            for (size_t j = 0; j < h.size(); ++j) acc += h[j] * basis[j * n + i];
-            sv[i] = static_cast<float>(acc);
-        }
-    }
-    const double* fetch(int count) {
-        ++fetches;
-        for (int i = 0; i < 4; ++i) host[i] = i < count ? device[i] : NAN;
-        return host;
-    }
-};
+// The reference engine of loop_engine.h over an explicit dense matrix (row-major n x n).
+static LoopEngine dense_engine(long long n, const std::vector<double>& B) {
+    return LoopEngine{n, [n, &B](const float* v, float* out) {
+                          for (long long i = 0; i < n; ++i) {
+                              double acc = 0;
+                              for (long long j = 0; j < n; ++j) acc += B[i * n + j] * v[j];
+                              out[i] = static_cast<float>(acc);
+                          }
+                          return AN_OK;
+                      }};
+}
 
 // The Krylov driver (shared by the CPU and CUDA engines) on a dense SPD matrix: with a radius out
 // of reach and n iterations, Steihaug and GLTR reach the Newton step -B^{-1} g in the metric
@@ -270,7 +199,7 @@ static void test_krylov_driver() {
     };
     double result[6];
     for (int solver = 0; solver < 3; ++solver) {
-        DenseEngine e{n, &B};
+        LoopEngine e = dense_engine(n, B);
         const int st = solver == 0 ? an::steihaug_solve(e, g.data(), a.data(), 1e6, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result)
                                    : an::lanczos_solve(e, solver == 2, g.data(), a.data(), solver == 2 ? 1e-8 : 1e6, static_cast<int>(n), 1e-7, 0,
                                                        s.data(), work.data(), result);
@@ -288,7 +217,7 @@ static void test_krylov_driver() {
     for (long long i = 0; i < n; ++i) newton += a[i] * x[i] * x[i];
     const double delta = 0.3 * std::sqrt(newton);
     for (int solver = 0; solver < 2; ++solver) {
-        DenseEngine e{n, &B};
+        LoopEngine e = dense_engine(n, B);
         if (solver == 0) an::steihaug_solve(e, g.data(), a.data(), delta, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
         else an::lanczos_solve(e, 0, g.data(), a.data(), delta, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
         double norm = 0;
@@ -300,7 +229,7 @@ static void test_krylov_driver() {
     // a NaN in the gradient is non-finite, not a zero gradient, for every solver
     g[3] = NAN;
     for (int solver = 0; solver < 3; ++solver) {
-        DenseEngine e{n, &B};
+        LoopEngine e = dense_engine(n, B);
         if (solver == 0) an::steihaug_solve(e, g.data(), a.data(), 1.0, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
         else an::lanczos_solve(e, solver == 2, g.data(), a.data(), 1.0, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result);
         CHECK(result[4] == an::EXIT_NON_FINITE, "solver %d with a NaN gradient: exit %g, expected non-finite", solver, result[4]);

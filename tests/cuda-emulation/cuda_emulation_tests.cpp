@@ -1,0 +1,307 @@
+// The CUDA backend (native/cuda/cuda_backend.cu, translated by translate.cpp: kernels run as
+// sequential loops over host memory, cuBLAS is an OpenBLAS shim) against the CPU backend
+// (native/cpu), which the Java tests check against the double reference. Runs in every CI build,
+// also where no GPU exists; races, real cuBLAS and the driver are left to the gpu-tagged tests.
+//
+// Checked: every network entry point (forward, loss, gradient, HVP from scratch and cached,
+// Gauss-Newton) for every layer kind, activation, loss and regularizer, in several call orders,
+// against the CPU backend; the vector operations and fused first-order updates; the whole
+// Steihaug, GLTR and ARC solves (the device engine against the reference engine of
+// tests/native/loop_engine.h with the same products: exit, iterations, step) and the host
+// synchronizations they make; input errors.
+#include "adanewton.h"
+#include "../native/check.h"
+#include "../native/loop_engine.h"
+#include "../../native/cpu/krylov_driver.h"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda_runtime.h"
+
+emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
+long long emu_launches = 0;
+
+namespace {
+
+
+// float32 kernels against float32 kernels with a different summation order
+constexpr double KERNEL_RTOL = 2e-4;
+// whole Krylov solves with the same products: only the reductions' summation order differs
+constexpr double SOLVE_RTOL = 1e-4;
+
+std::mt19937 rng(42);
+
+std::vector<float> randv(long long n, float scale) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+double rel(const float* a, const float* b, long long n) {
+    double num = 0, den = 0;
+    for (long long i = 0; i < n; ++i) {
+        if (!std::isfinite(a[i])) return INFINITY;
+        const double d = static_cast<double>(a[i]) - b[i];
+        num += d * d;
+        den += static_cast<double>(b[i]) * b[i];
+    }
+    return std::sqrt(num / (den + 1e-30));
+}
+double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-30); }
+
+// device buffers of the emulated backend (host memory here, but only reached through the API)
+struct Dev {
+    an_cuda* ctx;
+    std::vector<float*> owned;
+    float* up(const std::vector<float>& h) {
+        float* d = an_cuda_alloc(ctx, static_cast<long long>(h.size()));
+        an_cuda_copy(ctx, h.data(), d, static_cast<long long>(h.size()), 0);
+        owned.push_back(d);
+        return d;
+    }
+    float* zeros(long long n) { return up(std::vector<float>(static_cast<size_t>(n), 0.0f)); }
+    std::vector<float> down(const float* d, long long n) {
+        std::vector<float> h(static_cast<size_t>(n));
+        an_cuda_copy(ctx, d, h.data(), n, 1);
+        return h;
+    }
+    ~Dev() {
+        for (float* p : owned) an_cuda_free(ctx, p);
+    }
+};
+
+std::vector<int> layer(int kind, int act, std::vector<int> p) {
+    std::vector<int> r = {kind, act};
+    r.insert(r.end(), p.begin(), p.end());
+    r.resize(AN_SPEC_INTS_PER_LAYER, 0);
+    return r;
+}
+std::vector<int> spec(int in, std::vector<std::vector<int>> layers) {
+    std::vector<int> s = {in, static_cast<int>(layers.size())};
+    for (auto& l : layers) s.insert(s.end(), l.begin(), l.end());
+    return s;
+}
+
+struct Case {
+    std::string name;
+    std::vector<int> spec;
+    int loss, reg;
+    double lambda;
+    int max_batch, batch;
+    float scale;         // of the weights
+    bool solves = true;  // also the whole Krylov solves (slow to emulate for big networks)
+};
+
+void network_case(an_cuda* ctx, const Case& c) {
+    an_net* cpu = an_net_create(c.spec.data(), static_cast<int>(c.spec.size()), c.loss, c.reg, c.lambda, c.max_batch, 1);
+    an_cuda_net* gpu = an_cuda_net_create(ctx, c.spec.data(), static_cast<int>(c.spec.size()), c.loss, c.reg, c.lambda, c.max_batch);
+    CHECK(cpu != nullptr && gpu != nullptr, "%s: create: %s", c.name.c_str(), an_last_error());
+    if (!cpu || !gpu) return;
+    const long long n = an_net_param_count(cpu);
+    CHECK(n == an_cuda_net_param_count(gpu), "%s: parameter counts %lld vs %lld", c.name.c_str(), n, an_cuda_net_param_count(gpu));
+    const int in = c.spec[0];
+    const int* last = c.spec.data() + 2 + AN_SPEC_INTS_PER_LAYER * (c.spec[1] - 1);
+    const int d = last[2];  // the last layer is dense
+    Dev dev{ctx, {}};
+    auto w = randv(n, c.scale), v = randv(n, 1.0f), x = randv(static_cast<long long>(c.batch) * in, 1.0f);
+    std::vector<int> labels(static_cast<size_t>(c.batch));
+    for (auto& l : labels) l = static_cast<int>(rng() % d);
+    std::vector<float> targets(static_cast<size_t>(c.batch) * d);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (auto& t : targets) t = u(rng);
+    const bool ce = c.loss == AN_LOSS_SOFTMAX_CE;
+    float *dw = dev.up(w), *dv = dev.up(v), *dx = dev.up(x), *dt = dev.up(targets), *dout = dev.zeros(static_cast<long long>(c.batch) * d);
+    float *dg = dev.zeros(n), *dh = dev.zeros(n);
+    int* dl = reinterpret_cast<int*>(an_cuda_alloc(ctx, c.batch));
+    an_cuda_copy(ctx, reinterpret_cast<const float*>(labels.data()), reinterpret_cast<float*>(dl), c.batch, 0);
+    const int* lab = ce ? labels.data() : nullptr;
+    const float* tgt = ce ? nullptr : targets.data();
+    const int* dlab = ce ? dl : nullptr;
+    const float* dtgt = ce ? nullptr : dt;
+    const char* nm = c.name.c_str();
+
+    std::vector<float> outc(static_cast<size_t>(c.batch) * d), gc(static_cast<size_t>(n)), hc(static_cast<size_t>(n));
+    CHECK(an_net_forward(cpu, w.data(), x.data(), c.batch, outc.data()) == AN_OK, "%s: %s", nm, an_last_error());
+    CHECK(an_cuda_net_forward(gpu, dw, dx, c.batch, dout) == AN_OK, "%s: %s", nm, an_last_error());
+    CHECK(rel(dev.down(dout, static_cast<long long>(c.batch) * d).data(), outc.data(), static_cast<long long>(c.batch) * d) <= KERNEL_RTOL, "%s: forward", nm);
+
+    double lc = 0, lg = 0;
+    an_net_loss(cpu, w.data(), x.data(), lab, tgt, c.batch, &lc);
+    CHECK(an_cuda_net_loss(gpu, dw, dx, dlab, dtgt, c.batch, &lg) == AN_OK, "%s: %s", nm, an_last_error());
+    CHECK(rel(lg, lc) <= KERNEL_RTOL, "%s: loss %g vs %g", nm, lg, lc);
+    CHECK(an_cuda_net_hvp_cached(gpu, dv, dh) == AN_E_STATE, "%s: a cached product after loss() was accepted", nm);
+
+    an_net_gradient(cpu, w.data(), x.data(), lab, tgt, c.batch, gc.data(), &lc);
+    CHECK(an_cuda_net_gradient(gpu, dw, dx, dlab, dtgt, c.batch, dg, &lg) == AN_OK, "%s: %s", nm, an_last_error());
+    CHECK(rel(lg, lc) <= KERNEL_RTOL, "%s: gradient's loss %g vs %g", nm, lg, lc);
+    CHECK(rel(dev.down(dg, n).data(), gc.data(), n) <= KERNEL_RTOL, "%s: gradient rel err %g", nm, rel(dev.down(dg, n).data(), gc.data(), n));
+    for (int curvature = 0; curvature < 2; ++curvature) {
+        curvature == 0 ? an_net_hvp_cached(cpu, v.data(), hc.data()) : an_net_gn_cached(cpu, v.data(), hc.data());
+        const int st = curvature == 0 ? an_cuda_net_hvp_cached(gpu, dv, dh) : an_cuda_net_gn_cached(gpu, dv, dh);
+        CHECK(st == AN_OK, "%s: %s", nm, an_last_error());
+        const double e = rel(dev.down(dh, n).data(), hc.data(), n);
+        CHECK(e <= KERNEL_RTOL, "%s: %s at the gradient's point: rel err %g", nm, curvature == 0 ? "cached HVP" : "Gauss-Newton", e);
+    }
+    an_net_hvp(cpu, w.data(), x.data(), lab, tgt, c.batch, v.data(), hc.data(), &lc);
+    CHECK(an_cuda_net_hvp(gpu, dw, dx, dlab, dtgt, c.batch, dv, dh, &lg) == AN_OK, "%s: %s", nm, an_last_error());
+    CHECK(rel(lg, lc) <= KERNEL_RTOL, "%s: hvp's loss %g vs %g", nm, lg, lc);
+    CHECK(rel(dev.down(dh, n).data(), hc.data(), n) <= KERNEL_RTOL, "%s: HVP from scratch", nm);
+    an_net_gn_cached(cpu, v.data(), hc.data());
+    an_cuda_net_gn_cached(gpu, dv, dh);
+    CHECK(rel(dev.down(dh, n).data(), hc.data(), n) <= KERNEL_RTOL, "%s: Gauss-Newton at the HVP's point", nm);
+
+    // The whole solves at the gradient's point against the same driver over the reference engine
+    // (tests/native/loop_engine.h) with the same products: in the emulation device memory is host
+    // memory, so the reference can call the emulated device network on host vectors. The two runs
+    // then differ only in the summation order of the reductions, and must agree on the exit and
+    // the iteration count exactly.
+    if (!c.solves) {
+        an_cuda_free(ctx, reinterpret_cast<float*>(dl));
+        an_cuda_net_destroy(gpu);
+        an_net_destroy(cpu);
+        return;
+    }
+    std::vector<float> a(static_cast<size_t>(n));
+    for (long long i = 0; i < n; ++i) a[static_cast<size_t>(i)] = 0.2f + 0.6f * (i % 9);  // a wide spread: r'y and r'r differ
+    an_cuda_net_gradient(gpu, dw, dx, dlab, dtgt, c.batch, dg, &lg);
+    const std::vector<float> g = dev.down(dg, n);
+    const int max_iter = 30;
+    float* da = dev.up(a);
+    float *ds = dev.zeros(n), *dwork = dev.zeros((5 + max_iter) * n);
+    std::vector<float> sr(static_cast<size_t>(n)), work(static_cast<size_t>((5 + max_iter) * n));
+    for (int solver = 0; solver < 3; ++solver)
+        for (int curvature = 0; curvature < 2; ++curvature)
+            for (double reg : {0.05, 0.5, 50.0}) {
+                double rr[6], rg[6];
+                LoopEngine ref{n, [gpu, curvature](const float* v, float* out) {
+                                   return curvature == 1 ? an_cuda_net_gn_cached(gpu, v, out) : an_cuda_net_hvp_cached(gpu, v, out);
+                               }};
+                const long long syncs0 = an_cuda_sync_count(ctx);
+                int sg_st;
+                if (solver == 0) {
+                    an::steihaug_solve(ref, g.data(), a.data(), reg, max_iter, 0.01, 0, sr.data(), work.data(), rr);
+                    sg_st = an_cuda_net_steihaug(gpu, curvature, dg, da, reg, max_iter, 0.01, 0, ds, dwork, rg);
+                } else {
+                    an::lanczos_solve(ref, solver == 2, g.data(), a.data(), reg, max_iter, 0.01, 0, sr.data(), work.data(), rr);
+                    sg_st = an_cuda_net_lanczos(gpu, curvature, solver == 2, dg, da, reg, max_iter, 0.01, 0, ds, dwork, rg);
+                }
+                const long long syncs = an_cuda_sync_count(ctx) - syncs0;
+                const char* sn = solver == 0 ? "Steihaug" : solver == 1 ? "GLTR" : "ARC";
+                CHECK(sg_st == AN_OK, "%s %s: status %d: %s", nm, sn, sg_st, an_last_error());
+                CHECK(rr[4] == rg[4], "%s %s curvature %d reg %g: exit %g (reference %g)", nm, sn, curvature, reg, rg[4], rr[4]);
+                CHECK(rr[2] == rg[2], "%s %s curvature %d reg %g: %g iterations (reference %g)", nm, sn, curvature, reg, rg[2], rr[2]);
+                CHECK(rel(rg[0], rr[0]) <= SOLVE_RTOL, "%s %s: model decrease %g vs %g", nm, sn, rg[0], rr[0]);
+                const double e = rel(dev.down(ds, n).data(), sr.data(), n);
+                CHECK(e <= SOLVE_RTOL, "%s %s curvature %d reg %g: step rel err %g", nm, sn, curvature, reg, e);
+                // the device waits exactly where the reference engine fetches
+                CHECK(syncs == ref.fetches, "%s %s: %lld host synchronizations, the driver fetched %d times", nm, sn, syncs, ref.fetches);
+                const long long k = static_cast<long long>(rg[2]);
+                CHECK(ref.fetches <= (solver == 0 ? 1 + 2 * k : 1 + k), "%s %s: %d fetches in %lld iterations", nm, sn, ref.fetches, k);
+            }
+    an_cuda_free(ctx, reinterpret_cast<float*>(dl));
+    an_cuda_net_destroy(gpu);
+    an_net_destroy(cpu);
+}
+
+void vector_ops(an_cuda* ctx) {
+    Dev dev{ctx, {}};
+    for (long long n : {1LL, 255LL, 257LL, 70001LL}) {
+        auto x = randv(n, 1.0f), y = randv(n, 1.0f), a = randv(n, 1.0f);
+        for (auto& v : a) v = std::fabs(v) + 0.5f;
+        float *dx = dev.up(x), *dy = dev.up(y), *da = dev.up(a);
+        double got = 0;
+        an_cuda_dot(ctx, dx, dy, n, &got);
+        CHECK(rel(got, an_dot(x.data(), y.data(), n)) <= 1e-9, "dot n=%lld", n);
+        an_cuda_weighted_dot(ctx, da, dx, n, &got);
+        CHECK(rel(std::sqrt(got), an_weighted_nrm2(a.data(), x.data(), n)) <= 1e-9, "weighted dot n=%lld", n);
+        an_cuda_axpby(ctx, 0.5f, dx, -2.0f, dy, n);
+        an_axpby(0.5f, x.data(), -2.0f, y.data(), n);
+        CHECK(rel(dev.down(dy, n).data(), y.data(), n) <= 1e-7, "axpby n=%lld", n);
+        an_cuda_mul(ctx, dy, da, dy, n, 1);
+        an_div(y.data(), a.data(), y.data(), n);
+        CHECK(rel(dev.down(dy, n).data(), y.data(), n) <= 1e-7, "divide n=%lld", n);
+        an_cuda_accumulate_squares(ctx, 0.8f, 0.2f, dx, da, n);
+        an_accumulate_squares(0.8f, 0.2f, x.data(), a.data(), n);
+        an_cuda_root_metric(ctx, da, 1.0f, 1e-8f, 1e-12f, 1e15f, dy, n);
+        an_root_metric(a.data(), 1.0f, 1e-8f, 1e-12f, 1e15f, y.data(), n);
+        CHECK(rel(dev.down(dy, n).data(), y.data(), n) <= 1e-7, "root metric n=%lld", n);
+        std::vector<float> m(static_cast<size_t>(n), 0.0f), s(static_cast<size_t>(n), 0.1f), w(x);
+        float *dm = dev.up(m), *ds = dev.up(s), *dw = dev.up(w);
+        an_cuda_adaptive_step(ctx, dw, dy, dm, ds, 0.01f, 0.9f, 0.999f, 0.001f, 0.1f, 0.001f, 1e-8f, 1e-4f, 0.01f, n);
+        an_adaptive_step(w.data(), y.data(), m.data(), s.data(), 0.01f, 0.9f, 0.999f, 0.001f, 0.1f, 0.001f, 1e-8f, 1e-4f, 0.01f, n);
+        CHECK(rel(dev.down(dw, n).data(), w.data(), n) <= 1e-6, "adaptive step n=%lld", n);
+        an_cuda_sgd_step(ctx, dw, dy, dm, 0.01f, 0.9f, 1e-4f, 1, n);
+        an_sgd_step(w.data(), y.data(), m.data(), 0.01f, 0.9f, 1e-4f, 1, n);
+        CHECK(rel(dev.down(dw, n).data(), w.data(), n) <= 1e-6, "sgd step n=%lld", n);
+        x[static_cast<size_t>(n / 2)] = NAN;
+        float* dn = dev.up(x);
+        an_cuda_count_nonfinite(ctx, dn, n, &got);
+        CHECK(got == 1, "count_nonfinite n=%lld: %g", n, got);
+    }
+}
+
+void errors(an_cuda* ctx) {
+    const std::vector<int> empty = {10, 0};
+    CHECK(an_cuda_net_create(ctx, empty.data(), 2, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4) == nullptr, "a network without layers was accepted");
+    CHECK(std::string(an_last_error()).find("malformed") != std::string::npos, "message: %s", an_last_error());
+    const auto pool_act = spec(16, {layer(AN_LAYER_MAXPOOL2D, AN_ACT_RELU, {1, 4, 4, 2, 2}), layer(AN_LAYER_DENSE, 0, {3})});
+    CHECK(an_cuda_net_create(ctx, pool_act.data(), static_cast<int>(pool_act.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4) == nullptr,
+          "pooling with an activation was accepted");
+    const auto big_kernel = spec(16, {layer(AN_LAYER_CONV2D, 0, {1, 4, 4, 2, 5, 1, 0}), layer(AN_LAYER_DENSE, 0, {3})});
+    CHECK(an_cuda_net_create(ctx, big_kernel.data(), static_cast<int>(big_kernel.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4) == nullptr,
+          "a kernel larger than its input was accepted");
+    CHECK(std::string(an_last_error()).find("kernel larger") != std::string::npos, "message: %s", an_last_error());
+    const auto ok = spec(6, {layer(AN_LAYER_DENSE, AN_ACT_TANH, {5}), layer(AN_LAYER_DENSE, 0, {3})});
+    CHECK(an_cuda_net_create(ctx, ok.data(), static_cast<int>(ok.size()), 99, AN_REG_NONE, 0, 4) == nullptr, "an unknown loss was accepted");
+    an_cuda_net* net = an_cuda_net_create(ctx, ok.data(), static_cast<int>(ok.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4);
+    Dev dev{ctx, {}};
+    float *w = dev.zeros(53), *x = dev.zeros(30), *g = dev.zeros(53), *work = dev.zeros(4 * 53);
+    int* labels = reinterpret_cast<int*>(dev.zeros(5));
+    double loss = 0, result[6];
+    CHECK(an_cuda_net_gradient(net, w, x, labels, nullptr, 5, g, &loss) == AN_E_ARGUMENT, "batch above max_batch accepted");
+    CHECK(an_cuda_net_steihaug(net, 0, g, w, 1.0, 5, 1e-6, 0, g, work, result) == AN_E_STATE, "a solve without a cached point was accepted");
+    an_cuda_net_destroy(net);
+}
+
+}  // namespace
+
+int main() {
+    an_cuda* ctx = an_cuda_create(0);
+    if (ctx == nullptr) {
+        std::printf("FAIL: an_cuda_create: %s\n", an_last_error());
+        return 1;
+    }
+    const auto t1 = spec(100, {layer(AN_LAYER_CONV2D, AN_ACT_RELU, {1, 10, 10, 3, 3, 1, 0}), layer(AN_LAYER_MAXPOOL2D, 0, {3, 8, 8, 2, 2}),
+                               layer(AN_LAYER_CONV2D, AN_ACT_TANH, {3, 4, 4, 4, 3, 2, 1}), layer(AN_LAYER_DENSE, AN_ACT_SOFTPLUS, {7}),
+                               layer(AN_LAYER_DENSE, AN_ACT_IDENTITY, {5})});
+    for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_BCE; ++loss)
+        for (int reg = AN_REG_NONE; reg <= AN_REG_NORM; ++reg)
+            network_case(ctx, {"conv-pool-conv-dense loss " + std::to_string(loss) + " reg " + std::to_string(reg), t1, loss, reg, 0.05, 9, 7, 0.4f});
+    const auto t2 = spec(162, {layer(AN_LAYER_CONV2D, AN_ACT_SIGMOID, {2, 9, 9, 3, 4, 2, 2}), layer(AN_LAYER_MAXPOOL2D, 0, {3, 5, 5, 3, 2}),
+                               layer(AN_LAYER_DENSE, AN_ACT_TANH, {6}), layer(AN_LAYER_DENSE, 0, {4})});
+    network_case(ctx, {"overlapping max pool", t2, AN_LOSS_SQUARED_MEAN, AN_REG_NORM, 0.01, 6, 6, 0.5f});
+    const auto t3 = spec(72, {layer(AN_LAYER_AVGPOOL2D, 0, {2, 6, 6, 3, 1}), layer(AN_LAYER_CONV2D, AN_ACT_SOFTPLUS, {2, 4, 4, 3, 2, 1, 1}),
+                              layer(AN_LAYER_AVGPOOL2D, 0, {3, 5, 5, 2, 2}), layer(AN_LAYER_DENSE, AN_ACT_SIGMOID, {8}), layer(AN_LAYER_DENSE, 0, {6})});
+    network_case(ctx, {"average pooling first", t3, AN_LOSS_BCE, AN_REG_SQUARED, 0.1, 5, 5, 0.5f});
+    const auto t4 = spec(20, {layer(AN_LAYER_DENSE, AN_ACT_TANH, {16}), layer(AN_LAYER_DENSE, AN_ACT_SIGMOID, {8}), layer(AN_LAYER_DENSE, 0, {3}),
+                              layer(AN_LAYER_DENSE, AN_ACT_SOFTPLUS, {8}), layer(AN_LAYER_DENSE, AN_ACT_RELU, {12}), layer(AN_LAYER_DENSE, 0, {20})});
+    network_case(ctx, {"dense autoencoder", t4, AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 8, 8, 0.5f});
+    network_case(ctx, {"dense autoencoder, batch below max", t4, AN_LOSS_BCE, AN_REG_NORM, 0.02, 8, 3, 0.5f});
+    const auto t5 = spec(25, {layer(AN_LAYER_CONV2D, AN_ACT_TANH, {1, 5, 5, 2, 3, 3, 2}), layer(AN_LAYER_MAXPOOL2D, 0, {2, 3, 3, 3, 1}),
+                              layer(AN_LAYER_DENSE, 0, {3})});
+    network_case(ctx, {"stride 3 padding 2", t5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 4, 0.7f});
+    const auto convnet = spec(784, {layer(AN_LAYER_CONV2D, AN_ACT_RELU, {1, 28, 28, 20, 5, 1, 0}), layer(AN_LAYER_MAXPOOL2D, 0, {20, 24, 24, 2, 2}),
+                                    layer(AN_LAYER_CONV2D, AN_ACT_RELU, {20, 12, 12, 50, 5, 1, 0}), layer(AN_LAYER_MAXPOOL2D, 0, {50, 8, 8, 2, 2}),
+                                    layer(AN_LAYER_DENSE, AN_ACT_RELU, {500}), layer(AN_LAYER_DENSE, 0, {10})});
+    network_case(ctx, {"the paper's ConvNet", convnet, AN_LOSS_SOFTMAX_CE, AN_REG_NORM, 1e-3, 4, 3, 0.05f, false});
+    vector_ops(ctx);
+    errors(ctx);
+    an_cuda_destroy(ctx);
+    std::printf("%s: %lld kernel launches emulated\n", failures == 0 ? "cuda emulation tests: all passed" : "cuda emulation tests: FAILED", emu_launches);
+    return failures == 0 ? 0 : 1;
+}
