@@ -65,7 +65,9 @@ device: the model and the data (x, labels, v; drawn on the CPU from the same
 seed as for --device cpu, then moved) live on the GPU, and
 torch.cuda.synchronize() is called before each timer start and before each
 timer stop, so that every sample covers the finished GPU work. Everything
-else is as on the CPU (torch's defaults, so no TF32 in matrix products).
+else is as on the CPU, in full float32: TF32 is switched off for matrix
+products (torch's default) and for cuDNN convolutions (where torch allows it by
+default), since adanewton computes every product in FP32.
 Where CUDA is not available the script says so and exits with status 3.
 --tr-epoch runs on the CPU only. Each JSON row carries a `device` field: "cpu",
 or the GPU's name (torch.cuda.get_device_name).
@@ -244,6 +246,10 @@ if ARGS.device == "cuda":
         sys.exit(3)
     DEVICE = torch.device("cuda", 0)
     DEVICE_NAME = torch.cuda.get_device_name(DEVICE)
+    # full float32 on both sides: matmuls default to no TF32, but cuDNN convolutions allow it by
+    # default; adanewton computes every product in FP32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
     def sync():
         torch.cuda.synchronize(DEVICE)
