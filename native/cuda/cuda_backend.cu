@@ -112,10 +112,6 @@ __global__ void k_reduce(F f, long long n, double* out) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) s += f(i);
     block_add(s, out);
 }
-struct RowF {
-    const double* x;
-    __device__ double operator()(long long i) const { return x[i]; }
-};
 // ---- kernels: the fused vector passes of the Krylov solves (krylov_driver.h; same float arithmetic as krylov.cpp) ----
 // y = r / a; p = -y; *ry += r'y
 __global__ void k_start_cg(const float* r, const float* a, float* y, float* p, long long n, double* ry) {
@@ -382,60 +378,60 @@ __global__ void k_pool_t(Geo g, int max, const float* gy, int rows, const int* a
     }
 }
 
-// the loss on the output: per-row loss into rowloss, dL/da into ga (if non-null), probabilities into P
-__global__ void k_top(int loss, const float* Z, const int* labels, const float* targets, int rows, int d, int b, float* P, float* ga, double* rowloss) {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows) return;
-    const float* z = Z + (long long)i * d;
-    float* p = P + (long long)i * d;
-    float* g = ga == nullptr ? nullptr : ga + (long long)i * d;
-    double total = 0;
-    if (loss == AN_LOSS_SOFTMAX_CE) {
+// The loss on the output, added to *loss (the batch mean), with dL/da into ga (if non-null) and the
+// probabilities into P for the R-operator. Softmax cross-entropy needs whole rows (few classes):
+// one thread per row; the other losses are elementwise: one thread per element, coalesced.
+__global__ void k_top_softmax(const float* Z, const int* labels, int rows, int d, int b, float* P, float* ga, double* loss) {
+    double sum = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)blockDim.x * gridDim.x) {
+        const float* z = Z + i * d;
+        float* p = P + i * d;
         float zmax = z[0];
         for (int j = 1; j < d; ++j) zmax = fmaxf(zmax, z[j]);
-        double s = 0;
-        for (int j = 0; j < d; ++j) s += exp((double)z[j] - zmax);
+        double e = 0;
+        for (int j = 0; j < d; ++j) e += exp((double)z[j] - zmax);
         const int y = labels[i];
-        total = log(s) + zmax - z[y];
+        sum += (log(e) + zmax - z[y]) / b;
         for (int j = 0; j < d; ++j) {
-            p[j] = (float)(exp((double)z[j] - zmax) / s);
-            if (g != nullptr) g[j] = (p[j] - (j == y ? 1.0f : 0.0f)) / b;
-        }
-    } else if (loss == AN_LOSS_BCE) {
-        const float* t = targets + (long long)i * d;
-        for (int j = 0; j < d; ++j) {
-            const double zj = z[j];
-            total += (zj > 0 ? zj + log1p(exp(-zj)) : log1p(exp(zj))) - t[j] * zj;
-            p[j] = (float)(1.0 / (1.0 + exp(-zj)));
-            if (g != nullptr) g[j] = (p[j] - t[j]) / b;
-        }
-    } else {
-        const float* t = targets + (long long)i * d;
-        const double c = loss == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b;
-        for (int j = 0; j < d; ++j) {
-            const double e = (double)z[j] - t[j];
-            total += 0.5 * c * e * e * b;  // divided by b below
-            if (g != nullptr) g[j] = (float)(c * e);
+            p[j] = (float)(exp((double)z[j] - zmax) / e);
+            if (ga != nullptr) ga[i * d + j] = (p[j] - (j == y ? 1.0f : 0.0f)) / b;
         }
     }
-    rowloss[i] = total / b;
+    block_add(sum, loss);
 }
-__global__ void k_top_r(int loss, const float* P, const float* RA, int rows, int d, int b, float* RGA) {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows) return;
-    const float* p = P + (long long)i * d;
-    const float* r = RA + (long long)i * d;
-    float* o = RGA + (long long)i * d;
-    if (loss == AN_LOSS_SOFTMAX_CE) {
+// BCE (from the logits; P = sigmoid) and squared error (mean over all outputs, or summed per sample)
+__global__ void k_top_elementwise(int kind, const float* Z, const float* targets, long long n, int d, int b, float* P, float* ga, double* loss) {
+    const double c = kind == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b;
+    double sum = 0;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const double z = Z[e], t = targets[e];
+        if (kind == AN_LOSS_BCE) {
+            sum += ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z) / b;
+            const float p = (float)(1.0 / (1.0 + exp(-z)));
+            P[e] = p;
+            if (ga != nullptr) ga[e] = (p - targets[e]) / b;
+        } else {
+            const double r = z - t;
+            sum += 0.5 * c * r * r;
+            if (ga != nullptr) ga[e] = (float)(c * r);
+        }
+    }
+    block_add(sum, loss);
+}
+// RGA = (the loss' Hessian in a) RA
+__global__ void k_top_r_softmax(const float* P, const float* RA, int rows, int d, int b, float* RGA) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)blockDim.x * gridDim.x) {
+        const float* p = P + i * d;
+        const float* r = RA + i * d;
         double pr = 0;
         for (int j = 0; j < d; ++j) pr += (double)p[j] * r[j];
-        for (int j = 0; j < d; ++j) o[j] = p[j] * (r[j] - (float)pr) / b;
-    } else if (loss == AN_LOSS_BCE) {
-        for (int j = 0; j < d; ++j) o[j] = p[j] * (1.0f - p[j]) * r[j] / b;
-    } else {
-        const float c = (float)(loss == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b);
-        for (int j = 0; j < d; ++j) o[j] = c * r[j];
+        for (int j = 0; j < d; ++j) RGA[i * d + j] = p[j] * (r[j] - (float)pr) / b;
     }
+}
+__global__ void k_top_r_elementwise(int kind, const float* P, const float* RA, long long n, int d, int b, float* RGA) {
+    const float c = (float)(kind == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b);
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x)
+        RGA[e] = kind == AN_LOSS_BCE ? P[e] * (1.0f - P[e]) * RA[e] / b : c * RA[e];
 }
 
 }  // namespace
@@ -659,7 +655,6 @@ struct an_cuda_net {
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
     float* ones = nullptr;          // max(max_batch, positions) ones: bias gradients as GEMMs
     float* channel_rows = nullptr;  // max_batch x channels: per-(sample, channel) sums of a conv's G
-    double* rowloss = nullptr;
     // regularization: the parameter tensors (each W and each b: offset, length), device slots for
     // their |T|^2 (0..T-1), w'v (T..2T-1) and the data loss (2T), pinned host copies, and the norms
     // at the cached point
@@ -680,7 +675,6 @@ struct an_cuda_net {
             for (float* p : *vec) cudaFree(p);
         for (int* a : arg) cudaFree(a);
         for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
-        cudaFree(rowloss);
         cudaFree(reg_dev);
         cudaFreeHost(reg_host);
     }
@@ -748,9 +742,20 @@ struct an_cuda_net {
             k_bias_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, A[l], w_ + q.b_off, rows, q.out, q.period());
         }
     }
+    // the loss at the output into the data-loss slot (reg_dev[2T]), its gradient into ga (if non-null)
     void top(int rows, float* ga) {
-        const L& q = layers.back();
-        k_top<<<(rows + 127) / 128, 128, 0, s()>>>(loss, A.back(), labels, targets, rows, q.out, rows, P, ga, rowloss);
+        const int d = layers.back().out;
+        double* slot = reg_dev + 2 * tensor_off.size();
+        CK(cudaMemsetAsync(slot, 0, sizeof(double), s()));
+        if (loss == AN_LOSS_SOFTMAX_CE) k_top_softmax<<<blocks(rows), THREADS, 0, s()>>>(A.back(), labels, rows, d, rows, P, ga, slot);
+        else k_top_elementwise<<<blocks((long long)rows * d), THREADS, 0, s()>>>(loss, A.back(), targets, (long long)rows * d, d, rows, P, ga, slot);
+    }
+    // RG at the output = the loss' Hessian times RA at the output
+    void top_r(int rows) {
+        const size_t last = layers.size() - 1;
+        const int d = layers.back().out;
+        if (loss == AN_LOSS_SOFTMAX_CE) k_top_r_softmax<<<blocks(rows), THREADS, 0, s()>>>(P, ra(last), rows, d, rows, RG[last]);
+        else k_top_r_elementwise<<<blocks((long long)rows * d), THREADS, 0, s()>>>(loss, P, ra(last), (long long)rows * d, d, rows, RG[last]);
     }
     void backprop(std::vector<float*>& D, const float* w_, const float* xr, int rows, float* grad) {
         for (int l = (int)layers.size() - 1; l >= 0; --l) {
@@ -805,10 +810,9 @@ struct an_cuda_net {
     bool regularized() const { return reg != AN_REG_NONE && lambda != 0; }
     // The loss at the point (data loss + regularizer) with one host synchronization; remembers the
     // tensor norms for the regularizer's Hessian and adds the regularizer's gradient (if grad).
-    double point_value(const float* w_, int rows, float* grad) {
+    double point_value(const float* w_, float* grad) {
         const int T = (int)tensor_off.size();
-        CK(cudaMemsetAsync(reg_dev, 0, sizeof(double) * (2 * T + 1), s()));
-        k_reduce<<<blocks(rows), THREADS, 0, s()>>>(RowF{rowloss}, rows, reg_dev + 2 * T);
+        CK(cudaMemsetAsync(reg_dev, 0, sizeof(double) * T, s()));
         if (regularized())
             for (int t = 0; t < T; ++t)
                 k_reduce<<<blocks(tensor_len[t]), THREADS, 0, s()>>>(DotF{w_ + tensor_off[t], w_ + tensor_off[t]}, tensor_len[t], reg_dev + t);
@@ -853,8 +857,7 @@ struct an_cuda_net {
     void product(int curvature, const float* v, float* out) {
         if (!cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
         r_forward(w, x, batch, v);
-        const size_t last = layers.size() - 1;
-        k_top_r<<<(batch + 127) / 128, 128, 0, s()>>>(loss, P, ra(last), batch, layers.back().out, batch, RG[last]);
+        top_r(batch);
         if (curvature == 1) backprop(RG, w, x, batch, out);
         else r_backward(w, x, batch, v, out, false);
         reg_hv(w, v, out);
@@ -953,7 +956,6 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         k_fill<<<blocks((long long)ones_floats), THREADS, 0, ctx->stream>>>(1.0f, net->ones, (long long)ones_floats);
         CK(cudaGetLastError());
         CK(cudaMalloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out));
-        CK(cudaMalloc(&net->rowloss, sizeof(double) * (size_t)max_batch));
         const size_t T = net->tensor_off.size();
         CK(cudaMalloc(&net->reg_dev, sizeof(double) * (2 * T + 1)));
         CK(cudaMallocHost(&net->reg_host, sizeof(double) * (T + 1)));
@@ -1001,7 +1003,7 @@ int an_cuda_net_loss(an_cuda_net* net, const float* w, const float* x, const int
         net->targets = targets;
         net->forward(w, x, batch);
         net->top(batch, nullptr);
-        *loss = net->point_value(w, batch, nullptr);
+        *loss = net->point_value(w, nullptr);
         return AN_OK;
     });
 }
@@ -1015,7 +1017,7 @@ int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const
         net->forward(w, x, batch);
         net->top(batch, net->G.back());
         net->backprop(net->G, w, x, batch, grad);
-        *loss = net->point_value(w, batch, grad);
+        *loss = net->point_value(w, grad);
         net->cached = true;
         net->w = w;
         net->x = x;
@@ -1032,11 +1034,10 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
         net->targets = targets;
         net->forward(w, x, batch);
         net->r_forward(w, x, batch, v);
-        const size_t last = net->layers.size() - 1;
-        net->top(batch, net->G[last]);
-        k_top_r<<<(batch + 127) / 128, 128, 0, net->s()>>>(net->loss, net->P, net->ra(last), batch, net->layers.back().out, batch, net->RG[last]);
+        net->top(batch, net->G.back());
+        net->top_r(batch);
         net->r_backward(w, x, batch, v, out, true);
-        *loss = net->point_value(w, batch, nullptr);
+        *loss = net->point_value(w, nullptr);
         net->reg_hv(w, v, out);
         net->cached = true;
         net->w = w;
