@@ -653,6 +653,9 @@ struct an_cuda_net {
     std::vector<float*> A, G, RZ, RA, RG;
     std::vector<int*> arg;
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
+    // per conv layer: im2col of its input at the cached point (forward), and of its R-input
+    // (r_forward, layers after the first), each read again by the backward passes; null elsewhere
+    std::vector<float*> xcols, rcols;
     float* ones = nullptr;          // max(max_batch, positions) ones: bias gradients as GEMMs
     float* channel_rows = nullptr;  // max_batch x channels: per-(sample, channel) sums of a conv's G
     // regularization: the parameter tensors (each W and each b: offset, length), device slots for
@@ -671,7 +674,7 @@ struct an_cuda_net {
     // frees whatever was allocated, also when an_cuda_net_create fails half-way
     ~an_cuda_net() {
         if (ctx != nullptr) cudaSetDevice(ctx->device);
-        for (auto* vec : {&A, &G, &RZ, &RA, &RG})
+        for (auto* vec : {&A, &G, &RZ, &RA, &RG, &xcols, &rcols})
             for (float* p : *vec) cudaFree(p);
         for (int* a : arg) cudaFree(a);
         for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
@@ -683,15 +686,19 @@ struct an_cuda_net {
     const float* in(size_t l, const float* xr) { return l == 0 ? xr : A[l - 1]; }
     cudaStream_t s() const { return ctx->stream; }
 
-    // z = beta z + L_W(x)
-    void linear(const L& q, const float* W, const float* x_, int rows, float beta, float* z) {
+    // xc = im2col(x) (K x rows*P) for a conv layer
+    const float* im2col(const L& q, const float* x_, int rows, float* xc) {
+        k_im2col<<<blocks(q.g.K() * (long long)rows * q.g.P()), THREADS, 0, s()>>>(q.g, x_, rows, xc);
+        return xc;
+    }
+    // z = beta z + L_W(x); a conv layer reads x as xc = im2col(x), computed once per point
+    void linear(const L& q, const float* W, const float* x_, const float* xc, int rows, float beta, float* z) {
         if (q.kind == AN_LAYER_DENSE) {
             ctx->gemm_nt(rows, q.out, q.in, x_, W, beta, z);
             return;
         }
         const long long bp = (long long)rows * q.g.P();
-        k_im2col<<<blocks(q.g.K() * bp), THREADS, 0, s()>>>(q.g, x_, rows, cols);
-        ctx->gemm_nn(q.g.cout, (int)bp, q.g.K(), W, cols, 0.0f, cm);
+        ctx->gemm_nn(q.g.cout, (int)bp, q.g.K(), W, xc, 0.0f, cm);
         k_cm_to_nchw<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(cm, rows, q.g.cout, q.g.P(), beta, z);
     }
     // gx = beta gx + L_W^T(g)
@@ -705,16 +712,15 @@ struct an_cuda_net {
         ctx->gemm_tn(q.g.K(), (int)bp, q.g.cout, W, cm, 0.0f, cols);
         k_col2im<<<blocks((long long)rows * q.in), THREADS, 0, s()>>>(q.g, cols, rows, beta, gx);
     }
-    // dW = beta dW + outer(g, x)
-    void outer(const L& q, const float* g_, const float* x_, int rows, float beta, float* dW) {
+    // dW = beta dW + outer(g, x) (a conv layer reads x as xc = im2col(x))
+    void outer(const L& q, const float* g_, const float* x_, const float* xc, int rows, float beta, float* dW) {
         if (q.kind == AN_LAYER_DENSE) {
             ctx->gemm_tn(q.out, q.in, rows, g_, x_, beta, dW);
             return;
         }
         const long long bp = (long long)rows * q.g.P();
-        k_im2col<<<blocks(q.g.K() * bp), THREADS, 0, s()>>>(q.g, x_, rows, cols);
         k_nchw_to_cm<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(g_, rows, q.g.cout, q.g.P(), cm);
-        ctx->gemm_nt(q.g.cout, q.g.K(), (int)bp, cm, cols, beta, dW);
+        ctx->gemm_nt(q.g.cout, q.g.K(), (int)bp, cm, xc, beta, dW);
     }
     // db = column sums of G (dense: ones' G; conv: sums over the positions, then over the rows),
     // as cuBLAS GEMMs with a ones vector: the bandwidth-bound reduction at full device width
@@ -738,7 +744,8 @@ struct an_cuda_net {
                 k_pool_fwd<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.g, q.kind == AN_LAYER_MAXPOOL2D, in(l, xr), rows, A[l], arg[l]);
                 continue;
             }
-            linear(q, w_ + q.w_off, in(l, xr), rows, 0.0f, A[l]);
+            const float* xc = q.kind == AN_LAYER_CONV2D ? im2col(q, in(l, xr), rows, xcols[l]) : nullptr;
+            linear(q, w_ + q.w_off, in(l, xr), xc, rows, 0.0f, A[l]);
             k_bias_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, A[l], w_ + q.b_off, rows, q.out, q.period());
         }
     }
@@ -766,7 +773,7 @@ struct an_cuda_net {
             }
             k_back_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, D[l], A[l], (long long)rows * q.out);
             bias_grad(q, D[l], rows, grad + q.b_off);
-            outer(q, D[l], in(l, xr), rows, 0.0f, grad + q.w_off);
+            outer(q, D[l], in(l, xr), xcols[l], rows, 0.0f, grad + q.w_off);
             if (l > 0) linear_t(q, w_ + q.w_off, D[l], rows, 0.0f, D[l - 1]);
         }
     }
@@ -778,8 +785,11 @@ struct an_cuda_net {
                 else k_pool_apply<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.g, q.kind == AN_LAYER_MAXPOOL2D, ra(l - 1), rows, arg[l], RZ[l]);
                 continue;
             }
-            linear(q, v + q.w_off, in(l, xr), rows, 0.0f, RZ[l]);
-            if (l > 0) linear(q, w_ + q.w_off, ra(l - 1), rows, 1.0f, RZ[l]);
+            linear(q, v + q.w_off, in(l, xr), xcols[l], rows, 0.0f, RZ[l]);
+            if (l > 0) {
+                const float* rc = q.kind == AN_LAYER_CONV2D ? im2col(q, ra(l - 1), rows, rcols[l]) : nullptr;
+                linear(q, w_ + q.w_off, ra(l - 1), rc, rows, 1.0f, RZ[l]);
+            }
             k_rfwd_act<<<blocks((long long)rows * q.out), THREADS, 0, s()>>>(q.act, RZ[l], ra(l), A[l], v + q.b_off, rows, q.out, q.period());
         }
     }
@@ -797,9 +807,9 @@ struct an_cuda_net {
             if (with_backward) k_back_act<<<blocks(n), THREADS, 0, s()>>>(q.act, G[l], A[l], n);
             k_rbwd_act<<<blocks(n), THREADS, 0, s()>>>(q.act, RG[l], RZ[l], G[l], A[l], n);
             bias_grad(q, RG[l], rows, out + q.b_off);
-            outer(q, RG[l], in(l, xr), rows, 0.0f, out + q.w_off);
+            outer(q, RG[l], in(l, xr), xcols[l], rows, 0.0f, out + q.w_off);
             if (l > 0) {
-                outer(q, G[l], ra(l - 1), rows, 1.0f, out + q.w_off);
+                outer(q, G[l], ra(l - 1), rcols[l], rows, 1.0f, out + q.w_off);
                 linear_t(q, w_ + q.w_off, RG[l], rows, 0.0f, RG[l - 1]);
                 linear_t(q, v + q.w_off, G[l], rows, 1.0f, RG[l - 1]);
                 if (with_backward) linear_t(q, w_ + q.w_off, G[l], rows, 0.0f, G[l - 1]);
@@ -939,12 +949,18 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         net->lambda = lambda;
         net->max_batch = max_batch;
         CK(cudaSetDevice(ctx->device));
-        for (const auto& q : net->layers) {
-            for (auto* vec : {&net->A, &net->G, &net->RZ, &net->RA, &net->RG}) {
-                float* p = nullptr;
-                CK(cudaMalloc(&p, sizeof(float) * (size_t)max_batch * q.out));
-                vec->push_back(p);
-            }
+        auto device_floats = [](std::vector<float*>& vec, size_t floats) {
+            float* p = nullptr;
+            if (floats > 0) CK(cudaMalloc(&p, sizeof(float) * floats));
+            vec.push_back(p);
+        };
+        for (size_t l = 0; l < net->layers.size(); ++l) {
+            const auto& q = net->layers[l];
+            const size_t act = (size_t)max_batch * q.out, im2col = q.kind == AN_LAYER_CONV2D ? (size_t)q.g.K() * q.g.P() * max_batch : 0;
+            for (auto* vec : {&net->A, &net->G, &net->RZ, &net->RG}) device_floats(*vec, act);
+            device_floats(net->RA, q.act == AN_ACT_IDENTITY ? 0 : act);  // ra(l) is RZ[l] for identity layers
+            device_floats(net->xcols, im2col);
+            device_floats(net->rcols, l > 0 ? im2col : 0);
             int* a = nullptr;
             if (q.kind == AN_LAYER_MAXPOOL2D) CK(cudaMalloc(&a, sizeof(int) * (size_t)max_batch * q.out));
             net->arg.push_back(a);
