@@ -22,8 +22,6 @@
 
 #include "cuda_runtime.h"
 
-emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
-long long emu_launches = 0;
 
 namespace {
 

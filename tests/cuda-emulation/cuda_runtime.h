@@ -74,6 +74,23 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+// one emulated device
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;
+    int major, minor;
+};
+inline cudaError_t cudaGetDeviceCount(int* count) {
+    *count = 1;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
+    std::snprintf(prop->name, sizeof(prop->name), "CUDA emulation on the CPU (tests/cuda-emulation)");
+    prop->totalGlobalMem = size_t(1) << 30;
+    prop->major = 0;
+    prop->minor = 0;
+    return cudaSuccess;
+}
 inline float atomicAdd(float* p, float v) {
     const float old = *p;
     *p += v;

@@ -1,8 +1,7 @@
-// libcublas.so.13 for the emulation tests: the four entry points the CUDA backend dlopens, with
-// cuBLAS's argument rules checked (a call real cuBLAS would reject fails here too) and the product
-// computed by OpenBLAS in column-major order.
-#include <cblas.h>
-
+// libcublas.so.13 for the CUDA emulation (tests/cuda-emulation): the four entry points the CUDA
+// backend dlopens, with cuBLAS's argument rules checked (a call real cuBLAS would reject fails here
+// too: CUBLAS_STATUS_INVALID_VALUE) and the product computed by plain loops with double
+// accumulation in column-major order, as cuBLAS defines it. No dependencies.
 #include <cstdio>
 
 namespace {
@@ -24,11 +23,17 @@ int cublasSgemm_v2(void*, int ta, int tb, int m, int n, int k, const float* alph
         std::fprintf(stderr, "fake cuBLAS: invalid sgemm arguments ta=%d tb=%d m=%d n=%d k=%d lda=%d ldb=%d ldc=%d\n", ta, tb, m, n, k, lda, ldb, ldc);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    if (m == 0 || n == 0) return 0;
-    if (*beta == 0.0f)  // cuBLAS does not read C when beta is 0 (it may hold NaN)
-        for (int j = 0; j < n; ++j)
-            for (int i = 0; i < m; ++i) C[i + static_cast<long long>(j) * ldc] = 0.0f;
-    cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) {
+            double sum = 0;
+            for (int p = 0; p < k; ++p) {
+                const float a = ta == 0 ? A[i + static_cast<long long>(p) * lda] : A[p + static_cast<long long>(i) * lda];
+                const float b = tb == 0 ? B[p + static_cast<long long>(j) * ldb] : B[j + static_cast<long long>(p) * ldb];
+                sum += static_cast<double>(a) * b;
+            }
+            float* c = &C[i + static_cast<long long>(j) * ldc];
+            *c = static_cast<float>(*alpha * sum + (*beta == 0.0f ? 0.0 : static_cast<double>(*beta) * *c));  // beta 0: C is not read
+        }
     return 0;
 }
 }
