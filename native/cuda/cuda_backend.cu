@@ -11,7 +11,10 @@
 // cuBLAS error becomes a status code with the call and the message (an_last_error), never a crash.
 //
 // Status: compiled in every build where nvcc exists; not yet run on a GPU by this project (the
-// gpu-tagged parity tests and bench/gpu/run.sh are ready for a machine that has one).
+// gpu-tagged parity tests and bench/gpu/run.sh are ready for a machine that has one). Every CI
+// build runs it translated to C++ on the CPU (tests/cuda-emulation): keep kernel launches in the
+// plain form `kernel<<<grid, block, 0, stream>>>(args);` and cooperative code inside block_add,
+// the two things the translator understands.
 #include "adanewton.h"
 #include "../cpu/internal.h"
 #include "../cpu/krylov_driver.h"
@@ -1055,6 +1058,7 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
         net->r_backward(w, x, batch, v, out, true);
         *loss = net->point_value(w, nullptr);
         net->reg_hv(w, v, out);
+        CK(cudaGetLastError());
         net->cached = true;
         net->w = w;
         net->x = x;
