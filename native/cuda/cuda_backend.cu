@@ -252,19 +252,20 @@ __device__ inline float act_kappa(int act, float a) {
         default: return 0.0f;
     }
 }
+// The layer kernels index in 32 bits: an_cuda_net_create bounds every layer buffer by 2^31
+// elements, and a 32-bit division costs a fraction of a 64-bit one (these kernels divide per element).
+#define FOR_EACH_U32(e, n) for (unsigned e = blockIdx.x * blockDim.x + threadIdx.x; e < (unsigned)(n); e += blockDim.x * gridDim.x)
+
 // a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
 __global__ void k_bias_act(int act, float* A, const float* b, int rows, int width, int period) {
-    const long long n = (long long)rows * width;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
-        A[i] = act_f(act, A[i] + b[(i % width) / period]);
+    FOR_EACH_U32(i, (unsigned)rows * width) A[i] = act_f(act, A[i] + b[(i % (unsigned)width) / (unsigned)period]);
 }
 __global__ void k_back_act(int act, float* G, const float* A, long long n) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) G[i] *= act_d1(act, A[i]);
 }
 __global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
-    const long long n = (long long)rows * width;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
-        const float rz = RZ[i] + vb[(i % width) / period];
+    FOR_EACH_U32(i, (unsigned)rows * width) {
+        const float rz = RZ[i] + vb[(i % (unsigned)width) / (unsigned)period];
         RZ[i] = rz;
         RA[i] = act_d1(act, A[i]) * rz;
     }
@@ -278,22 +279,29 @@ struct Geo {
     __host__ __device__ int K() const { return cin * k * k; }
     __host__ __device__ int P() const { return hout * wout; }
 };
-// cols (K x rows*P) from x (rows x cin*hin*win, NCHW)
+// cols (K x rows*P) from x (rows x cin*hin*win, NCHW): one thread per column (sample, position),
+// looping over the K = cin*k*k rows (consecutive threads write consecutive columns)
 __global__ void k_im2col(Geo g, const float* x, int rows, float* cols) {
-    const long long cols_n = (long long)rows * g.P(), n = (long long)g.K() * cols_n;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
-        const int row = (int)(e / cols_n);
-        const long long col = e % cols_n;
-        const int s = (int)(col / g.P()), p = (int)(col % g.P());
-        const int c = row / (g.k * g.k), i = (row / g.k) % g.k, j = row % g.k;
-        const int ih = (p / g.wout) * g.stride - g.pad + i, iw = (p % g.wout) * g.stride - g.pad + j;
-        cols[e] = ih >= 0 && ih < g.hin && iw >= 0 && iw < g.win ? x[(((long long)s * g.cin + c) * g.hin + ih) * g.win + iw] : 0.0f;
+    const unsigned P = g.P(), cols_n = (unsigned)rows * P;
+    FOR_EACH_U32(col, cols_n) {
+        const unsigned s = col / P, p = col % P;
+        const int oh = (int)(p / (unsigned)g.wout), ow = (int)(p % (unsigned)g.wout);
+        const float* xs = x + (size_t)s * g.cin * g.hin * g.win;
+        size_t row = 0;
+        for (int c = 0; c < g.cin; ++c)
+            for (int i = 0; i < g.k; ++i) {
+                const int ih = oh * g.stride - g.pad + i;
+                for (int j = 0; j < g.k; ++j, ++row) {
+                    const int iw = ow * g.stride - g.pad + j;
+                    cols[row * cols_n + col] = ih >= 0 && ih < g.hin && iw >= 0 && iw < g.win ? xs[((size_t)c * g.hin + ih) * g.win + iw] : 0.0f;
+                }
+            }
     }
 }
 // gx = beta gx + col2im(cols): each input element gathers the taps that read it
 __global__ void k_col2im(Geo g, const float* cols, int rows, float beta, float* gx) {
-    const long long cols_n = (long long)rows * g.P(), in_size = (long long)g.cin * g.hin * g.win, n = rows * in_size;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+    const unsigned cols_n = (unsigned)rows * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * in_size) {
         const int s = (int)(e / in_size), rem = (int)(e % in_size);
         const int c = rem / (g.hin * g.win), ih = (rem / g.win) % g.hin, iw = rem % g.win;
         float sum = 0.0f;
@@ -303,7 +311,7 @@ __global__ void k_col2im(Geo g, const float* cols, int rows, float beta, float* 
             for (int j = 0; j < g.k; ++j) {
                 const int tx = iw + g.pad - j;
                 if (tx < 0 || tx % g.stride != 0 || tx / g.stride >= g.wout) continue;
-                sum += cols[((long long)(c * g.k + i) * g.k + j) * cols_n + (long long)s * g.P() + (ty / g.stride) * g.wout + tx / g.stride];
+                sum += cols[((size_t)(c * g.k + i) * g.k + j) * cols_n + (size_t)s * g.P() + (ty / g.stride) * g.wout + tx / g.stride];
             }
         }
         gx[e] = (beta == 0.0f ? 0.0f : beta * gx[e]) + sum;
@@ -311,24 +319,24 @@ __global__ void k_col2im(Geo g, const float* cols, int rows, float beta, float* 
 }
 // channel-major (cout x rows*P) <-> NCHW (rows x cout*P); to_nchw: z = beta z + cm
 __global__ void k_cm_to_nchw(const float* cm, int rows, int channels, int positions, float beta, float* z) {
-    const long long n = (long long)rows * channels * positions;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
-        const int s = (int)(e / ((long long)channels * positions)), c = (int)((e / positions) % channels), p = (int)(e % positions);
-        const float v = cm[((long long)c * rows + s) * positions + p];
+    const unsigned cp = (unsigned)channels * positions;
+    FOR_EACH_U32(e, (unsigned)rows * cp) {
+        const unsigned s = e / cp, c = (e % cp) / (unsigned)positions, p = e % (unsigned)positions;
+        const float v = cm[((size_t)c * rows + s) * positions + p];
         z[e] = beta == 0.0f ? v : beta * z[e] + v;
     }
 }
 __global__ void k_nchw_to_cm(const float* g, int rows, int channels, int positions, float* cm) {
-    const long long n = (long long)rows * channels * positions;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
-        const int s = (int)(e / ((long long)channels * positions)), c = (int)((e / positions) % channels), p = (int)(e % positions);
-        cm[((long long)c * rows + s) * positions + p] = g[e];
+    const unsigned cp = (unsigned)channels * positions;
+    FOR_EACH_U32(e, (unsigned)rows * cp) {
+        const unsigned s = e / cp, c = (e % cp) / (unsigned)positions, p = e % (unsigned)positions;
+        cm[((size_t)c * rows + s) * positions + p] = g[e];
     }
 }
 // pooling (k x k windows, stride, no padding): forward (max records the first maximum), apply, transpose
 __global__ void k_pool_fwd(Geo g, int max, const float* x, int rows, float* y, int* arg) {
-    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
         const int s = (int)(e / out_size), rem = (int)(e % out_size);
         const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
         float best = -INFINITY, sum = 0.0f;
@@ -352,8 +360,8 @@ __global__ void k_pool_fwd(Geo g, int max, const float* x, int rows, float* y, i
     }
 }
 __global__ void k_pool_apply(Geo g, int max, const float* rx, int rows, const int* arg, float* ry) {
-    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
         const int s = (int)(e / out_size), rem = (int)(e % out_size);
         if (max) {
             ry[e] = rx[s * in_size + arg[e]];
@@ -367,8 +375,8 @@ __global__ void k_pool_apply(Geo g, int max, const float* rx, int rows, const in
     }
 }
 __global__ void k_pool_t(Geo g, int max, const float* gy, int rows, const int* arg, float* gx) {
-    const long long out_size = (long long)g.cin * g.P(), n = rows * out_size, in_size = (long long)g.cin * g.hin * g.win;
-    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
         const int s = (int)(e / out_size), rem = (int)(e % out_size);
         if (max) {
             atomicAdd(&gx[s * in_size + arg[e]], gy[e]);
@@ -934,6 +942,10 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
             } else {
                 throw std::invalid_argument(where + "unknown layer kind " + std::to_string(q.kind));
             }
+            const size_t largest = std::max({(size_t)q.in, (size_t)q.out, q.kind == AN_LAYER_CONV2D ? (size_t)q.g.K() * q.g.P() : size_t(0)}) * max_batch;
+            if (largest > (size_t)INT32_MAX)
+                throw std::invalid_argument(where + "max_batch " + std::to_string(max_batch) + " makes a buffer of " + std::to_string(largest) +
+                                            " floats; the CUDA layer kernels index in 32 bits (at most 2^31 - 1): use a smaller batch");
             if (q.params()) {
                 q.w_off = off;
                 q.b_off = off + q.weights();
