@@ -1,5 +1,6 @@
-// The CUDA backend: a context per backend (device, stream, cuBLAS handle, growing scratch arena),
-// device vectors and their operations (double accumulation in reductions), the fused first-order
+// The CUDA backend: a context per backend (device, stream, cuBLAS handle, reduction slots), device
+// memory sized when a network is created (by its max_batch) or grown between solves (the Krylov work
+// space, the Lanczos coefficients), never inside an iteration; device vectors and their operations (double accumulation in reductions), the fused first-order
 // updates, and networks (dense, conv2d by batched im2col, max/avg pooling: loss, gradient, exact HVP
 // from scratch and at a cached point, Gauss-Newton) with cuBLAS GEMMs and hand-written kernels for
 // the rest. The Krylov solves (Steihaug, GLTR, ARC) run the shared driver of
@@ -12,9 +13,9 @@
 //
 // Status: compiled in every build where nvcc exists; not yet run on a GPU by this project (the
 // gpu-tagged parity tests and bench/gpu/run.sh are ready for a machine that has one). Every CI
-// build runs it translated to C++ on the CPU (tests/cuda-emulation): keep kernel launches in the
-// plain form `kernel<<<grid, block, 0, stream>>>(args);` and cooperative code inside block_add,
-// the two things the translator understands.
+// build runs it translated to C++ on the CPU (tests/cuda-emulation): keep each kernel launch a
+// plain triple-chevron launch (grid, block, 0, the stream) followed by its arguments and ';', and
+// cooperative code inside block_add, the two things the translator understands.
 #include "adanewton.h"
 #include "../cpu/internal.h"
 #include "../cpu/krylov_driver.h"
@@ -455,8 +456,6 @@ struct an_cuda {
     static constexpr int SLOTS = 8;
     double* reduce = nullptr;       // SLOTS device doubles for reductions (slot 0: reduce_to_host; the Krylov engine's slots)
     double* host_reduce = nullptr;  // SLOTS pinned host doubles
-    float* arena = nullptr;         // scratch, grown between iterations only
-    size_t arena_floats = 0;
     float* coefficients = nullptr;       // the Lanczos step's coefficients h on the device, grown between solves only
     float* host_coefficients = nullptr;  // and their pinned staging buffer (the copy then waits for nothing)
     size_t coefficient_floats = 0;
@@ -479,15 +478,6 @@ struct an_cuda {
         CK(cudaMemsetAsync(reduce, 0, sizeof(double), stream));
         launch(reduce);
         return fetch(reduce, 1)[0];
-    }
-    float* scratch(size_t floats) {
-        if (floats > arena_floats) {
-            if (arena != nullptr) CK(cudaFree(arena));
-            arena = nullptr;
-            CK(cudaMalloc(&arena, floats * sizeof(float)));
-            arena_floats = floats;
-        }
-        return arena;
     }
     // row-major GEMMs through column-major cuBLAS (see the header comment of network.cpp for shapes)
     void gemm_nt(int m, int n, int k, const float* a, const float* b, float beta, float* c) {
@@ -531,7 +521,6 @@ void an_cuda_destroy(an_cuda* c) {
     if (c->blas) cublas().destroy(c->blas);
     cudaFree(c->reduce);
     cudaFreeHost(c->host_reduce);
-    cudaFree(c->arena);
     cudaFree(c->coefficients);
     cudaFreeHost(c->host_coefficients);
     cudaStreamDestroy(c->stream);
@@ -699,7 +688,7 @@ struct an_cuda_net {
 
     // xc = im2col(x) (K x rows*P) for a conv layer
     const float* im2col(const L& q, const float* x_, int rows, float* xc) {
-        k_im2col<<<blocks(q.g.K() * (long long)rows * q.g.P()), THREADS, 0, s()>>>(q.g, x_, rows, xc);
+        k_im2col<<<blocks((long long)rows * q.g.P()), THREADS, 0, s()>>>(q.g, x_, rows, xc);
         return xc;
     }
     // z = beta z + L_W(x); a conv layer reads x as xc = im2col(x), computed once per point

@@ -132,7 +132,9 @@ void an_adaptive_step(float* w, const float* g, float* m, float* v, float lr, fl
 int an_cuda_probe(char* reason, int len);
 
 /* ---- The CUDA backend (native/cuda/cuda_backend.cu; without nvcc every call fails with the reason) ----
- * A context owns the stream, the cuBLAS handle (dlopen of libcublas.so.13) and a scratch arena.
+ * A context owns the stream, the cuBLAS handle (dlopen of libcublas.so.13) and the reduction slots;
+ * a network's buffers are sized by max_batch when it is created (nothing is allocated per call).
+ * Destroy the networks and free the buffers of a context before the context.
  * Pointers are device pointers unless said otherwise; reductions accumulate in double. */
 typedef struct an_cuda an_cuda;
 typedef struct an_cuda_net an_cuda_net;
@@ -168,7 +170,8 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
 /* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
- * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers.
+ * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;
+ * max_iter at most 2^20, at most 2^31 - 1 parameters.
  * Host synchronizations: Steihaug 1 per solve + 2 per iteration, Lanczos 1 per solve + 1 per
  * iteration (the products themselves wait for nothing). */
 int an_cuda_net_steihaug(an_cuda_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule,

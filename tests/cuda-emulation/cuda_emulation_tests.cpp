@@ -1,5 +1,5 @@
 // The CUDA backend (native/cuda/cuda_backend.cu, translated by translate.cpp: kernels run as
-// sequential loops over host memory, cuBLAS is an OpenBLAS shim) against the CPU backend
+// sequential loops over host memory, cuBLAS a shim with plain loops) against the CPU backend
 // (native/cpu), which the Java tests check against the double reference. Runs in every CI build,
 // also where no GPU exists; races, real cuBLAS and the driver are left to the gpu-tagged tests.
 //

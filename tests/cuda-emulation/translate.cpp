@@ -1,8 +1,9 @@
 // Translates native/cuda/cuda_backend.cu into plain C++ for the CUDA emulation tests: every kernel
 // launch `k<<<grid, block, shmem, stream>>>(args);` becomes a loop that runs the kernel body once
 // per (block, thread), one after another, and block_add (the one shared-memory reduction) becomes
-// a plain sum. Together with the host-memory cuda_runtime.h next to this file and a libcublas.so.13
-// shim over OpenBLAS, the CUDA backend's host logic and kernel arithmetic then run on any machine.
+// a plain sum. Together with the host-memory cuda_runtime.h next to this file and the
+// libcublas.so.13 shim (fake_cublas.cpp), the CUDA backend's host logic and kernel arithmetic then
+// run on any machine. Launch syntax inside // comments is left alone.
 // What this cannot check: races, warp-level behaviour, real cuBLAS and driver errors.
 //
 // usage: translate OUT.cpp RUNTIME_HEADER IN.cu [IN.cu ...]
@@ -47,6 +48,12 @@ static bool translate(std::string src, const std::string& dir, const std::string
     for (size_t p; (p = src.find("#include <cuda_runtime.h>")) != std::string::npos;) src.replace(p, 25, "#include \"" + runtime + "\"");
     size_t pos = 0;
     for (size_t p; (p = src.find("<<<", pos)) != std::string::npos;) {
+        const size_t line = src.rfind('\n', p) + 1;  // npos + 1 = 0 on the first line
+        if (src.substr(line, p - line).find("//") != std::string::npos) {
+            out += src.substr(pos, p + 3 - pos);
+            pos = p + 3;
+            continue;
+        }
         size_t k = p;
         while (k > 0 && (std::isalnum(static_cast<unsigned char>(src[k - 1])) || src[k - 1] == '_')) --k;
         if (k == p) return fail("a launch without a kernel name at offset " + std::to_string(p)) == 0;

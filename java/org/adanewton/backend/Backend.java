@@ -212,7 +212,8 @@ public abstract class Backend implements AutoCloseable {
     /**
      * Waits until all work queued on this backend has finished. Host backends finish every call
      * before it returns, so this does nothing there; the CUDA backend queues kernels on its stream
-     * and returns early, so time device work (or read a clock) only after this.
+     * and returns early, so time device work (or read a clock) only after this. An error of a queued
+     * kernel surfaces here or at the next call that waits for the device.
      */
     public void synchronize() {}
 

@@ -16,8 +16,10 @@ import org.adanewton.backend.Vector;
  * decrease costs no extra product. Exits: converged, boundary, negative curvature (to the boundary
  * along p), max iterations, zero gradient, non-finite.
  *
- * <p>Where the curvature is a CPU-backend network's cached HVP, {@link NativeSolvers} runs this
- * same loop inside native code in one JNI call; otherwise it runs here over the backend's vectors.
+ * <p>Where the curvature is a CPU or CUDA network's cached Hessian or Gauss-Newton matrix,
+ * {@link NativeSolvers} runs this same loop inside native code in one JNI call (the driver of
+ * native/cpu/krylov_driver.h, on the CPU or the device); otherwise it runs here over the backend's
+ * vectors.
  * Work vectors are allocated once per solver: a solve allocates nothing.
  */
 public final class SteihaugCg implements StepSolver, AutoCloseable {

@@ -232,4 +232,16 @@ class CudaParityGpuTest {
             assertEquals(BackendKind.CUDA, be.kind(), String.join("; ", sel.notes()));
         }
     }
+
+    @Test
+    void closingTheBackendClosesItsModelsAndBatches() {
+        Network net = Network.builder(6).dense(5).tanh().dense(3).build();
+        CudaBackend gpu = new CudaBackend();
+        NetworkModel model = gpu.model(net, 4);
+        Batch batch = gpu.batch(net, 4);
+        gpu.close();
+        assertTrue(model.isClosed() && batch.isClosed(), "the backend's models and batches close with it");
+        model.close(); // idempotent: nothing reaches the destroyed context
+        batch.close();
+    }
 }

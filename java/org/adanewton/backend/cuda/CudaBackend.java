@@ -13,7 +13,7 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * The CUDA backend: float32 vectors in device memory, kernels on the device (cuBLAS for the matrix
- * products), double accumulation in reductions; one context (stream, cuBLAS handle, scratch) per
+ * products), double accumulation in reductions; one context (stream, cuBLAS handle) per
  * backend. Every layer of the CPU backend (dense, conv2d via batched im2col + cuBLAS, pooling). A
  * network's cached curvature runs whole Steihaug, GLTR and ARC solves on the device (one native
  * call per solve; the host waits twice per CG iteration and once per Lanczos iteration, see
@@ -26,6 +26,8 @@ public final class CudaBackend extends Backend {
     private final Pointer ctx;
     private final String device;
     private boolean closed;
+    // the models and batches still open: close() closes them before the context they live in
+    private final java.util.Set<AutoCloseable> open = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** A backend on device 0; throws BackendUnavailableException with the probe's or the runtime's reason. */
     public CudaBackend() {
@@ -47,8 +49,9 @@ public final class CudaBackend extends Backend {
 
     /**
      * How many times the host has waited for this backend's stream so far: every reduction read
-     * back (dot, norm, loss), every copy to the host, every scalar a native Krylov solve needs for a
-     * branch. Benchmarks and tests difference it around a solve.
+     * back (dot, norm, loss), every copy between host and device (uploads included), every scalar a
+     * native Krylov solve needs for a branch, every {@link #synchronize()}. Benchmarks and tests
+     * difference it around a solve.
      */
     public long hostSynchronizations() {
         if (closed) throw new IllegalStateException("the cuda backend is closed");
@@ -72,12 +75,16 @@ public final class CudaBackend extends Backend {
 
     @Override
     public NetworkModel model(Network network, int maxBatch) {
-        return new CudaNetworkModel(this, network, maxBatch);
+        CudaNetworkModel model = new CudaNetworkModel(this, network, maxBatch);
+        open.add(model);
+        return model;
     }
 
     @Override
     public Batch batch(Network network, int capacity) {
-        return new CudaBatch(this, network, capacity);
+        CudaBatch batch = new CudaBatch(this, network, capacity);
+        open.add(batch);
+        return batch;
     }
 
     static FloatPointer ptr(Vector v) {
@@ -188,12 +195,28 @@ public final class CudaBackend extends Backend {
         CudaNative.rootMetric(ctx, ptr(v), (float) scale, (float) eps, (float) lo, (float) hi, ptr(out), v.length());
     }
 
+    /**
+     * Closes the models and batches still open on this backend (their device memory lives in this
+     * context), then the context. Vectors not closed before are left to the process's end.
+     */
     @Override
     public void close() {
         if (!closed) {
+            for (AutoCloseable child : java.util.List.copyOf(open)) {
+                try {
+                    child.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + child + " with the cuda backend: " + e.getMessage(), e);
+                }
+            }
             closed = true;
             CudaNative.destroyContext(ctx);
         }
+    }
+
+    /** A model or batch released its device memory. */
+    void closed(AutoCloseable child) {
+        open.remove(child);
     }
 
     private static final class CudaVector extends Vector {

@@ -6,13 +6,15 @@ import org.adanewton.nn.Network;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
-/** A batch in device memory (inputs, int labels or float targets), uploaded through one pinned-free host buffer. */
+/** A batch in device memory (inputs, int labels or float targets), uploaded through one host staging buffer kept for its life. */
 final class CudaBatch extends Batch {
     final FloatPointer inputs;
     final IntPointer labels;
     final FloatPointer targets;
     private final FloatPointer labelWords;
     private final CudaBackend backend;
+    private final FloatPointer staging; // host floats for the largest upload (inputs or targets)
+    private final IntPointer stagingInts; // the same memory, for the labels
 
     CudaBatch(CudaBackend backend, Network network, int capacity) {
         super(backend, network, capacity);
@@ -27,27 +29,24 @@ final class CudaBatch extends Batch {
             labels = null;
             targets = CudaNative.alloc(backend.context(), (long) capacity * network.outputDim());
         }
+        staging = new FloatPointer((long) capacity * Math.max(network.inputDim(), network.outputDim()));
+        stagingInts = new IntPointer(staging);
     }
 
     @Override
     protected void store(float[] x, int[] y, float[] t, int rows) {
+        // each copy waits for its upload, so the staging buffer is free again for the next
         int nx = rows * network().inputDim();
-        try (FloatPointer host = new FloatPointer(nx)) {
-            host.put(x, 0, nx);
-            CudaNative.copy(backend.context(), host, inputs, nx, 0);
-        }
+        staging.position(0).put(x, 0, nx);
+        CudaNative.copy(backend.context(), staging.position(0), inputs, nx, 0);
         if (y != null) {
-            try (IntPointer host = new IntPointer(rows)) {
-                host.put(y, 0, rows);
-                CudaNative.copy(backend.context(), new FloatPointer(host), labelWords, rows, 0);
-            }
+            stagingInts.position(0).put(y, 0, rows);
+            CudaNative.copy(backend.context(), staging.position(0), labelWords, rows, 0);
         }
         if (t != null) {
             int nt = rows * network().outputDim();
-            try (FloatPointer host = new FloatPointer(nt)) {
-                host.put(t, 0, nt);
-                CudaNative.copy(backend.context(), host, targets, nt, 0);
-            }
+            staging.position(0).put(t, 0, nt);
+            CudaNative.copy(backend.context(), staging.position(0), targets, nt, 0);
         }
     }
 
@@ -56,5 +55,7 @@ final class CudaBatch extends Batch {
         CudaNative.free(backend.context(), inputs);
         if (labelWords != null) CudaNative.free(backend.context(), labelWords);
         if (targets != null) CudaNative.free(backend.context(), targets);
+        staging.close();
+        backend.closed(this);
     }
 }

@@ -114,5 +114,6 @@ final class CudaNetworkModel extends NetworkModel {
         CudaNative.netDestroy(net);
         solveResult.close();
         if (work != null) CudaNative.free(cuda.context(), work);
+        cuda.closed(this);
     }
 }
