@@ -460,6 +460,19 @@ struct an_cuda {
     float* host_coefficients = nullptr;  // and their pinned staging buffer (the copy then waits for nothing)
     size_t coefficient_floats = 0;
     long long syncs = 0;            // host synchronizations with the stream so far (an_cuda_sync_count)
+    long long allocations = 0;      // cudaMalloc and cudaMallocHost calls so far (an_cuda_allocation_count)
+
+    // every device and pinned allocation of the backend goes through these two, so that it is counted
+    template <class T>
+    void device_alloc(T** p, size_t bytes) {
+        CK(cudaMalloc(p, bytes));
+        ++allocations;
+    }
+    template <class T>
+    void pinned_alloc(T** p, size_t bytes) {
+        CK(cudaMallocHost(p, bytes));
+        ++allocations;
+    }
 
     // the host waits for the stream: the only place where it does, so that syncs counts every wait
     void sync() {
@@ -506,8 +519,8 @@ an_cuda* an_cuda_create(int device) {
         CK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
         check_blas(cublas().create(&c->blas), "cublasCreate");
         check_blas(cublas().set_stream(c->blas, c->stream), "cublasSetStream");
-        CK(cudaMalloc(&c->reduce, sizeof(double) * an_cuda::SLOTS));
-        CK(cudaMallocHost(&c->host_reduce, sizeof(double) * an_cuda::SLOTS));
+        c->device_alloc(&c->reduce, sizeof(double) * an_cuda::SLOTS);
+        c->pinned_alloc(&c->host_reduce, sizeof(double) * an_cuda::SLOTS);
         result = c.release();
         return AN_OK;
     });
@@ -531,7 +544,7 @@ float* an_cuda_alloc(an_cuda* c, long long n) {
     float* out = nullptr;
     an::guarded([&]() -> int {
         CK(cudaSetDevice(c->device));
-        CK(cudaMalloc(&out, static_cast<size_t>(std::max(1LL, n)) * sizeof(float)));
+        c->device_alloc(&out, static_cast<size_t>(std::max(1LL, n)) * sizeof(float));
         return AN_OK;
     });
     return out;
@@ -953,9 +966,9 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         net->lambda = lambda;
         net->max_batch = max_batch;
         CK(cudaSetDevice(ctx->device));
-        auto device_floats = [](std::vector<float*>& vec, size_t floats) {
+        auto device_floats = [ctx](std::vector<float*>& vec, size_t floats) {
             float* p = nullptr;
-            if (floats > 0) CK(cudaMalloc(&p, sizeof(float) * floats));
+            if (floats > 0) ctx->device_alloc(&p, sizeof(float) * floats);
             vec.push_back(p);
         };
         for (size_t l = 0; l < net->layers.size(); ++l) {
@@ -966,19 +979,19 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
             device_floats(net->xcols, im2col);
             device_floats(net->rcols, l > 0 ? im2col : 0);
             int* a = nullptr;
-            if (q.kind == AN_LAYER_MAXPOOL2D) CK(cudaMalloc(&a, sizeof(int) * (size_t)max_batch * q.out));
+            if (q.kind == AN_LAYER_MAXPOOL2D) ctx->device_alloc(&a, sizeof(int) * (size_t)max_batch * q.out);
             net->arg.push_back(a);
         }
-        CK(cudaMalloc(&net->cols, sizeof(float) * cols_floats));
-        CK(cudaMalloc(&net->cm, sizeof(float) * cm_floats));
-        CK(cudaMalloc(&net->ones, sizeof(float) * ones_floats));
-        CK(cudaMalloc(&net->channel_rows, sizeof(float) * channels * (size_t)max_batch));
+        ctx->device_alloc(&net->cols, sizeof(float) * cols_floats);
+        ctx->device_alloc(&net->cm, sizeof(float) * cm_floats);
+        ctx->device_alloc(&net->ones, sizeof(float) * ones_floats);
+        ctx->device_alloc(&net->channel_rows, sizeof(float) * channels * (size_t)max_batch);
         k_fill<<<blocks((long long)ones_floats), THREADS, 0, ctx->stream>>>(1.0f, net->ones, (long long)ones_floats);
         CK(cudaGetLastError());
-        CK(cudaMalloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out));
+        ctx->device_alloc(&net->P, sizeof(float) * (size_t)max_batch * net->layers.back().out);
         const size_t T = net->tensor_off.size();
-        CK(cudaMalloc(&net->reg_dev, sizeof(double) * (2 * T + 1)));
-        CK(cudaMallocHost(&net->reg_host, sizeof(double) * (T + 1)));
+        ctx->device_alloc(&net->reg_dev, sizeof(double) * (2 * T + 1));
+        ctx->pinned_alloc(&net->reg_host, sizeof(double) * (T + 1));
         net->reg_norm.assign(T, 0.0);
         result = net.release();
         return AN_OK;
@@ -1084,6 +1097,8 @@ int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out) {
 
 long long an_cuda_sync_count(const an_cuda* c) { return c ? c->syncs : -1; }
 
+long long an_cuda_allocation_count(const an_cuda* c) { return c ? c->allocations : -1; }
+
 int an_cuda_synchronize(an_cuda* c) {
     return an::guarded([&]() -> int {
         if (!c) throw std::invalid_argument("null context");
@@ -1149,8 +1164,8 @@ struct CudaEngine {
             c->host_coefficients = nullptr;
             c->coefficient_floats = 0;
             const size_t grown = std::max<size_t>(k, 64);
-            CK(cudaMalloc(&c->coefficients, sizeof(float) * grown));
-            CK(cudaMallocHost(&c->host_coefficients, sizeof(float) * grown));
+            c->device_alloc(&c->coefficients, sizeof(float) * grown);
+            c->pinned_alloc(&c->host_coefficients, sizeof(float) * grown);
             c->coefficient_floats = grown;
         }
         for (size_t j = 0; j < k; ++j) c->host_coefficients[j] = static_cast<float>(h[j]);

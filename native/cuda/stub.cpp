@@ -55,6 +55,7 @@ int an_cuda_net_gn_cached(an_cuda_net*, const float*, float*) { return no_cuda()
 int an_cuda_net_steihaug(an_cuda_net*, int, const float*, const float*, double, int, double, int, float*, float*, double*) { return no_cuda(); }
 int an_cuda_net_lanczos(an_cuda_net*, int, int, const float*, const float*, double, int, double, int, float*, float*, double*) { return no_cuda(); }
 long long an_cuda_sync_count(const an_cuda*) { return -1; }
+long long an_cuda_allocation_count(const an_cuda*) { return -1; }
 int an_cuda_synchronize(an_cuda*) { return no_cuda(); }
 
 }  // extern "C"

@@ -183,6 +183,9 @@ int an_cuda_net_lanczos(an_cuda_net* net, int curvature, int cubic, const float*
  * waits of the CUDA runtime (cudaFree, cudaMalloc) are not counted; none happens inside a product or
  * a solve's iteration. */
 long long an_cuda_sync_count(const an_cuda* ctx);
+/* How many device (cudaMalloc) and pinned host (cudaMallocHost) allocations the context and its
+ * networks have made; -1 for a null context. None happens inside a product or a solve's iteration. */
+long long an_cuda_allocation_count(const an_cuda* ctx);
 /* Waits until the context's stream has finished its work (counted by an_cuda_sync_count). */
 int an_cuda_synchronize(an_cuda* ctx);
 

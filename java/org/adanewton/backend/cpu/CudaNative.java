@@ -159,6 +159,11 @@ public final class CudaNative {
         check("an_cuda_synchronize", NativeApi.an_cuda_synchronize(ctx));
     }
 
+    /** How many device and pinned host allocations the context and its networks have made. */
+    public static long allocationCount(Pointer ctx) {
+        return NativeApi.an_cuda_allocation_count(ctx);
+    }
+
     /** How many times the host has waited for the context's stream so far. */
     public static long syncCount(Pointer ctx) {
         return NativeApi.an_cuda_sync_count(ctx);

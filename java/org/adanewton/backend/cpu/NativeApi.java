@@ -162,6 +162,8 @@ final class NativeApi {
 
     static native int an_cuda_synchronize(@Cast("an_cuda*") Pointer ctx);
 
+    static native long an_cuda_allocation_count(@Cast("const an_cuda*") Pointer ctx);
+
     static native long an_cuda_sync_count(@Cast("const an_cuda*") Pointer ctx);
 
     static native int an_cuda_probe(@Cast("char*") BytePointer reason, int len);

@@ -58,6 +58,16 @@ public final class CudaBackend extends Backend {
         return CudaNative.syncCount(ctx);
     }
 
+    /**
+     * How many device (cudaMalloc) and pinned host allocations this backend has made so far: vectors,
+     * batches, networks (sized by their max batch when created), and Krylov work space grown on a
+     * solve's first use. Tests difference it around steady-state iterations, which make none.
+     */
+    public long deviceAllocations() {
+        if (closed) throw new IllegalStateException("the cuda backend is closed");
+        return CudaNative.allocationCount(ctx);
+    }
+
     @Override
     public BackendKind kind() {
         return BackendKind.CUDA;
