@@ -4,9 +4,7 @@ import static org.adanewton.Tolerances.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.adanewton.api.StepResult;
-import org.adanewton.api.StepSolver;
+import java.util.function.LongSupplier;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.backend.cuda.CudaBackend;
 import org.adanewton.backend.java.JavaBackend;
@@ -17,13 +15,10 @@ import org.adanewton.nn.Network;
 import org.adanewton.nn.NetworkModel;
 import org.adanewton.nn.Regularization;
 import org.adanewton.nn.TestNetworks;
-import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.LanczosCubic;
-import org.adanewton.subproblem.LanczosTrustRegion;
-import org.adanewton.subproblem.SteihaugCg;
+import org.adanewton.subproblem.SolveCases;
+import org.adanewton.subproblem.SolveCases.Outcome;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -129,70 +124,34 @@ class CudaParityGpuTest {
     /** Device vs CPU: the products round differently (GEMM blocking), which a Krylov solve amplifies. */
     private static final double CROSS_BACKEND_RTOL = 2e-2;
 
-    static Stream<Arguments> solveCases() {
-        return Stream.of("steihaug", "gltr", "arc").flatMap(solver -> Stream.of(false, true)
-                .flatMap(gn -> Stream.of(0.05, 0.5, 50.0).map(reg -> Arguments.of(solver, gn, reg))));
-    }
-
-    private static StepSolver solver(String name, Backend be, int n, int maxIterations) {
-        KrylovOptions k = new KrylovOptions(maxIterations, 0.01, KrylovOptions.StoppingRule.RESIDUAL);
-        return switch (name) {
-            case "steihaug" -> new SteihaugCg(be, n, k);
-            case "gltr" -> new LanczosTrustRegion(be, n, k);
-            default -> new LanczosCubic(be, n, k);
-        };
-    }
-
-    private record Solve(StepResult result, double[] step, long syncs) {}
-
-    /**
-     * One solve at a fixed point of a regularized network; syncs: the device's host waits during
-     * the solve (0 on the CPU). javaLoop hides the native solve, so the solver's Java loop runs over
-     * the backend's vectors and products.
-     */
-    private static Solve solve(Backend be, Network net, String name, boolean gn, double reg, int maxIterations, boolean javaLoop) throws Exception {
-        int n = net.parameterCount();
-        double[] metric = new double[n];
-        for (int i = 0; i < n; i++) metric[i] = 0.5 + (i % 7) * 0.25;
-        try (NetworkModel m = be.model(net, 50); Batch b = TestNetworks.batch(be, net, 50, 3); Vector w = be.vector(TestNetworks.point(net, 4));
-                Vector g = be.allocate(n); Vector a = be.vector(metric); Vector s = be.allocate(n)) {
-            m.gradient(w, b, g);
-            StepSolver solver = solver(name, be, n, maxIterations);
-            long before = be instanceof CudaBackend c ? c.hostSynchronizations() : 0;
-            org.adanewton.api.CurvatureOperator op = gn ? m.gaussNewton() : m.hessian();
-            if (javaLoop) {
-                org.adanewton.api.CurvatureOperator inner = op;
-                op = inner::apply;
-            }
-            StepResult r = solver.solve(g, op, a, reg, s);
-            long syncs = be instanceof CudaBackend c ? c.hostSynchronizations() - before : 0;
-            ((AutoCloseable) solver).close();
-            return new Solve(r, s.toArray(), syncs);
-        }
+    /** One solve (see SolveCases) at a fixed point of SOLVE_NET; counted: the device's host waits during it (0 on the CPU). */
+    private static Outcome solve(Backend be, String name, boolean gn, double reg, int maxIterations, boolean javaLoop) {
+        LongSupplier syncs = be instanceof CudaBackend c ? c::hostSynchronizations : () -> 0;
+        return SolveCases.solve(be, SOLVE_NET, name, gn, reg, maxIterations, javaLoop, syncs);
     }
 
     private static final Network SOLVE_NET = Network.builder(12).dense(10).tanh().dense(6).softplus().dense(4)
             .regularization(Regularization.norm(1e-3)).build();
 
     @ParameterizedTest(name = "{0} gaussNewton={1} regularization={2}")
-    @MethodSource("solveCases")
-    void wholeSolvesOnTheDeviceMatchTheJavaLoopAndTheCpu(String name, boolean gn, double reg) throws Exception {
-        Solve dev, loop, cpu;
+    @MethodSource("org.adanewton.subproblem.SolveCases#all")
+    void wholeSolvesOnTheDeviceMatchTheJavaLoopAndTheCpu(String name, boolean gn, double reg) {
+        Outcome dev, loop, cpu;
         try (CudaBackend gpu = new CudaBackend()) {
-            dev = solve(gpu, SOLVE_NET, name, gn, reg, 30, false);
-            loop = solve(gpu, SOLVE_NET, name, gn, reg, 30, true);
+            dev = solve(gpu, name, gn, reg, 30, false);
+            loop = solve(gpu, name, gn, reg, 30, true);
         }
-        cpu = solve(new CpuBackend(2), SOLVE_NET, name, gn, reg, 30, false);
+        cpu = solve(new CpuBackend(2), name, gn, reg, 30, false);
         // the same products: the native device solve is the Java loop, up to summation order
-        assertEquals(loop.result.exit(), dev.result.exit(), "exit reason (native vs Java loop on the device)");
-        assertEquals(loop.result.iterations(), dev.result.iterations(), "iterations (native vs Java loop on the device)");
-        assertClose("model decrease", dev.result.modelDecrease(), loop.result.modelDecrease(), FLOAT_ATOL, SOLVE_RTOL);
-        assertClose("step (native vs Java loop on the device)", dev.step, loop.step, FLOAT_ATOL, SOLVE_RTOL);
+        assertEquals(loop.result().exit(), dev.result().exit(), "exit reason (native vs Java loop on the device)");
+        assertEquals(loop.result().iterations(), dev.result().iterations(), "iterations (native vs Java loop on the device)");
+        assertClose("model decrease", dev.result().modelDecrease(), loop.result().modelDecrease(), FLOAT_ATOL, SOLVE_RTOL);
+        assertClose("step (native vs Java loop on the device)", dev.step(), loop.step(), FLOAT_ATOL, SOLVE_RTOL);
         // another backend's products: the same outcome, a stopping test may pass one iteration apart
-        assertEquals(cpu.result.exit(), dev.result.exit(), "exit reason (CUDA vs CPU)");
-        assertTrue(Math.abs(cpu.result.iterations() - dev.result.iterations()) <= 1,
-                "iterations: CUDA " + dev.result.iterations() + ", CPU " + cpu.result.iterations());
-        assertClose("model decrease (CUDA vs CPU)", dev.result.modelDecrease(), cpu.result.modelDecrease(), FLOAT_ATOL, CROSS_BACKEND_RTOL);
+        assertEquals(cpu.result().exit(), dev.result().exit(), "exit reason (CUDA vs CPU)");
+        assertTrue(Math.abs(cpu.result().iterations() - dev.result().iterations()) <= 1,
+                "iterations: CUDA " + dev.result().iterations() + ", CPU " + cpu.result().iterations());
+        assertClose("model decrease (CUDA vs CPU)", dev.result().modelDecrease(), cpu.result().modelDecrease(), FLOAT_ATOL, CROSS_BACKEND_RTOL);
     }
 
     /**
@@ -201,14 +160,14 @@ class CudaParityGpuTest {
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"steihaug", "gltr", "arc"})
-    void hostSynchronizationsPerIteration(String name) throws Exception {
+    void hostSynchronizationsPerIteration(String name) {
         try (CudaBackend gpu = new CudaBackend()) {
             // a region out of reach (and a tiny sigma for ARC), so that the solve runs several iterations
-            Solve dev = solve(gpu, SOLVE_NET, name, true, name.equals("arc") ? 1e-6 : 1e6, 25, false);
-            int k = dev.result.iterations();
+            Outcome dev = solve(gpu, name, true, name.equals("arc") ? 1e-6 : 1e6, 25, false);
+            int k = dev.result().iterations();
             assertTrue(k >= 2, "the solve ran " + k + " iterations; the check needs a few");
             long allowed = name.equals("steihaug") ? 1 + 2L * k : 1 + k;
-            assertTrue(dev.syncs <= allowed, name + ": " + dev.syncs + " host synchronizations in " + k + " iterations; at most " + allowed);
+            assertTrue(dev.counted() <= allowed, name + ": " + dev.counted() + " host synchronizations in " + k + " iterations; at most " + allowed);
 
             int n = SOLVE_NET.parameterCount();
             try (NetworkModel m = gpu.model(SOLVE_NET, 50); Batch b = TestNetworks.batch(gpu, SOLVE_NET, 50, 3);
