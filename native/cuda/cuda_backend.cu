@@ -836,7 +836,9 @@ struct an_cuda_net {
     double point_value(const float* w_, float* grad) {
         const int T = (int)tensor_off.size();
         CK(cudaMemsetAsync(reg_dev, 0, sizeof(double) * T, s()));
-        if (regularized())
+        if (regularized() && reg == AN_REG_SQUARED)  // only the total is needed: one sum over the parameters, which the tensors tile
+            k_reduce<<<blocks(params), THREADS, 0, s()>>>(DotF{w_, w_}, params, reg_dev);
+        else if (regularized())
             for (int t = 0; t < T; ++t)
                 k_reduce<<<blocks(tensor_len[t]), THREADS, 0, s()>>>(DotF{w_ + tensor_off[t], w_ + tensor_off[t]}, tensor_len[t], reg_dev + t);
         CK(cudaGetLastError());
@@ -846,7 +848,7 @@ struct an_cuda_net {
         double value = reg_host[T];
         if (!regularized()) return value;
         if (reg == AN_REG_SQUARED) {
-            for (int t = 0; t < T; ++t) value += 0.5 * lambda * reg_host[t];
+            value += 0.5 * lambda * reg_host[0];
             if (grad) k_axpby<<<blocks(params), THREADS, 0, s()>>>((float)lambda, w_, 1.0f, grad, params);
         } else {
             for (int t = 0; t < T; ++t) {
