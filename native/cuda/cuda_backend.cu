@@ -279,6 +279,12 @@ struct Geo {
     int cin, hin, win, cout, k, stride, pad, hout, wout;
     __host__ __device__ int K() const { return cin * k * k; }
     __host__ __device__ int P() const { return hout * wout; }
+    // a pooling output's window: the input index (within a sample) of its top-left element, from
+    // the output's index within the sample
+    __host__ __device__ int window(int out) const {
+        const int c = out / P(), oh = (out % P()) / wout, ow = out % wout;
+        return (c * hin + oh * stride) * win + ow * stride;
+    }
 };
 // cols (K x rows*P) from x (rows x cin*hin*win, NCHW): one thread per column (sample, position),
 // looping over the K = cin*k*k rows (consecutive threads write consecutive columns)
@@ -338,13 +344,12 @@ __global__ void k_nchw_to_cm(const float* g, int rows, int channels, int positio
 __global__ void k_pool_fwd(Geo g, int max, const float* x, int rows, float* y, int* arg) {
     const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
     FOR_EACH_U32(e, (unsigned)rows * out_size) {
-        const int s = (int)(e / out_size), rem = (int)(e % out_size);
-        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        const int s = (int)(e / out_size), base = g.window((int)(e % out_size));
         float best = -INFINITY, sum = 0.0f;
-        int where = (c * g.hin + oh * g.stride) * g.win + ow * g.stride;
+        int where = base;
         for (int i = 0; i < g.k; ++i)
             for (int j = 0; j < g.k; ++j) {
-                const int idx = (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j;
+                const int idx = base + i * g.win + j;
                 const float v = x[s * in_size + idx];
                 sum += v;
                 if (v > best) {
@@ -363,30 +368,30 @@ __global__ void k_pool_fwd(Geo g, int max, const float* x, int rows, float* y, i
 __global__ void k_pool_apply(Geo g, int max, const float* rx, int rows, const int* arg, float* ry) {
     const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
     FOR_EACH_U32(e, (unsigned)rows * out_size) {
-        const int s = (int)(e / out_size), rem = (int)(e % out_size);
+        const int s = (int)(e / out_size);
         if (max) {
             ry[e] = rx[s * in_size + arg[e]];
             continue;
         }
-        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        const float* window = rx + s * in_size + g.window((int)(e % out_size));
         float sum = 0.0f;
         for (int i = 0; i < g.k; ++i)
-            for (int j = 0; j < g.k; ++j) sum += rx[s * in_size + (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j];
+            for (int j = 0; j < g.k; ++j) sum += window[i * g.win + j];
         ry[e] = sum / (g.k * g.k);
     }
 }
 __global__ void k_pool_t(Geo g, int max, const float* gy, int rows, const int* arg, float* gx) {
     const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
     FOR_EACH_U32(e, (unsigned)rows * out_size) {
-        const int s = (int)(e / out_size), rem = (int)(e % out_size);
+        const int s = (int)(e / out_size);
         if (max) {
             atomicAdd(&gx[s * in_size + arg[e]], gy[e]);
             continue;
         }
-        const int c = rem / g.P(), oh = (rem % g.P()) / g.wout, ow = rem % g.wout;
+        float* window = gx + s * in_size + g.window((int)(e % out_size));
         const float v = gy[e] / (g.k * g.k);
         for (int i = 0; i < g.k; ++i)
-            for (int j = 0; j < g.k; ++j) atomicAdd(&gx[s * in_size + (c * g.hin + oh * g.stride + i) * g.win + ow * g.stride + j], v);
+            for (int j = 0; j < g.k; ++j) atomicAdd(&window[i * g.win + j], v);
     }
 }
 
