@@ -2,8 +2,24 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <sys/random.h>
+
+// The static libstdc++ linked into the JNI library refers to arc4random (GLIBC_2.36) from
+// std::random_device, which the library never constructs. This local definition satisfies that
+// reference, so the library needs no glibc newer than 2.34 (the JUnit test NativeLinkageTest checks
+// the symbol versions). It is hidden: nothing outside the library binds to it.
+extern "C" __attribute__((visibility("hidden"))) uint32_t arc4random(void) {
+    uint32_t v = 0;
+    ssize_t got;
+    do {
+        got = getrandom(&v, sizeof v, 0);
+    } while (got < 0 && errno == EINTR);
+    return v;
+}
 
 namespace an {
 

@@ -12,6 +12,19 @@
 
 namespace an {
 
+// sqrt(a^2 + b^2) without overflow or underflow. Not std::hypot: glibc 2.35 gave hypot a new symbol
+// version, which would keep the library off glibc 2.34 systems (RHEL 9, Amazon Linux 2023).
+inline double pythag(double a, double b) {
+    a = std::fabs(a);
+    b = std::fabs(b);
+    if (std::isinf(a) || std::isinf(b)) return INFINITY;
+    if (std::isnan(a) || std::isnan(b)) return NAN;
+    const double big = std::max(a, b), small = std::min(a, b);
+    if (big == 0.0) return 0.0;
+    const double t = small / big;
+    return big * std::sqrt(1.0 + t * t);
+}
+
 struct TriSolution {
     std::vector<double> h;
     double mu = 0, model = 0;
@@ -37,14 +50,14 @@ public:
                 if (m != l) {
                     if (iter++ == 60) throw std::runtime_error("tridiagonal eigen-decomposition did not converge");
                     double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-                    double r = std::hypot(g, 1.0);
+                    double r = pythag(g, 1.0);
                     g = d[m] - d[l] + e[l] / (g + std::copysign(r, g));
                     double s = 1.0, c = 1.0, p = 0.0;
                     int i;
                     bool early = false;
                     for (i = m - 1; i >= l; --i) {
                         double f = s * e[i], b = c * e[i];
-                        r = std::hypot(f, g);
+                        r = pythag(f, g);
                         e[i + 1] = r;
                         if (r == 0.0) {
                             d[i + 1] -= p;
