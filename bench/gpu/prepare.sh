@@ -44,13 +44,13 @@ done
 [[ -x "$NVCC" ]] || die "$NVCC not found: the jar would carry the CUDA stub, not the CUDA kernels"
 
 say "mvn package -DskipTests (the cuda profile compiles the kernels with $NVCC)"
-"${MVN[@]}" package -DskipTests
-say "mvn test-compile"
-"${MVN[@]}" test-compile
+"${MVN[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -pl cli -am
+say "mvn test-compile (the library's tests)"
+"${MVN[@]}" test-compile -pl core
 
 jar=target/adanewton-all.jar
 [[ -f "$jar" ]] || die "$jar was not built"
-[[ -d target/test-classes ]] || die "target/test-classes was not built"
+[[ -d core/target/test-classes ]] || die "core/target/test-classes was not built"
 
 # The JNI library inside the jar must be the nvcc build: its cuBLAS loader names libcublas.so.13.
 python3 - "$jar" <<'EOF' || die "$jar: no JNI library with the CUDA kernels inside (was the cuda profile active?)"
@@ -69,12 +69,12 @@ say "assembling $bundle"
 rm -rf "$bundle"
 mkdir -p "$bundle/test-lib"
 cp "$jar" "$bundle/adanewton-all.jar"
-cp -r target/test-classes "$bundle/test-classes"
+cp -r core/target/test-classes "$bundle/test-classes"
 
 # Test-scope jars: only JUnit's own (the rest of the test classpath is inside adanewton-all.jar).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"${MVN[@]}" dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$tmp/deps"
+"${MVN[@]}" dependency:copy-dependencies -pl core -DincludeScope=test -DoutputDirectory="$tmp/deps"
 n=0
 for f in "$tmp"/deps/*.jar; do
     case "$(basename "$f")" in
@@ -84,7 +84,7 @@ done
 (( n > 0 )) || die "no JUnit jars among the test-scope dependencies"
 echo "prepare: $n test-scope jars: $(cd "$bundle/test-lib" && echo *.jar)"
 
-"${MVN[@]}" dependency:copy \
+"${MVN[@]}" -N dependency:copy \
     -Dartifact=org.junit.platform:junit-platform-console-standalone:$CONSOLE_VERSION \
     -DoutputDirectory="$bundle"
 [[ -f "$bundle/junit-platform-console-standalone-$CONSOLE_VERSION.jar" ]] \

@@ -6,7 +6,7 @@ public enum SolverExit {
     CONVERGED,
     /** The iterate reached the region's boundary (TR), or the Lanczos solution lies on it. */
     BOUNDARY,
-    /** Negative curvature p'Bp <= 0 was met: the step follows p to the boundary. */
+    /** Negative curvature p'Bp &lt;= 0 was met: the step follows p to the boundary. */
     NEGATIVE_CURVATURE,
     /** The iteration limit was reached. */
     MAX_ITERATIONS,

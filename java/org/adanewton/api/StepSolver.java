@@ -4,7 +4,7 @@ import org.adanewton.backend.Vector;
 
 /**
  * Approximately minimizes a local model around the current point, in the metric A = diag(a):
- * trust region  m(s) = g's + 1/2 s'Bs  s.t. ||s||_A <= regularization (the radius Delta), or
+ * trust region  m(s) = g's + 1/2 s'Bs  s.t. ||s||_A &lt;= regularization (the radius Delta), or
  * cubic         m(s) = g's + 1/2 s'Bs + regularization/3 ||s||_A^3 (regularization = sigma).
  */
 public interface StepSolver {

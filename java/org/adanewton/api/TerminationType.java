@@ -2,7 +2,7 @@ package org.adanewton.api;
 
 /** Why a minimization ended. */
 public enum TerminationType {
-    /** ||g|| <= gradientTolerance: converged. */
+    /** ||g|| &lt;= gradientTolerance: converged. */
     CONVERGENCE,
     /** The iteration limit was reached. */
     MAX_ITERATIONS,

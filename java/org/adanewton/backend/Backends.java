@@ -2,6 +2,7 @@ package org.adanewton.backend;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.backend.cpu.NativeLibrary;
 import org.adanewton.backend.cuda.CudaProbe;
@@ -12,8 +13,16 @@ import org.adanewton.backend.java.JavaBackend;
  * context starts), then CPU (the native library loads), then the Java reference, and records why
  * each was refused. An explicit request that cannot be met throws {@link BackendUnavailableException}
  * with the cause. Nothing is downloaded.
+ *
+ * <p>When AUTO ends on the Java reference because the native library is missing (a platform without
+ * natives) or did not load, a WARNING is logged once per JVM through {@link System.Logger} (logger
+ * {@value #LOGGER}), naming the platform and the reason; the selection's notes give the reason too.
  */
 public final class Backends {
+    /** The name of the System.Logger that reports the fallback to the Java reference. */
+    public static final String LOGGER = "org.adanewton.backend";
+
+    private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
 
     /** The chosen backend and one line per refusal plus the final choice, for the caller to print once. */
     public record Selection(Backend backend, List<String> notes) {}
@@ -40,10 +49,17 @@ public final class Backends {
                 }
                 if (NativeLibrary.isAvailable()) return chosen(cpu(threads), notes);
                 notes.add("backend cpu refused: " + NativeLibrary.loadError());
+                if (!FALLBACK_WARNED.getAndSet(true)) System.getLogger(LOGGER).log(System.Logger.Level.WARNING, fallbackWarning());
                 return chosen(new JavaBackend(), notes);
             }
             default -> throw new IllegalArgumentException("backend kind " + kind);
         }
+    }
+
+    /** The one line said when AUTO falls back to the Java reference. */
+    static String fallbackWarning() {
+        return "adanewton: AUTO falls back to the Java reference backend (double precision, one thread, about 10x slower) on "
+                + NativeLibrary.platform() + ": " + NativeLibrary.loadError();
     }
 
     private static CpuBackend cpu(int threads) {

@@ -3,8 +3,8 @@ package org.adanewton.minimizer;
 import org.adanewton.api.RegionPolicy;
 
 /**
- * The ARC weight update of PAPER.md section 4: sigma = max(sigma / gamma, minSigma) if rho >= eta2;
- * unchanged if eta1 <= rho < eta2; sigma * gamma (and reject) if rho < eta1.
+ * The ARC weight update (adaptive cubic regularization as in Kohler et al., arXiv 1905.09201): sigma = max(sigma / gamma, minSigma) if rho >= eta2;
+ * unchanged if eta1 &lt;= rho &lt; eta2; sigma * gamma (and reject) if rho &lt; eta1.
  */
 public record CubicPolicy(double initialSigma, double minSigma, double maxSigma, double eta1, double eta2, double gamma)
         implements RegionPolicy {

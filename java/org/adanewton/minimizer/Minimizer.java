@@ -21,7 +21,7 @@ import org.adanewton.subproblem.LanczosTrustRegion;
 import org.adanewton.subproblem.SteihaugCg;
 
 /**
- * The one outer loop of trust region and adaptive cubic regularization (PAPER.md sections 2 and 4):
+ * The one outer loop of trust region and adaptive cubic regularization (Kohler et al., arXiv 1905.09201):
  * <ol>
  * <li>evaluate f and g (a fresh sample per iteration for stochastic problems);</li>
  * <li>check the stopping rules;</li>

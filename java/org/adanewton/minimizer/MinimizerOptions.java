@@ -13,12 +13,12 @@ import org.adanewton.subproblem.KrylovOptions;
  * @param krylov               subproblem iteration limit and stopping rule
  * @param trustRegion          radius policy (TR methods)
  * @param cubic                sigma policy (ARC methods)
- * @param gradientTolerance    stop when ||g||_2 <= this (CONVERGENCE); 0 disables
+ * @param gradientTolerance    stop when ||g||_2 &lt;= this (CONVERGENCE); 0 disables
  * @param maxIterations        outer iterations (MAX_ITERATIONS)
  * @param maxEpochs            epochs for stochastic problems (MAX_EPOCHS); infinity disables
  * @param maxSeconds           wall-clock limit (TIME_LIMIT); infinity disables
  * @param maxConsecutiveInvalid invalid steps in a row before NUMERICAL_FAILURE
- * @param ratioGuard           round-off guard: when pred and |ared| are both <= ratioGuard max(1, |f|),
+ * @param ratioGuard           round-off guard: when pred and |ared| are both &lt;= ratioGuard max(1, |f|),
  *                             rho is taken as 1 (the decrease is below what f's rounding can resolve)
  * @param keepHistory          keep every IterationSummary in the Summary
  */

@@ -3,8 +3,8 @@ package org.adanewton.minimizer;
 import org.adanewton.api.RegionPolicy;
 
 /**
- * The radius update of PAPER.md section 2: Delta = min(gammaInc Delta, maxRadius) if rho >= eta2;
- * unchanged if eta1 <= rho < eta2; Delta / gammaDec if rho < eta1 (the step is then rejected).
+ * The radius update of the stochastic trust-region method (Kohler et al., arXiv 1905.09201): Delta = min(gammaInc Delta, maxRadius) if rho >= eta2;
+ * unchanged if eta1 &lt;= rho &lt; eta2; Delta / gammaDec if rho &lt; eta1 (the step is then rejected).
  * Every constant is validated here, with the option's name, value and rule in the message.
  */
 public record TrustRegionPolicy(double initialRadius, double maxRadius, double minRadius, double eta1, double eta2, double gammaInc,

@@ -1,6 +1,6 @@
 package org.adanewton.norm;
 
-/** The diagonal norms of PAPER.md section 3. */
+/** The diagonal norms that shape the region (Kohler et al., arXiv 1905.09201). */
 public enum NormKind {
     /** a = 1: the spherical (Euclidean) region. */
     UNIFORM,

@@ -3,7 +3,7 @@ package org.adanewton.problems;
 import org.adanewton.api.Objective;
 
 /**
- * f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, minimum 0 at x = 1; n = 2 is the
+ * f(x) = sum_{i&lt;n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, minimum 0 at x = 1; n = 2 is the
  * classical Rosenbrock function. Start: (-1.2, 1, -1.2, 1, ...).
  */
 public final class ChainedRosenbrock implements Objective {

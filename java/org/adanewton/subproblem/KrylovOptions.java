@@ -5,9 +5,9 @@ package org.adanewton.subproblem;
  *
  * @param maxIterations at most this many iterations (curvature products) per solve (authors: 50)
  * @param tolerance     the forcing term's cap: eta = min(sqrt(||g||), tolerance) (authors: 0.1)
- * @param rule          {@link StoppingRule#RESIDUAL}: ||r|| <= eta ||g|| (classical; gives fast local
+ * @param rule          {@link StoppingRule#RESIDUAL}: ||r|| &lt;= eta ||g|| (classical; gives fast local
  *                      convergence); {@link StoppingRule#MODEL_DECREASE}: the last iteration's model
- *                      decrease <= eta times the total so far (the authors' rule)
+ *                      decrease &lt;= eta times the total so far (the authors' rule)
  */
 public record KrylovOptions(int maxIterations, double tolerance, StoppingRule rule) {
 

@@ -8,7 +8,7 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.Vector;
 
 /**
- * Preconditioned Steihaug-Toint conjugate gradients for min g's + 1/2 s'Bs s.t. ||s||_M <= Delta
+ * Preconditioned Steihaug-Toint conjugate gradients for min g's + 1/2 s'Bs s.t. ||s||_M &lt;= Delta
  * with M = A = diag(a) (Conn, Gould, Toint 2000, Algorithm 7.5.1). The iterates grow monotonically
  * in the M-norm, so the first boundary crossing ends the solve. The M-norms are kept by the
  * recurrences s'Mp, p'Mp, s'Ms; the boundary step is the positive root of ||s + tau p||_M = Delta.

@@ -4,7 +4,7 @@ package org.adanewton.subproblem;
  * Small dense problems on a symmetric tridiagonal T (diagonal d, off-diagonal e, e[i] between rows
  * i and i+1), solved through T's eigen-decomposition T = Z diag(lambda) Z' (implicit QL):
  * <ul>
- * <li>{@link #trustRegion}: min c'h + 1/2 h'Th s.t. ||h|| <= delta (More-Sorensen optimality:
+ * <li>{@link #trustRegion}: min c'h + 1/2 h'Th s.t. ||h|| &lt;= delta (More-Sorensen optimality:
  *     (T + mu I) h = -c, T + mu I psd, mu >= 0, mu (||h|| - delta) = 0), hard case included;</li>
  * <li>{@link #cubic}: min c'h + 1/2 h'Th + sigma/3 ||h||^3 ((T + mu I) h = -c with mu = sigma ||h||,
  *     T + mu I psd; Cartis, Gould, Toint 2011), hard case included.</li>
@@ -97,7 +97,7 @@ public final class TridiagonalSolvers {
         return new Eigen(values, vectors);
     }
 
-    /** min c'h + 1/2 h'Th s.t. ||h|| <= delta. */
+    /** min c'h + 1/2 h'Th s.t. ||h|| &lt;= delta. */
     public static Solution trustRegion(double[] d, double[] e, double[] c, double delta) {
         if (!(delta > 0)) throw new IllegalArgumentException("delta = " + delta + "; must be > 0");
         Eigen eig = eigen(d, e);

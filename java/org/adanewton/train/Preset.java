@@ -3,6 +3,7 @@ package org.adanewton.train;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.adanewton.minimizer.FirstOrderOptions;
 import org.adanewton.minimizer.TrustRegionPolicy;
@@ -10,9 +11,10 @@ import org.adanewton.nn.Loss;
 import org.adanewton.nn.Network;
 import org.adanewton.nn.Regularization;
 import org.adanewton.norm.NormKind;
+import org.adanewton.subproblem.KrylovOptions;
 
 /**
- * The paper's experiment settings (PAPER.md section 6, from the authors' configs): network, data,
+ * The paper's experiment settings (Kohler et al., arXiv 1905.09201, and the authors' configs): network, data,
  * trust-region constants per norm, batch sizes, pivot safeguard, warm start, first-order learning
  * rates. Every value can be overridden by a flag of `train` / `compare`.
  *
@@ -48,7 +50,7 @@ public record Preset(String name, String description, String dataset, Network ne
                 .softplus().dense(84).softplus().dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
     }
 
-    /** The ConvNet presets (PAPER.md section 6). */
+    /** The ConvNet presets (arXiv 1905.09201). */
     private static Preset convNet(String name) {
         Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
         Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
@@ -90,7 +92,7 @@ public record Preset(String name, String description, String dataset, Network ne
 
     /**
      * The deep autoencoder 784-1000-500-250-30-250-500-1000-784: sigmoid hidden layers, linear code
-     * and output, squared error summed per image (PAPER.md section 6); 2,837,314 parameters.
+     * and output, squared error summed per image (arXiv 1905.09201); 2,837,314 parameters.
      */
     static Network autoencoderNetwork() {
         Network.Builder b = Network.builder(784);
@@ -112,7 +114,7 @@ public record Preset(String name, String description, String dataset, Network ne
         lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
         lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
         boolean fashion = name.startsWith("fmnist");
-        return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " deep autoencoder 784-1000-500-250-30-250-500-1000-784 (PAPER.md section 6)",
+        return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " deep autoencoder 784-1000-500-250-30-250-500-1000-784 (arXiv 1905.09201)",
                 fashion ? "fashion-mnist" : "mnist", autoencoderNetwork(), 60_000, t, 1e-10, 512, 5, 1.075, 0.05, 1,
                 FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01), lrs, 128,
                 List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam"));
@@ -126,6 +128,33 @@ public record Preset(String name, String description, String dataset, Network ne
         Network.Builder b = Network.builder(in);
         for (int h : hidden) b.dense(h).tanh();
         return b.dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
+    }
+
+    /**
+     * The preset's optimizer settings, a line each: the TR constants per norm, the batches, the
+     * Krylov settings, eps, the pivot safeguard, the warm start and the first-order learning rates.
+     */
+    public String settings() {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "training samples: %d; TR batch %d; first-order batch %d%n", trainSamples, trBatch, firstOrderBatch));
+        b.append(String.format(Locale.ROOT, "trust region (Delta0, Dmax, eta1, eta2, gamma_inc, gamma_dec) per norm:%n"));
+        for (Map.Entry<NormKind, TrustRegionPolicy> e : trustRegion.entrySet()) {
+            TrustRegionPolicy t = e.getValue();
+            b.append(String.format(Locale.ROOT, "  %-8s %g, %g, %g, %g, %g, %g%n", e.getKey().name().toLowerCase(Locale.ROOT), t.initialRadius(),
+                    t.maxRadius(), t.eta1(), t.eta2(), t.gammaInc(), t.gammaDec()));
+        }
+        KrylovOptions k = KrylovOptions.PAPER;
+        b.append(String.format(Locale.ROOT, "Krylov: at most %d iterations, tolerance %g, %s rule; norm eps %g%n", k.maxIterations(), k.tolerance(),
+                k.rule().name().toLowerCase(Locale.ROOT).replace('_', '-'), eps));
+        b.append(pivotEvery > 0
+                ? String.format(Locale.ROOT, "pivot: every %g epochs, batch x%g on failure, up to %g of the training set%n", pivotEvery, pivotGrowth, pivotCap)
+                : String.format(Locale.ROOT, "pivot: off%n"));
+        b.append(warmEpochs > 0
+                ? String.format(Locale.ROOT, "warm start: %d epoch(s) of %s, lr %g%n", warmEpochs, warmStart.label(), warmStart.lr())
+                : String.format(Locale.ROOT, "warm start: none%n"));
+        b.append("first-order learning rates:");
+        firstOrderLr.forEach((kind, lr) -> b.append(String.format(Locale.ROOT, " %s %g", kind.name().toLowerCase(Locale.ROOT), lr)));
+        return b.append(System.lineSeparator()).toString();
     }
 
     public static Preset get(String name) {
@@ -160,7 +189,7 @@ public record Preset(String name, String description, String dataset, Network ne
         t.put(NormKind.ADAM, t.get(NormKind.RMSPROP)); // not in the paper: Adam's norm takes RMSProp's constants
         FirstOrderOptions warm = FirstOrderOptions.of(FirstOrderOptions.Kind.SGD, 0.005);
         return switch (name) {
-            case "fmnist-mlp" -> new Preset(name, "Fashion-MNIST, MLP 784-128-10 tanh (PAPER.md section 6)", "fashion-mnist", mlp(784, 128), 50_000,
+            case "fmnist-mlp" -> new Preset(name, "Fashion-MNIST, MLP 784-128-10 tanh (arXiv 1905.09201)", "fashion-mnist", mlp(784, 128), 50_000,
                     t, 1e-10, 512, 10, 1.05, 0.2, 1, warm, lrs, 128, methods);
             case "mnist-mlp" -> new Preset(name, "MNIST, MLP 784-128-10 tanh", "mnist", mlp(784, 128), 50_000, t, 1e-10, 512, 10, 1.05, 0.2, 1, warm,
                     lrs, 128, methods);

@@ -25,7 +25,7 @@ import org.adanewton.nn.Network;
  * Trains a network with one method (TR/ARC with an adaptive norm, or a first-order baseline) for a
  * number of epochs: optional first-order warm start, the pivot safeguard, evaluation of the full
  * training loss and the test loss/accuracy every evalEvery epochs (excluded from the time), metrics
- * (CSV + JSONL), checkpoints (safetensors + JSON, atomic), exact resume, and a plot.
+ * (CSV + JSONL), checkpoints (safetensors + JSON, atomic) and exact resume (the CLI draws the plots).
  *
  * <p>Counts: gradients and HVPs (one backprop each, as the authors count), trial loss evaluations,
  * and matrix FLOPs; flop_backprops = FLOPs / FLOPs of one gradient on a batch of the run's batch
@@ -156,8 +156,6 @@ public final class Trainer implements AutoCloseable {
                 if (!status.equals("interrupted") && (metrics.rows().isEmpty() || metrics.rows().get(metrics.rows().size() - 1).epoch() < epochs() - 1e-9))
                     evaluate(metrics);
                 writeCheckpoint(outDir.resolve("checkpoint"));
-                if (!metrics.rows().isEmpty())
-                    Plots.lossCurves(network.shortName() + ", " + method.label(), List.of(new Plots.Curve(method.label(), metrics.rows())), outDir.resolve("train.png"));
                 String message = switch (status) {
                     case "interrupted" -> String.format(Locale.ROOT, "stopped at epoch %.2f; resume with --resume %s", epochs(), outDir.resolve("checkpoint"));
                     case "completed" -> String.format(Locale.ROOT, "completed %d epochs", config.epochs());

@@ -2,14 +2,10 @@ package org.adanewton.train;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.adanewton.backend.cpu.CpuBackend;
-import org.adanewton.cli.Main;
 import org.adanewton.data.DataLocator;
 import org.adanewton.data.Dataset;
 import org.adanewton.nn.Network;
@@ -17,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Training end to end on the bundled subset: metrics, plot, checkpoint, exact resume, foreign checkpoints, CLI. */
+/** Training end to end on the bundled subset: metrics, checkpoint, exact resume, foreign checkpoints (the CLI: TrainCommandTest). */
 class TrainTest {
     static DataLocator.Located data;
 
@@ -53,7 +49,6 @@ class TrainTest {
             assertEquals("completed", r.status(), r.message());
             assertTrue(Files.readString(out.resolve("metrics.csv")).startsWith("epoch,iteration,gradients,hvps,backprops,flop_backprops,seconds,train_loss"));
             assertEquals(r.rows().size(), Files.readAllLines(out.resolve("metrics.jsonl")).size());
-            assertTrue(Files.size(out.resolve("train.png")) > 1000);
             for (String f : List.of("weights.safetensors", "optimizer.safetensors", "state.json")) assertTrue(Files.exists(out.resolve("checkpoint").resolve(f)));
             MetricsLog.Row first = r.rows().get(0), last = r.last();
             assertEquals(0.0, first.epoch());
@@ -105,63 +100,6 @@ class TrainTest {
         assertArrayEquals(new long[] {10}, c.tensors().get("layers.1.bias").shape());
         assertEquals("F32", c.tensors().get("layers.0.weight").dtype());
         assertEquals("adanewton", c.metadata().get("format"));
-    }
-
-    private record Cli(int code, String out, String err) {}
-
-    private static Cli cli(String... args) {
-        PrintStream o = System.out, e = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Cli(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(o);
-            System.setErr(e);
-        }
-    }
-
-    @Test
-    void cliTrainAndCompareWriteTheirResults(@TempDir Path dir) throws Exception {
-        Cli t = cli("train", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--out", dir.resolve("t").toString(),
-                "--progress", "lines", "--backend", "cpu");
-        assertEquals(0, t.code, t.err + t.out);
-        assertTrue(t.out.contains("data: bundled") || t.out.contains("data: "), t.out);
-        assertTrue(t.out.contains("results: "), t.out);
-        assertTrue(Files.exists(dir.resolve("t").resolve("metrics.csv")));
-        Cli r = cli("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--epochs", "2", "--data", "data/fashion-mnist-subset",
-                "--progress", "lines");
-        assertEquals(0, r.code, r.err + r.out);
-        assertEquals(2.0, MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).get(MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).size() - 1)
-                .epoch(), 1e-9);
-        Cli foreign = cli("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--preset", "cifar-mlp");
-        assertEquals(2, foreign.code);
-        assertTrue(foreign.err.contains("resumes only its own network"), foreign.err);
-        Cli c = cli("compare", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--methods", "tr-rmsprop,sgd", "--out",
-                dir.resolve("c").toString(), "--progress", "lines");
-        assertEquals(0, c.code, c.err + c.out);
-        assertTrue(Files.size(dir.resolve("c").resolve("compare.png")) > 1000);
-        List<String> summary = Files.readAllLines(dir.resolve("c").resolve("summary.csv"));
-        assertEquals(3, summary.size());
-        assertTrue(summary.get(0).contains("epochs_to_target") && summary.get(1).startsWith("TR-RMSProp") && summary.get(2).startsWith("SGD"), summary.toString());
-    }
-
-    @Test
-    void badFlagsExitWithTwo() {
-        Cli m = cli("train", "--method", "newton-rmsprop");
-        assertEquals(2, m.code);
-        assertTrue(m.err.contains("method = 'newton-rmsprop'"), m.err);
-        Cli e = cli("train", "--eta1", "2");
-        assertEquals(2, e.code);
-        assertTrue(e.err.contains("eta1 = 2.0"), e.err);
-        Cli p = cli("train", "--preset", "imagenet");
-        assertEquals(2, p.code);
-        assertTrue(p.err.contains("preset = 'imagenet'"), p.err);
-        assertEquals(2, cli("compare", "--epochs", "0").code);
-        Cli missing = cli("train", "--data", "/nonexistent-dir", "--epochs", "1");
-        assertEquals(1, missing.code);
-        assertTrue(missing.err.contains("/nonexistent-dir"), missing.err);
     }
 
     @Test

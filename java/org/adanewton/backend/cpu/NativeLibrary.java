@@ -1,21 +1,38 @@
 package org.adanewton.backend.cpu;
 
+import java.util.List;
 import org.adanewton.backend.NativeException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 
-/** Loads the JNI library once and maps native status codes to exceptions. */
+/**
+ * Loads the JNI library once and maps native status codes to exceptions. The jar carries the
+ * library for the platforms in {@link #NATIVE_PLATFORMS} only; elsewhere {@link #loadError()} says
+ * so, naming the platform, and nothing is attempted.
+ */
 public final class NativeLibrary {
+    /** The JavaCPP platforms whose native library is built into the jar (glibc 2.34 or newer on Linux). */
+    public static final List<String> NATIVE_PLATFORMS = List.of("linux-x86_64");
+
     private static final String LOAD_ERROR = load();
 
     private NativeLibrary() {}
 
+    /** The JavaCPP platform name of this JVM, e.g. "linux-x86_64" or "macosx-arm64". */
+    public static String platform() {
+        return Loader.getPlatform();
+    }
+
     private static String load() {
+        String platform = platform();
+        if (!NATIVE_PLATFORMS.contains(platform))
+            return "no native library for platform " + platform + "; this build has native kernels for "
+                    + String.join(", ", NATIVE_PLATFORMS) + " (glibc 2.34 or newer) only";
         try {
             Loader.load(NativeApi.class);
             return null;
         } catch (Throwable t) { // UnsatisfiedLinkError, or a missing or corrupt native jar
-            return "the native library did not load: " + t;
+            return "the native library did not load on " + platform + ": " + t;
         }
     }
 

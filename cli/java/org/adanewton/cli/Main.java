@@ -13,6 +13,9 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // the library's System.Logger warnings (e.g. the fallback to the Java reference) as one line on stderr
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null)
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%n");
         System.exit(run(args));
     }
 

@@ -39,10 +39,13 @@ final class InfoCommand implements Callable<Integer> {
             }
             System.out.println(p.name() + ": " + p.description());
             System.out.println(p.network().describe());
+            System.out.print(p.settings());
             return 0;
         }
         System.out.println("java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         System.out.println("processors: " + Runtime.getRuntime().availableProcessors());
+        System.out.println("platform: " + NativeLibrary.platform() + " (native kernels built for: " + String.join(", ", NativeLibrary.NATIVE_PLATFORMS)
+                + "; elsewhere the Java reference runs)");
         System.out.println("native library: " + (NativeLibrary.isAvailable() ? "loaded; " + NativeLibrary.runtimeInfo()
                 : NativeLibrary.loadError()));
         CudaProbe.Result cuda = CudaProbe.probe();

@@ -9,6 +9,7 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
+import org.adanewton.minimizer.TrustRegionPolicy;
 import org.adanewton.train.Checkpoint;
 import org.adanewton.train.MethodSpec;
 import org.adanewton.train.MetricsLog;
@@ -101,6 +102,7 @@ final class TrainCommand implements Callable<Integer> {
             }, "adanewton-checkpoint-on-exit");
             Runtime.getRuntime().addShutdownHook(hook);
             Trainer.Result r = trainer.run(loaded);
+            Plots.trainingRun(p.network().shortName(), config.methodSpec().label(), r.rows(), dir.resolve("train.png"));
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -108,6 +110,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             MetricsLog.Row last = r.last();
             System.out.println(r.message());
+            String note = shortRunNote(config, last);
+            if (note != null) System.out.println(note);
             if (last != null)
                 System.out.printf(Locale.ROOT, "final: epoch %.2f, train loss %.6f, test accuracy %s, %d gradients, %d HVPs, %.1f s (evaluation excluded)%n",
                         last.epoch(), last.trainLoss(), Double.isFinite(last.testAccuracy()) ? String.format(Locale.ROOT, "%.2f%%", 100 * last.testAccuracy()) : "-",
@@ -115,5 +119,27 @@ final class TrainCommand implements Callable<Integer> {
             System.out.println("results: " + dir.toAbsolutePath() + " (metrics.csv, metrics.jsonl, train.png, checkpoint/)");
             return r.status().equals("completed") || r.status().equals("interrupted") ? 0 : 1;
         }
+    }
+
+    /** Radius growth below which a trust-region run is too short to show its method's behaviour. */
+    static final double SHORT_RUN_GROWTH = 10;
+
+    /**
+     * A one-line note when a trust-region run ends with its radius still within
+     * {@value #SHORT_RUN_GROWTH}x of where it started (the paper's presets start small and grow
+     * slowly, so a run of a few iterations trains little and looks broken); null otherwise.
+     */
+    static String shortRunNote(TrainConfig config, MetricsLog.Row last) {
+        TrustRegionPolicy t = config.trustRegion();
+        if (t == null || config.firstOrder() != null || last == null || !(last.regularization() < SHORT_RUN_GROWTH * t.initialRadius())) return null;
+        return String.format(Locale.ROOT, "note: %s's radius ended at %.2g, within %sx of its start (--delta0 %s, growing at most %sx per step "
+                + "up to --delta-max %s): a run this short cannot show the method's behaviour; train for more --epochs or start from a larger --delta0.",
+                config.methodSpec().label(), last.regularization(), plain(SHORT_RUN_GROWTH), plain(t.initialRadius()), plain(t.gammaInc()),
+                plain(t.maxRadius()));
+    }
+
+    /** 1.0E-4 as 0.0001, 10.0 as 10. */
+    private static String plain(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 }

@@ -16,7 +16,6 @@ import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
 import org.adanewton.train.MethodSpec;
 import org.adanewton.train.MetricsLog;
-import org.adanewton.train.Plots;
 import org.adanewton.train.Preset;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
@@ -82,7 +81,10 @@ final class CompareCommand implements Callable<Integer> {
             try (Trainer t = new Trainer(c, p.network(), data.train(), data.test(), backend, dir.resolve(c.method()),
                     new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), label))) {
                 Trainer.Result r = t.run(null);
+                Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method()).resolve("train.png"));
                 System.out.println(label + ": " + r.message());
+                String note = TrainCommand.shortRunNote(c, r.last());
+                if (note != null) System.out.println(note);
                 outcomes.add(new Outcome(c.method(), label, r.rows(), r.status()));
             }
             plotAndSummarize(p, outcomes, dir); // after each method, so a long run shows its progress

@@ -25,7 +25,8 @@ import org.adanewton.norm.NormOptions;
 import org.adanewton.subproblem.KrylovOptions;
 
 /**
- * The README's library example, compiled with the library and run by a test so it cannot rot:
+ * The README's library example, in a project that depends on the library as a user's would, run by
+ * a test so it cannot rot:
  * build a network from layers, train it with the trust-region method in the RMSProp norm on float
  * arrays the caller holds, then read the Summary and the per-iteration metrics.
  */
@@ -58,11 +59,7 @@ public final class LibraryExample {
         Network net = Network.builder(d).dense(64).tanh().dense(classes)
                 .loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
 
-        // 3. a backend: CUDA if present, else the native CPU kernels, else the Java reference
-        Backends.Selection selection = Backends.select(BackendKind.AUTO, 0);
-        Backend backend = selection.backend();
-
-        // 4. TR with the RMSProp norm (Steihaug CG, the authors' Krylov settings), 5 epochs of batches of 256
+        // 3. TR with the RMSProp norm (Steihaug CG, the authors' Krylov settings), 5 epochs of batches of 256
         MinimizerOptions options = MinimizerOptions.builder()
                 .method(Method.TR_STEIHAUG)
                 .norm(NormOptions.builder(NormKind.RMSPROP).beta(0.8).eps(1e-10).build())
@@ -72,8 +69,10 @@ public final class LibraryExample {
                 .gradientTolerance(0)
                 .build();
 
+        // 4. a backend (CUDA if present, else the native CPU kernels, else the Java reference), closed last
         List<IterationSummary> iterations = new ArrayList<>();
-        try (NetworkProblem problem = new NetworkProblem(backend, net, x, y, null, 256, 0, NetworkProblem.Curvature.HESSIAN, 7);
+        try (Backend backend = Backends.select(BackendKind.AUTO, 0).backend();
+                NetworkProblem problem = new NetworkProblem(backend, net, x, y, null, 256, 0, NetworkProblem.Curvature.HESSIAN, 7);
                 Vector w = backend.vector(net.initialize(7));
                 Minimizer minimizer = new Minimizer(problem, options, w)) {
             double before = fullLoss(backend, net, w, x, y);

@@ -1,0 +1,77 @@
+package org.adanewton.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class CliTest {
+    @Test
+    void benchJsonHasTheRequiredFields() {
+        CliRun r = CliRun.of("bench", "--json", "--model", "mlp-784-128-10-tanh", "--batch", "16", "--threads", "2", "--seconds", "0.01");
+        assertEquals(0, r.code(), r.err());
+        String line = r.out().lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow();
+        for (String field : new String[] {"model", "batch", "threads", "forward_ms", "gradient_ms", "hvp_ms", "hvp_cached_ms", "gn_ms",
+                "gemm_floor_gradient_ms", "gradient_gflops"})
+            assertTrue(line.contains("\"" + field + "\": "), field + " missing in " + line);
+        assertTrue(line.contains("\"model\": \"mlp-784-128-10-tanh\"") && line.contains("\"batch\": 16"), line);
+    }
+
+    @Test
+    void badFlagsExitWithTwoAndAMessage() {
+        CliRun r = CliRun.of("bench", "--model", "resnet");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--model = 'resnet'"), r.err());
+        CliRun unknown = CliRun.of("bench", "--frobnicate");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("Unknown option"), unknown.err());
+        CliRun threads = CliRun.of("bench", "--threads", "many");
+        assertEquals(2, threads.code());
+    }
+
+    @Test
+    void runtimeFailureExitsWithOne() {
+        CliRun r = CliRun.of("info", "--backend", "cuda");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("cuda backend requested but unavailable"), r.err());
+    }
+
+    @Test
+    void infoExplainsItself() {
+        CliRun info = CliRun.of("info");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("backend: cpu") && info.out().contains("cuda probe:"), info.out());
+        assertTrue(info.out().contains("platform: linux-x86_64") && info.out().contains("core "), info.out());
+    }
+
+    @Test
+    void infoPresetPrintsTheTrustRegionConstants() {
+        CliRun info = CliRun.of("info", "--preset", "fmnist-mlp");
+        assertEquals(0, info.code(), info.err());
+        // the paper's Fashion-MNIST MLP constants for the RMSProp norm: Delta0 1e-4, Dmax 10, eta1 0.01, eta2 0.95, 1.1, 1.75
+        assertTrue(info.out().contains("rmsprop  0.000100000, 10.0000, 0.0100000, 0.950000, 1.10000, 1.75000"), info.out());
+        assertTrue(info.out().contains("parameters: 101770") && info.out().contains("TR batch 512") && info.out().contains("Krylov: at most 50"),
+                info.out());
+    }
+
+    @Test
+    void tickLabelsCarryTheDecimalsTheRangeNeeds() {
+        assertEquals("0.89", Plots.tickLabel(0.891439103843011, 0.05));
+        assertEquals("-2.5", Plots.tickLabel(-2.5, 3));
+        assertEquals("120", Plots.tickLabel(120, 400));
+        assertEquals("12.5k", Plots.tickLabel(12_500, 2_000));
+        assertEquals("13k", Plots.tickLabel(13_000, 20_000));
+        assertEquals("1.2M", Plots.tickLabel(1_234_567, 2_000_000));
+        assertEquals("3.0", Plots.tickLabel(3, 0));
+    }
+
+    @Test
+    void solvePrintsJson() {
+        CliRun r = CliRun.of("solve", "rosenbrock", "--method", "arc", "--norm", "rmsprop", "--json");
+        assertEquals(0, r.code(), r.err());
+        for (String field : new String[] {"problem", "method", "iterations", "gradients", "hvps", "grad_norm", "termination"})
+            assertTrue(r.out().contains("\"" + field + "\": "), field + " missing in " + r.out());
+        assertTrue(r.out().contains("\"termination\": \"CONVERGENCE\""), r.out());
+        assertEquals(2, CliRun.of("solve", "rosenbrock", "--method", "newton").code());
+        assertEquals(2, CliRun.of("solve", "himmelblau").code());
+    }
+}

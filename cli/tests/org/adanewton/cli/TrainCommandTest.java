@@ -1,0 +1,76 @@
+package org.adanewton.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.adanewton.train.MethodSpec;
+import org.adanewton.train.MetricsLog;
+import org.adanewton.train.Preset;
+import org.adanewton.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** train and compare end to end on the bundled subset: results, plots, resume, refusals. */
+class TrainCommandTest {
+    @Test
+    void cliTrainAndCompareWriteTheirResults(@TempDir Path dir) throws Exception {
+        CliRun t = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--out", dir.resolve("t").toString(),
+                "--progress", "lines", "--backend", "cpu");
+        assertEquals(0, t.code(), t.err() + t.out());
+        assertTrue(t.out().contains("data: bundled") || t.out().contains("data: "), t.out());
+        assertTrue(t.out().contains("results: "), t.out());
+        assertTrue(Files.exists(dir.resolve("t").resolve("metrics.csv")));
+        assertTrue(Files.size(dir.resolve("t").resolve("train.png")) > 1000);
+        // 1,000 samples at batch 512: two TR steps from the preset's radius 1e-4 cannot show anything, and the run says so
+        assertTrue(t.out().contains("note: TR-RMSProp's radius ended at") && t.out().contains("--delta0 0.0001"), t.out());
+        CliRun r = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--epochs", "2", "--data", "data/fashion-mnist-subset",
+                "--progress", "lines");
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertEquals(2.0, MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).get(MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).size() - 1)
+                .epoch(), 1e-9);
+        CliRun foreign = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--preset", "cifar-mlp");
+        assertEquals(2, foreign.code());
+        assertTrue(foreign.err().contains("resumes only its own network"), foreign.err());
+        CliRun c = CliRun.of("compare", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--methods", "tr-rmsprop,sgd", "--out",
+                dir.resolve("c").toString(), "--progress", "lines");
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(Files.size(dir.resolve("c").resolve("compare.png")) > 1000);
+        List<String> summary = Files.readAllLines(dir.resolve("c").resolve("summary.csv"));
+        assertEquals(3, summary.size());
+        assertTrue(summary.get(0).contains("epochs_to_target") && summary.get(1).startsWith("TR-RMSProp") && summary.get(2).startsWith("SGD"), summary.toString());
+    }
+
+    @Test
+    void badFlagsExitWithTwo() {
+        CliRun m = CliRun.of("train", "--method", "newton-rmsprop");
+        assertEquals(2, m.code());
+        assertTrue(m.err().contains("method = 'newton-rmsprop'"), m.err());
+        CliRun e = CliRun.of("train", "--eta1", "2");
+        assertEquals(2, e.code());
+        assertTrue(e.err().contains("eta1 = 2.0"), e.err());
+        CliRun p = CliRun.of("train", "--preset", "imagenet");
+        assertEquals(2, p.code());
+        assertTrue(p.err().contains("preset = 'imagenet'"), p.err());
+        assertEquals(2, CliRun.of("compare", "--epochs", "0").code());
+        CliRun missing = CliRun.of("train", "--data", "/nonexistent-dir", "--epochs", "1");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("/nonexistent-dir"), missing.err());
+    }
+
+
+    @Test
+    void theShortRunNoteNeedsATrustRegionRunWhoseRadiusBarelyGrew() {
+        TrainConfig tr = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("tr-rmsprop"), 1);
+        TrainConfig adam = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("adam"), 1);
+        assertNotNull(TrainCommand.shortRunNote(tr, row(2e-4)));
+        assertNull(TrainCommand.shortRunNote(tr, row(0.5)), "a radius 5000x its start is a run that shows the method");
+        assertNull(TrainCommand.shortRunNote(adam, row(0)));
+        assertNull(TrainCommand.shortRunNote(tr, null));
+    }
+
+    private static MetricsLog.Row row(double radius) {
+        return new MetricsLog.Row(1, 10, 10, 30, 40, 50, 1, 0.5, 0.8, 0.6, 0.8, radius, 512);
+    }
+}
