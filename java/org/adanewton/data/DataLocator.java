@@ -27,7 +27,8 @@ import java.util.function.Function;
  * <li>in the bundled 5,000 / 1,000 sample subset {@value #BUNDLED_DIR}: relative to the working
  * directory, to the system property {@value #HOME_PROPERTY}, and to the running jar
  * ({@code <jar dir>/../data/fashion-mnist-subset});</li>
- * <li>as classpath resources under {@code /}{@value #RESOURCE_DIR}.</li>
+ * <li>as classpath resources under {@code /}{@value #RESOURCE_DIR} (the CLI's jar carries them; the
+ * library's jar carries no data).</li>
  * </ol>
  * When a directory is given explicitly or by {@value #ENV} but lacks files, a
  * {@link DataNotFoundException} names the directory and the missing files: there is no silent
