@@ -83,8 +83,9 @@ public final class Plots {
             }
             if (chart.getSeriesMap().isEmpty()) continue;
             double xSpan = xRange[1] - xRange[0], ySpan = yRange[1] - yRange[0];
-            chart.getStyler().setxAxisTickLabelsFormattingFunction(v -> tickLabel(v, xSpan));
-            chart.getStyler().setyAxisTickLabelsFormattingFunction(v -> tickLabel(v, ySpan));
+            double xMax = Math.max(Math.abs(xRange[0]), Math.abs(xRange[1])), yMax = Math.max(Math.abs(yRange[0]), Math.abs(yRange[1]));
+            chart.getStyler().setxAxisTickLabelsFormattingFunction(v -> tickLabel(v, xSpan, xMax));
+            chart.getStyler().setyAxisTickLabelsFormattingFunction(v -> tickLabel(v, ySpan, yMax));
             images.add(BitmapEncoder.getBufferedImage(chart));
         }
         if (images.isEmpty()) return;
@@ -107,11 +108,12 @@ public final class Plots {
 
     /**
      * A tick label with the decimals that ticks about a fifth of {@code span} apart need (at most 4),
-     * and thousands or millions as k or M: 0.89, -2.5, 120, 12.5k, 1.2M.
+     * in thousands (k) or millions (M) when the axis's largest magnitude {@code max} reaches 10^4 or
+     * 10^6, so that one axis uses one unit: 0.89, -2.5, 120, 12.5k, 1.2M.
      */
-    static String tickLabel(double v, double span) {
+    static String tickLabel(double v, double span, double max) {
         double step = span > 0 && Double.isFinite(span) ? span / 5 : Math.max(Math.abs(v), 1) / 5;
-        double magnitude = Math.abs(v) >= 1e6 ? 1e6 : Math.abs(v) >= 1e4 ? 1e3 : 1;
+        double magnitude = max >= 1e6 ? 1e6 : max >= 1e4 ? 1e3 : 1;
         String suffix = magnitude == 1e6 ? "M" : magnitude == 1e3 ? "k" : "";
         int decimals = (int) Math.max(0, Math.min(4, Math.ceil(-Math.log10(step / magnitude))));
         return String.format(Locale.ROOT, "%." + decimals + "f%s", v / magnitude, suffix);

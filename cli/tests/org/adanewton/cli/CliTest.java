@@ -55,13 +55,14 @@ class CliTest {
 
     @Test
     void tickLabelsCarryTheDecimalsTheRangeNeeds() {
-        assertEquals("0.89", Plots.tickLabel(0.891439103843011, 0.05));
-        assertEquals("-2.5", Plots.tickLabel(-2.5, 3));
-        assertEquals("120", Plots.tickLabel(120, 400));
-        assertEquals("12.5k", Plots.tickLabel(12_500, 2_000));
-        assertEquals("13k", Plots.tickLabel(13_000, 20_000));
-        assertEquals("1.2M", Plots.tickLabel(1_234_567, 2_000_000));
-        assertEquals("3.0", Plots.tickLabel(3, 0));
+        assertEquals("0.89", Plots.tickLabel(0.891439103843011, 0.05, 0.9));
+        assertEquals("-2.5", Plots.tickLabel(-2.5, 3, 3));
+        assertEquals("120", Plots.tickLabel(120, 400, 400));
+        assertEquals("12.5k", Plots.tickLabel(12_500, 2_000, 14_000));
+        assertEquals("13k", Plots.tickLabel(13_000, 20_000, 20_000));
+        assertEquals("8k", Plots.tickLabel(8_000, 20_000, 20_000), "one unit per axis: 8k next to 12k, not 8000");
+        assertEquals("1.2M", Plots.tickLabel(1_234_567, 2_000_000, 2_000_000));
+        assertEquals("3.0", Plots.tickLabel(3, 0, 3));
     }
 
     @Test

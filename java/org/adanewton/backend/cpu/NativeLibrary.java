@@ -11,7 +11,11 @@ import org.bytedeco.javacpp.Loader;
  * so, naming the platform, and nothing is attempted.
  */
 public final class NativeLibrary {
-    /** The JavaCPP platforms whose native library is built into the jar (glibc 2.34 or newer on Linux). */
+    /**
+     * The JavaCPP platforms this project's build makes the native library for (glibc 2.34 or newer on
+     * Linux), for messages; whether this jar carries one for the running platform is read from the
+     * jar itself.
+     */
     public static final List<String> NATIVE_PLATFORMS = List.of("linux-x86_64");
 
     private static final String LOAD_ERROR = load();
@@ -25,7 +29,7 @@ public final class NativeLibrary {
 
     private static String load() {
         String platform = platform();
-        if (!NATIVE_PLATFORMS.contains(platform))
+        if (NativeLibrary.class.getResource(platform + "/libjniadanewton.so") == null)
             return "no native library for platform " + platform + "; this build has native kernels for "
                     + String.join(", ", NATIVE_PLATFORMS) + " (glibc 2.34 or newer) only";
         try {
