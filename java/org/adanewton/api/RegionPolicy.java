@@ -21,4 +21,13 @@ public interface RegionPolicy {
     boolean collapsed(double current);
 
     boolean isCubic();
+
+    /**
+     * Whether a restored Delta or sigma is one this policy can reach (a checkpoint's value is checked
+     * with it): finite and positive here; the built-in policies also bound it by their maximum radius
+     * or minimum sigma.
+     */
+    default boolean admits(double region) {
+        return region > 0 && region < Double.POSITIVE_INFINITY;
+    }
 }

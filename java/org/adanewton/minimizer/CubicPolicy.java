@@ -50,6 +50,12 @@ public record CubicPolicy(double initialSigma, double minSigma, double maxSigma,
         return sigma > maxSigma;
     }
 
+    /** A finite sigma of at least minSigma. */
+    @Override
+    public boolean admits(double sigma) {
+        return sigma >= minSigma && sigma < Double.POSITIVE_INFINITY;
+    }
+
     @Override
     public boolean isCubic() {
         return true;

@@ -13,6 +13,7 @@ import org.adanewton.api.StepSolver;
 import org.adanewton.api.Summary;
 import org.adanewton.api.TerminationType;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.ExclusiveUse;
 import org.adanewton.backend.Vector;
 import org.adanewton.norm.DiagonalNorm;
 import org.adanewton.subproblem.CauchyPoint;
@@ -35,8 +36,13 @@ import org.adanewton.subproblem.SteihaugCg;
  * invalid: it is rejected, the region shrinks, it is counted, and too many in a row end the run with
  * NUMERICAL_FAILURE. Never an exception. The state between iterations can be saved and restored so
  * that a resumed run continues exactly like an uninterrupted one.
+ *
+ * <p>Thread safety: a minimizer serves one thread at a time. {@link #next}, {@link #run},
+ * {@link #saveState}, {@link #restoreState} or {@link #close} from a second thread while one of them
+ * runs throws {@link IllegalStateException} and changes nothing.
  */
 public final class Minimizer implements AutoCloseable {
+    private final ExclusiveUse use = new ExclusiveUse(() -> "the Minimizer (" + options().method() + ")");
     private final Problem problem;
     private final MinimizerOptions options;
     private final Backend backend;
@@ -89,11 +95,16 @@ public final class Minimizer implements AutoCloseable {
 
     /** Runs until a stopping rule or a listener ends it. */
     public Summary run(IterationListener... listeners) {
-        TerminationType why;
-        do {
-            why = next(listeners);
-        } while (why == null);
-        return summary(why);
+        use.enter();
+        try {
+            TerminationType why;
+            do {
+                why = next(listeners);
+            } while (why == null);
+            return summary(why);
+        } finally {
+            use.exit();
+        }
     }
 
     /**
@@ -103,6 +114,7 @@ public final class Minimizer implements AutoCloseable {
      * {@link #summary(TerminationType)}.
      */
     public TerminationType next(IterationListener... listeners) {
+        use.enter();
         startNanos = System.nanoTime();
         try {
             TerminationType why = budgetExhausted();
@@ -116,6 +128,7 @@ public final class Minimizer implements AutoCloseable {
         } finally {
             secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
             startNanos = System.nanoTime();
+            use.exit();
         }
     }
 
@@ -248,8 +261,13 @@ public final class Minimizer implements AutoCloseable {
 
     /** The complete state between iterations (x, norm, region, counters). */
     public MinimizerState saveState() {
-        return new MinimizerState(options.method().cliName, x.toArray(), norm.saveState(), region, iteration, accepted, rejected, invalid,
-                invalidStreak, gradients, values, products, krylovIterations, secondsBefore, solverSeconds, initialValue);
+        use.enter();
+        try {
+            return new MinimizerState(options.method().cliName, x.toArray(), norm.saveState(), region, iteration, accepted, rejected, invalid,
+                    invalidStreak, gradients, values, products, krylovIterations, secondsBefore, solverSeconds, initialValue);
+        } finally {
+            use.exit();
+        }
     }
 
     /**
@@ -257,39 +275,59 @@ public final class Minimizer implements AutoCloseable {
      * at x before the next iteration (for a stochastic problem, on the problem's next sample).
      */
     public void restoreState(MinimizerState state) {
-        if (!state.method().equals(options.method().cliName))
-            throw new IllegalArgumentException("state of method '" + state.method() + "' cannot resume a " + options.method().cliName + " run");
-        if (state.x().length != problem.dimension())
-            throw new IllegalArgumentException("state has dimension " + state.x().length + "; the problem has " + problem.dimension());
-        norm.restoreState(state.norm());
-        backend.set(x, state.x());
-        region = state.region();
-        iteration = state.iteration();
-        accepted = state.accepted();
-        rejected = state.rejected();
-        invalid = state.invalid();
-        invalidStreak = state.invalidStreak();
-        gradients = state.gradients();
-        values = state.values();
-        products = state.products();
-        krylovIterations = state.krylovIterations();
-        secondsBefore = state.seconds();
-        solverSeconds = state.solverSeconds();
-        initialValue = state.initialValue();
-        needGradient = true;
-        history.clear();
+        use.enter();
+        try {
+            if (!state.method().equals(options.method().cliName))
+                throw new IllegalArgumentException("state of method '" + state.method() + "' cannot resume a " + options.method().cliName + " run");
+            if (state.x().length != problem.dimension())
+                throw new IllegalArgumentException("state has dimension " + state.x().length + "; the problem has " + problem.dimension());
+            for (int i = 0; i < state.x().length; i++)
+                if (!Double.isFinite(state.x()[i])) throw new IllegalArgumentException("state x[" + i + "] = " + state.x()[i] + "; must be finite");
+            if (!policy.admits(state.region()))
+                throw new IllegalArgumentException((policy.isCubic() ? "state sigma = " : "state radius = ") + state.region() + "; outside what the "
+                        + (policy.isCubic() ? "cubic" : "trust-region") + " policy allows (" + policy + ")");
+            long[] counters = {state.iteration(), state.accepted(), state.rejected(), state.invalid(), state.invalidStreak(), state.gradients(),
+                    state.values(), state.products(), state.krylovIterations()};
+            for (long c : counters) if (c < 0) throw new IllegalArgumentException("state has a negative counter (" + c + ")");
+            if (!(state.seconds() >= 0 && state.solverSeconds() >= 0 && state.seconds() < Double.POSITIVE_INFINITY))
+                throw new IllegalArgumentException("state seconds = " + state.seconds() + ", solver seconds = " + state.solverSeconds() + "; must be finite, >= 0");
+            norm.restoreState(state.norm());
+            backend.set(x, state.x());
+            region = state.region();
+            iteration = state.iteration();
+            accepted = state.accepted();
+            rejected = state.rejected();
+            invalid = state.invalid();
+            invalidStreak = state.invalidStreak();
+            gradients = state.gradients();
+            values = state.values();
+            products = state.products();
+            krylovIterations = state.krylovIterations();
+            secondsBefore = state.seconds();
+            solverSeconds = state.solverSeconds();
+            initialValue = state.initialValue();
+            needGradient = true;
+            history.clear();
+        } finally {
+            use.exit();
+        }
     }
 
     @Override
     public void close() {
-        g.close();
-        s.close();
-        trial.close();
-        norm.close();
+        use.enter();
         try {
-            solverResource.close();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+            g.close();
+            s.close();
+            trial.close();
+            norm.close();
+            try {
+                solverResource.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        } finally {
+            use.exit();
         }
     }
 }

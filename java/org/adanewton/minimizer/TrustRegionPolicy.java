@@ -62,6 +62,12 @@ public record TrustRegionPolicy(double initialRadius, double maxRadius, double m
         return delta < minRadius;
     }
 
+    /** A radius in (0, maxRadius]. */
+    @Override
+    public boolean admits(double delta) {
+        return delta > 0 && delta <= maxRadius;
+    }
+
     @Override
     public boolean isCubic() {
         return false;

@@ -1,12 +1,16 @@
 package org.adanewton.nn;
 
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.ExclusiveUse;
 
 /**
  * Up to {@link #capacity()} rows of inputs with their labels (softmax cross-entropy) or targets
  * (squared error), stored on a backend. Created by {@link Backend#batch(Network, int)} and reused:
  * {@link #set} validates everything first (lengths, finiteness, label range) and only then copies,
  * so a rejected call leaves the previous contents intact.
+ *
+ * <p>Thread safety: a batch serves one thread at a time. Writing it while another thread writes it,
+ * or while a model computes on it, throws {@link IllegalStateException} and changes nothing.
  */
 public abstract class Batch implements AutoCloseable {
     private final Backend backend;
@@ -15,6 +19,8 @@ public abstract class Batch implements AutoCloseable {
     private int rows;
     private long version;
     private boolean closed;
+    /** Held while rows are written, and by a model computing on this batch. */
+    final ExclusiveUse use = new ExclusiveUse(() -> "the Batch of " + network().shortName() + " on the " + backend().kind() + " backend");
 
     protected Batch(Backend backend, Network network, int capacity) {
         if (capacity < 1) throw new IllegalArgumentException("batch capacity = " + capacity + "; must be >= 1");
@@ -80,8 +86,7 @@ public abstract class Batch implements AutoCloseable {
                 throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + "; must be in [0, " + classes
                         + ") for a network with " + classes + " outputs");
         }
-        store(inputs, labels, null, rows);
-        commit(rows);
+        write(inputs, labels, null, rows);
     }
 
     /** Regression: inputs (rows x inputDim) and targets (rows x outputDim), row-major. */
@@ -106,15 +111,30 @@ public abstract class Batch implements AutoCloseable {
                             + "; binary cross-entropy targets must be in [0, 1]");
             }
         }
-        store(inputs, null, targets, rows);
-        commit(rows);
+        write(inputs, null, targets, rows);
+    }
+
+    /** The validated rows into the backend's storage, unless another thread is using the batch. */
+    private void write(float[] inputs, int[] labels, float[] targets, int rows) {
+        use.enter();
+        try {
+            store(inputs, labels, targets, rows);
+            commit(rows);
+        } finally {
+            use.exit();
+        }
     }
 
     @Override
     public final void close() {
-        if (!closed) {
-            closed = true;
-            release();
+        use.enter();
+        try {
+            if (!closed) {
+                closed = true;
+                release();
+            }
+        } finally {
+            use.exit();
         }
     }
 

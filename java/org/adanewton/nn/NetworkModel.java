@@ -3,6 +3,7 @@ package org.adanewton.nn;
 import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.StepResult;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.ExclusiveUse;
 import org.adanewton.backend.Vector;
 import org.adanewton.subproblem.KrylovOptions;
 import org.adanewton.subproblem.NativeKrylovOperator;
@@ -18,6 +19,10 @@ import org.adanewton.subproblem.NativeKrylovOperator;
  * cache, and a cached call then throws instead of computing at a stale point.
  *
  * <p>All arguments are validated before any kernel runs; a rejected call changes nothing.
+ *
+ * <p>Thread safety: a model serves one thread at a time (its buffers and its thread pool are its
+ * own). A call from a second thread while one is running throws {@link IllegalStateException}
+ * naming the model, and changes nothing; separate models run in parallel on separate threads.
  */
 public abstract class NetworkModel implements AutoCloseable {
     private final Backend backend;
@@ -31,6 +36,7 @@ public abstract class NetworkModel implements AutoCloseable {
     private long cachedBatchVersion;
 
     private final CurvatureOperator hessian, gaussNewton;
+    private final ExclusiveUse use = new ExclusiveUse(() -> "the NetworkModel of " + network().shortName() + " on the " + backend().kind() + " backend");
 
     protected NetworkModel(Backend backend, Network network, int maxBatch) {
         this(backend, network, maxBatch, false);
@@ -65,60 +71,92 @@ public abstract class NetworkModel implements AutoCloseable {
 
     /** The network outputs (rows x outputDim, row-major) for the batch. */
     public final double[] forward(Vector w, Batch batch) {
-        checkPoint(w, batch);
-        invalidate();
-        return doForward(w, batch);
+        enter(batch);
+        try {
+            checkPoint(w, batch);
+            invalidate();
+            return doForward(w, batch);
+        } finally {
+            exit(batch);
+        }
     }
 
     /** The loss (with regularization) at w on the batch. */
     public final double loss(Vector w, Batch batch) {
-        checkPoint(w, batch);
-        invalidate();
-        return doLoss(w, batch);
+        enter(batch);
+        try {
+            checkPoint(w, batch);
+            invalidate();
+            return doLoss(w, batch);
+        } finally {
+            exit(batch);
+        }
     }
 
     /** Writes the gradient into grad, returns the loss, and caches the point (w, batch). */
     public final double gradient(Vector w, Batch batch, Vector grad) {
-        checkPoint(w, batch);
-        checkOutput("grad", grad, w);
-        invalidate();
-        double loss = doGradient(w, batch, grad);
-        written(grad);
-        remember(w, batch);
-        return loss;
+        enter(batch);
+        try {
+            checkPoint(w, batch);
+            checkOutput("grad", grad, w);
+            invalidate();
+            double loss = doGradient(w, batch, grad);
+            written(grad);
+            remember(w, batch);
+            return loss;
+        } finally {
+            exit(batch);
+        }
     }
 
     /** Writes H v into out from scratch (forward included), returns the loss, and caches the point. */
     public final double hvp(Vector w, Batch batch, Vector v, Vector out) {
-        checkPoint(w, batch);
-        checkParameters("v", v);
-        checkOutput("out", out, w);
-        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
-        invalidate();
-        double loss = doHvp(w, batch, v, out);
-        written(out);
-        remember(w, batch);
-        return loss;
+        enter(batch);
+        try {
+            checkPoint(w, batch);
+            checkParameters("v", v);
+            checkOutput("out", out, w);
+            if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+            invalidate();
+            double loss = doHvp(w, batch, v, out);
+            written(out);
+            remember(w, batch);
+            return loss;
+        } finally {
+            exit(batch);
+        }
     }
 
     /** Writes H v into out at the cached point, without a forward pass. */
     public final void hvpCached(Vector v, Vector out) {
-        checkCached();
-        checkParameters("v", v);
-        checkOutput("out", out, cachedW);
-        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
-        doHvpCached(v, out);
-        written(out);
+        Batch held = cachedBatch;
+        enter(held);
+        try {
+            checkCached();
+            checkParameters("v", v);
+            checkOutput("out", out, cachedW);
+            if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+            doHvpCached(v, out);
+            written(out);
+        } finally {
+            exit(held);
+        }
     }
 
     /** Writes the Gauss-Newton product J' H_loss J v (+ regularizer Hessian v) at the cached point. */
     public final void gaussNewtonCached(Vector v, Vector out) {
-        checkCached();
-        checkParameters("v", v);
-        checkOutput("out", out, cachedW);
-        if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
-        doGaussNewtonCached(v, out);
-        written(out);
+        Batch held = cachedBatch;
+        enter(held);
+        try {
+            checkCached();
+            checkParameters("v", v);
+            checkOutput("out", out, cachedW);
+            if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
+            doGaussNewtonCached(v, out);
+            written(out);
+        } finally {
+            exit(held);
+        }
     }
 
     /**
@@ -162,18 +200,30 @@ public abstract class NetworkModel implements AutoCloseable {
 
         @Override
         public StepResult steihaug(Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
-            checkSolve(g, a, s);
-            double[] r = nativeSteihaug(curvature, g, a, radius, o, s);
-            s.markWritten();
-            return NativeKrylovOperator.decode(r);
+            Batch held = cachedBatch;
+            enter(held);
+            try {
+                checkSolve(g, a, s);
+                double[] r = nativeSteihaug(curvature, g, a, radius, o, s);
+                s.markWritten();
+                return NativeKrylovOperator.decode(r);
+            } finally {
+                exit(held);
+            }
         }
 
         @Override
         public StepResult lanczos(boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
-            checkSolve(g, a, s);
-            double[] r = nativeLanczos(curvature, cubic, g, a, reg, o, s);
-            s.markWritten();
-            return NativeKrylovOperator.decode(r);
+            Batch held = cachedBatch;
+            enter(held);
+            try {
+                checkSolve(g, a, s);
+                double[] r = nativeLanczos(curvature, cubic, g, a, reg, o, s);
+                s.markWritten();
+                return NativeKrylovOperator.decode(r);
+            } finally {
+                exit(held);
+            }
         }
     }
 
@@ -203,11 +253,33 @@ public abstract class NetworkModel implements AutoCloseable {
 
     @Override
     public final void close() {
-        if (!closed) {
-            closed = true;
-            invalidate();
-            release();
+        use.enter();
+        try {
+            if (!closed) {
+                closed = true;
+                invalidate();
+                release();
+            }
+        } finally {
+            use.exit();
         }
+    }
+
+    /** Takes this model, and the batch it computes on (when non-null), for the calling thread. */
+    private void enter(Batch batch) {
+        use.enter();
+        if (batch == null) return;
+        try {
+            batch.use.enter();
+        } catch (RuntimeException e) {
+            use.exit();
+            throw e;
+        }
+    }
+
+    private void exit(Batch batch) {
+        if (batch != null) batch.use.exit();
+        use.exit();
     }
 
     // ---- kernels (arguments validated) ----

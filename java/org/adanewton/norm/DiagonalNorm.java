@@ -95,6 +95,9 @@ public abstract class DiagonalNorm implements Norm {
             throw new IllegalArgumentException("norm state has dimension " + state.accumulator().length + "; this norm has "
                     + accumulator.length());
         if (state.updates() < 0) throw new IllegalArgumentException("norm state updates = " + state.updates() + "; must be >= 0");
+        for (int i = 0; i < state.accumulator().length; i++)
+            if (!(state.accumulator()[i] >= 0 && state.accumulator()[i] < Double.POSITIVE_INFINITY))
+                throw new IllegalArgumentException("norm state accumulator[" + i + "] = " + state.accumulator()[i] + "; must be finite and >= 0");
         backend.set(accumulator, state.accumulator());
         updates = state.updates();
         recompute();

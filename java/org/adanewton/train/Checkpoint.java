@@ -2,7 +2,6 @@ package org.adanewton.train;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonParseException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -91,8 +90,8 @@ public final class Checkpoint {
         State state;
         try {
             state = GSON.fromJson(Files.readString(json, StandardCharsets.UTF_8), State.class);
-        } catch (JsonParseException e) {
-            throw new IOException(json + " is not valid checkpoint JSON: " + e.getMessage());
+        } catch (RuntimeException e) { // JsonParseException, or the records' own refusals (IllegalArgumentException) as Gson wraps them
+            throw new IOException(json + " is not a valid checkpoint state: " + reason(e));
         }
         if (state == null || state.formatVersion() != FORMAT_VERSION)
             throw new IOException(json + ": format version " + (state == null ? "missing" : state.formatVersion()) + "; this version reads " + FORMAT_VERSION);
@@ -119,6 +118,14 @@ public final class Checkpoint {
         Map<String, double[]> vectors = new LinkedHashMap<>();
         Safetensors.read(dir.resolve("optimizer.safetensors")).tensors().forEach((k, t) -> vectors.put(k, t.values()));
         return new Loaded(state, weights, vectors);
+    }
+
+    /** The innermost refusal of a value (a record's IllegalArgumentException), else the parser's own message. */
+    private static String reason(RuntimeException e) {
+        String message = e.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause())
+            if (t instanceof IllegalArgumentException && !(t instanceof NumberFormatException) && t.getMessage() != null) message = t.getMessage();
+        return message;
     }
 
     /** Throws unless the checkpoint's state was saved for this network. */

@@ -43,11 +43,15 @@ public record TrainConfig(String preset, String method, int epochs, int batch, i
         if (warmEpochs > 0 && (warmStart == null || warmBatch < 1)) throw new IllegalArgumentException("a warm start needs its optimizer and batch");
         if (warmEpochs >= epochs && spec.isSecondOrder())
             throw new IllegalArgumentException("warmEpochs = " + warmEpochs + "; must be < epochs = " + epochs);
-        if (!(pivotEvery >= 0)) throw new IllegalArgumentException("pivotEvery = " + pivotEvery + "; must be >= 0");
-        if (!(pivotGrowth >= 1)) throw new IllegalArgumentException("pivotGrowth = " + pivotGrowth + "; must be >= 1");
+        if (!(pivotEvery >= 0 && pivotEvery < Double.POSITIVE_INFINITY))
+            throw new IllegalArgumentException("pivotEvery = " + pivotEvery + "; must be finite and >= 0 (0: off)");
+        if (!(pivotGrowth >= 1 && pivotGrowth < Double.POSITIVE_INFINITY))
+            throw new IllegalArgumentException("pivotGrowth = " + pivotGrowth + "; must be finite and >= 1");
         if (!(pivotCap > 0 && pivotCap <= 1)) throw new IllegalArgumentException("pivotCap = " + pivotCap + "; must be in (0, 1]");
-        if (!(evalEvery > 0)) throw new IllegalArgumentException("evalEvery = " + evalEvery + "; must be > 0");
-        if (!(checkpointEvery >= 0)) throw new IllegalArgumentException("checkpointEvery = " + checkpointEvery + "; must be >= 0");
+        if (!(evalEvery > 0 && evalEvery < Double.POSITIVE_INFINITY))
+            throw new IllegalArgumentException("evalEvery = " + evalEvery + "; must be finite and > 0");
+        if (!(checkpointEvery >= 0 && checkpointEvery < Double.POSITIVE_INFINITY))
+            throw new IllegalArgumentException("checkpointEvery = " + checkpointEvery + "; must be finite and >= 0 (0: at the end only)");
         if (trainSamples < 0) throw new IllegalArgumentException("trainSamples = " + trainSamples + "; must be >= 0");
         if (threads < 0) throw new IllegalArgumentException("threads = " + threads + "; must be >= 0");
         if (curvature == null) throw new IllegalArgumentException("curvature is null");

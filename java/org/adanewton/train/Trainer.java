@@ -70,6 +70,10 @@ public final class Trainer implements AutoCloseable {
     private long iterations, gradients, hvps, lossEvaluations, warmSteps, firstOrderSteps;
     private double flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss = Double.NaN;
     private String termination = "";
+    /** Skipped first-order steps (non-finite loss or gradient): in all, and in a row (not kept in checkpoints). */
+    private long firstOrderInvalid, firstOrderInvalidStreak;
+    /** Non-finite first-order steps in a row that end a run, as the minimizer's default for second-order steps. */
+    static final int MAX_FIRST_ORDER_INVALID = 20;
 
     public Trainer(TrainConfig config, Network network, Dataset train, Dataset test, Backend backend, Path outDir, Progress progress) {
         this.config = config;
@@ -111,6 +115,10 @@ public final class Trainer implements AutoCloseable {
             warmProblem = null;
             warmOptimizer = null;
         }
+        // every schedule moves by at least one iteration: a shorter interval would evaluate (or checkpoint, or pivot) forever
+        requireInterval("evalEvery", config.evalEvery(), config.batch(), size);
+        if (config.checkpointEvery() > 0) requireInterval("checkpointEvery", config.checkpointEvery(), config.batch(), size);
+        if (method.isSecondOrder() && config.pivotEvery() > 0) requireInterval("pivotEvery", config.pivotEvery(), config.batch(), size);
         evaluator = new Evaluator(backend, network);
         gradientFlops = network.gradientFlopsPerSample();
         hvpFlops = network.hvpCachedFlopsPerSample();
@@ -118,7 +126,15 @@ public final class Trainer implements AutoCloseable {
         nextPivot = config.warmEpochs();
     }
 
-    public TrainConfig config() {
+    /** An interval of the schedule (in epochs) must be at least one iteration: a batch of the training set. */
+    private static void requireInterval(String name, double every, int batch, int size) {
+        double iteration = (double) Math.min(batch, size) / size;
+        if (!(every >= iteration))
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%s = %s epochs; must be at least one iteration (batch %d of %d samples = %s epochs)",
+                    name, every, batch, size, iteration));
+    }
+
+        public TrainConfig config() {
         return config;
     }
 
@@ -186,7 +202,9 @@ public final class Trainer implements AutoCloseable {
             seconds += (System.nanoTime() - t0) * 1e-9;
             progress.onStep(epochs(), this);
             if (end != null) {
-                termination = minimizer.summary(end).message();
+                termination = minimizer != null ? minimizer.summary(end).message()
+                        : String.format(Locale.ROOT, "%d first-order steps in a row had a non-finite loss or gradient (%d in all); the learning rate "
+                                + "is probably too large", firstOrderInvalidStreak, firstOrderInvalid);
                 progress.message("the minimizer ended: " + end + ": " + termination);
                 return end.name().toLowerCase(Locale.ROOT);
             }
@@ -198,13 +216,11 @@ public final class Trainer implements AutoCloseable {
         iterations++;
         if (warmProblem != null && warmProblem.epochs() < config.warmEpochs() - 1e-12) {
             warmSteps++;
-            firstOrderStep(warmProblem, warmOptimizer);
-            return null;
+            return firstOrderStep(warmProblem, warmOptimizer);
         }
         if (firstOrder != null) {
             firstOrderSteps++;
-            firstOrderStep(mainProblem, firstOrder);
-            return null;
+            return firstOrderStep(mainProblem, firstOrder);
         }
         long g0 = minimizer.gradients(), h0 = minimizer.products(), v0 = minimizer.functionValues();
         TerminationType end = minimizer.next();
@@ -218,12 +234,22 @@ public final class Trainer implements AutoCloseable {
         return end == TerminationType.REGION_COLLAPSED || end == TerminationType.NUMERICAL_FAILURE ? end : null;
     }
 
-    private void firstOrderStep(NetworkProblem problem, FirstOrderOptimizer optimizer) {
+    /**
+     * One first-order step; a non-finite loss or gradient skips it and is counted, and
+     * {@value #MAX_FIRST_ORDER_INVALID} of them in a row end the run with NUMERICAL_FAILURE (returned).
+     */
+    private TerminationType firstOrderStep(NetworkProblem problem, FirstOrderOptimizer optimizer) {
         problem.advance();
         double f = problem.gradient(w, g);
         gradients++;
         flops += gradientFlops * problem.rows();
-        if (Double.isFinite(f) && backend.countNonFinite(g) == 0) optimizer.step(w, g);
+        if (Double.isFinite(f) && backend.countNonFinite(g) == 0) {
+            optimizer.step(w, g);
+            firstOrderInvalidStreak = 0;
+            return null;
+        }
+        firstOrderInvalid++;
+        return ++firstOrderInvalidStreak >= MAX_FIRST_ORDER_INVALID ? TerminationType.NUMERICAL_FAILURE : null;
     }
 
     private void evaluate(MetricsLog metrics) throws IOException {

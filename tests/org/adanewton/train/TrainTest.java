@@ -103,6 +103,37 @@ class TrainTest {
     }
 
     @Test
+    void aDivergingFirstOrderRunEndsWithNumericalFailure(@TempDir Path dir) throws Exception {
+        TrainConfig c = config("sgd", 3);
+        org.adanewton.minimizer.FirstOrderOptions f = c.firstOrder();
+        TrainConfig huge = new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(), c.curvature(), c.seed(), c.trustRegion(),
+                c.cubic(), c.krylov(), c.norm(), new org.adanewton.minimizer.FirstOrderOptions(f.kind(), 1e308, f.momentum(), f.nesterov(), f.beta1(),
+                        f.beta2(), f.eps(), f.weightDecay()), c.warmEpochs(), c.warmStart(), c.warmBatch(), c.pivotEvery(), c.pivotGrowth(),
+                c.pivotCap(), c.evalEvery(), c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend());
+        Trainer.Result r = train(huge, dir, null);
+        assertEquals("numerical_failure", r.status(), r.message());
+        assertTrue(r.message().contains(Trainer.MAX_FIRST_ORDER_INVALID + " first-order steps in a row"), r.message());
+        assertTrue(r.epochs() < 3, "it must stop well before the epochs are done: " + r.epochs());
+    }
+
+    @Test
+    void anIntervalShorterThanOneIterationIsRefused() {
+        TrainConfig c = config("tr-rmsprop", 2);
+        TrainConfig tiny = new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(), c.curvature(), c.seed(), c.trustRegion(),
+                c.cubic(), c.krylov(), c.norm(), c.firstOrder(), c.warmEpochs(), c.warmStart(), c.warmBatch(), c.pivotEvery(), c.pivotGrowth(),
+                c.pivotCap(), 1e-300, c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend());
+        Network net = Preset.get("fmnist-mlp").network();
+        try (CpuBackend be = new CpuBackend(1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(tiny, net, data.train(), data.test(), be, Path.of("unused"), QUIET));
+            assertTrue(e.getMessage().startsWith("evalEvery = 1.0E-300 epochs; must be at least one iteration"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(),
+                c.curvature(), c.seed(), c.trustRegion(), c.cubic(), c.krylov(), c.norm(), c.firstOrder(), c.warmEpochs(), c.warmStart(), c.warmBatch(),
+                Double.POSITIVE_INFINITY, c.pivotGrowth(), c.pivotCap(), c.evalEvery(), c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend()));
+    }
+
+    @Test
     void datasetMustMatchTheNetwork() {
         Dataset tiny = Dataset.flat("tiny", new float[20], 5, new int[4], 10, null);
         Network net = Preset.get("fmnist-mlp").network();

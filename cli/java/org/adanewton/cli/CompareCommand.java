@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 /** Runs several methods on one preset and writes compare.png and summary.csv. */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run several methods on one preset (default: the paper's 7 on fmnist-mlp, 100 epochs each).",
-                "Writes one run directory per method, compare.png (log training loss vs epochs, backprops, seconds) and summary.csv."})
+                "Writes one run directory per method, compare.png (ln training loss vs epochs, backprops and seconds; test accuracy vs epochs) and summary.csv."})
 final class CompareCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
     String preset;
@@ -45,7 +45,7 @@ final class CompareCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar or lines (default ${DEFAULT-VALUE}).")
-    String progressMode;
+    ConsoleProgress.Mode progressMode;
 
     @Mixin
     TrainOptions options;
@@ -78,7 +78,7 @@ final class CompareCommand implements Callable<Integer> {
         for (TrainConfig c : configs) {
             String label = c.methodSpec().label();
             System.out.printf(Locale.ROOT, "== %s: %d epochs, batch %d ==%n", label, c.epochs(), c.batch());
-            try (Trainer t = new Trainer(c, p.network(), data.train(), data.test(), backend, dir.resolve(c.method()),
+            try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method()),
                     new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), label))) {
                 Trainer.Result r = t.run(null);
                 Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method()).resolve("train.png"));

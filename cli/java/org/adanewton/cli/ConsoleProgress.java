@@ -22,11 +22,14 @@ final class ConsoleProgress implements Trainer.Progress {
         this.label = label;
     }
 
-    static boolean isTerminal(String mode) {
+    /** --progress: a bar redrawn in place, a line per evaluation, or the bar on a terminal only. */
+    enum Mode { auto, bar, lines }
+
+    static boolean isTerminal(Mode mode) {
         return switch (mode) {
-            case "bar" -> true;
-            case "lines" -> false;
-            default -> System.console() != null && System.getenv("CI") == null;
+            case bar -> true;
+            case lines -> false;
+            case auto -> System.console() != null && System.getenv("CI") == null;
         };
     }
 

@@ -5,6 +5,8 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
@@ -45,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
     Path resume;
 
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar or lines (default ${DEFAULT-VALUE}).")
-    String progressMode;
+    ConsoleProgress.Mode progressMode;
 
     @Mixin
     TrainOptions options;
@@ -91,22 +93,29 @@ final class TrainCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
                 config.methodSpec().label(), config.epochs(), config.batch());
         ConsoleProgress progress = new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), config.methodSpec().label());
-        try (Trainer trainer = new Trainer(config, p.network(), data.train(), data.test(), backend, dir, progress)) {
+        try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, p.network(), data, backend, dir, progress)) {
+            // Ctrl-C: the hook asks the trainer to stop and waits for its checkpoint, then for the plot
+            CountDownLatch plotted = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
                 trainer.requestStop();
                 try {
-                    trainer.awaitFinish(120_000);
+                    if (trainer.awaitFinish(120_000)) plotted.await(60, TimeUnit.SECONDS);
                 } catch (InterruptedException ignored) {
                     Thread.currentThread().interrupt();
                 }
             }, "adanewton-checkpoint-on-exit");
             Runtime.getRuntime().addShutdownHook(hook);
-            Trainer.Result r = trainer.run(loaded);
-            Plots.trainingRun(p.network().shortName(), config.methodSpec().label(), r.rows(), dir.resolve("train.png"));
+            Trainer.Result r;
+            try {
+                r = trainer.run(loaded);
+                Plots.trainingRun(p.network().shortName(), config.methodSpec().label(), r.rows(), dir.resolve("train.png"));
+            } finally {
+                plotted.countDown();
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
-                // Ctrl-C: the hook is running and waits for this checkpoint
+                // Ctrl-C: the hook is running and has waited for this checkpoint and plot
             }
             MetricsLog.Row last = r.last();
             System.out.println(r.message());
@@ -131,7 +140,9 @@ final class TrainCommand implements Callable<Integer> {
      */
     static String shortRunNote(TrainConfig config, MetricsLog.Row last) {
         TrustRegionPolicy t = config.trustRegion();
-        if (t == null || config.firstOrder() != null || last == null || !(last.regularization() < SHORT_RUN_GROWTH * t.initialRadius())) return null;
+        MethodSpec m = config.methodSpec();
+        if (t == null || !m.isSecondOrder() || m.method().cubic || last == null || !(last.regularization() < SHORT_RUN_GROWTH * t.initialRadius()))
+            return null;
         return String.format(Locale.ROOT, "note: %s's radius ended at %.2g, within %sx of its start (--delta0 %s, growing at most %sx per step "
                 + "up to --delta-max %s): a run this short cannot show the method's behaviour; train for more --epochs or start from a larger --delta0.",
                 config.methodSpec().label(), last.regularization(), plain(SHORT_RUN_GROWTH), plain(t.initialRadius()), plain(t.gammaInc()),

@@ -2,14 +2,22 @@ package org.adanewton.cli;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.adanewton.backend.Backend;
+import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.CubicPolicy;
 import org.adanewton.minimizer.FirstOrderOptions;
 import org.adanewton.minimizer.NetworkProblem;
 import org.adanewton.minimizer.TrustRegionPolicy;
+import org.adanewton.nn.Network;
 import org.adanewton.norm.EpsPlacement;
 import org.adanewton.norm.NormOptions;
 import org.adanewton.subproblem.KrylovOptions;
 import org.adanewton.train.TrainConfig;
+import org.adanewton.train.Trainer;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /** The hyper-parameter overrides shared by `train` and `compare`: each flag, when given, replaces the preset's value. */
@@ -77,12 +85,60 @@ final class TrainOptions {
     @Option(names = "--data", description = "Directory with the dataset (else $ADANEWTON_DATA, Debian's Fashion-MNIST, the bundled subset).")
     Path data;
 
+    /**
+     * The flag that sets each parameter the library's records name in their refusals (e.g.
+     * "initialRadius = -1.0; must be finite and > 0" is about --delta0).
+     */
+    static final Map<String, String> FLAGS = Map.ofEntries(Map.entry("initialRadius", "--delta0"), Map.entry("maxRadius", "--delta-max"),
+            Map.entry("minRadius", "--delta0 (the minimum radius follows it: delta0 / 10)"), Map.entry("eta1", "--eta1"), Map.entry("eta2", "--eta2"),
+            Map.entry("gammaInc", "--gamma-inc"), Map.entry("gammaDec", "--gamma-dec"), Map.entry("initialSigma", "--sigma0"),
+            Map.entry("maxIterations", "--max-krylov"), Map.entry("tolerance", "--krylov-tol"), Map.entry("eps", "--eps"), Map.entry("beta", "--beta"),
+            Map.entry("aMin", "--clamp aMin"), Map.entry("aMax", "--clamp aMax"), Map.entry("lr", "--lr"), Map.entry("momentum", "--momentum"),
+            Map.entry("batch", "--batch"), Map.entry("hessianBatch", "--hessian-batch"), Map.entry("warmEpochs", "--warm-epochs"),
+            Map.entry("pivotEvery", "--pivot-every"), Map.entry("pivotGrowth", "--pivot-growth"), Map.entry("pivotCap", "--pivot-cap"),
+            Map.entry("evalEvery", "--eval-every"), Map.entry("checkpointEvery", "--checkpoint-every"), Map.entry("trainSamples", "--train-samples"),
+            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"));
+
+    private static final Pattern NAMED = Pattern.compile("(?<![\\w-])([a-zA-Z][a-zA-Z0-9]*) = ");
+
+    /** The refusal with each parameter name replaced by its flag ("eta2 = 0.4; must be in [eta1 = 0.5, 1)" -> "--eta2 = 0.4; ... [--eta1 = ..."). */
+    static String withFlags(String message, Map<String, String> flags) {
+        if (message == null) return null;
+        Matcher m = NAMED.matcher(message);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(flags.getOrDefault(m.group(1), m.group(1)) + " = "));
+        return m.appendTail(out).toString();
+    }
+
+    /** The same exception with its parameter names as flags. */
+    static IllegalArgumentException withFlags(IllegalArgumentException e, Map<String, String> flags) {
+        return new IllegalArgumentException(withFlags(e.getMessage(), flags), e);
+    }
+
+    /** A trainer, or a usage error (exit 2) naming the flag whose value it refuses (an interval below one iteration, data of another shape). */
+    static Trainer trainer(CommandLine cli, TrainConfig config, Network network, DataLocator.Located data, Backend backend, Path dir,
+            Trainer.Progress progress) {
+        try {
+            return new Trainer(config, network, data.train(), data.test(), backend, dir, progress);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cli, withFlags(e.getMessage(), FLAGS));
+        }
+    }
+
     private static <T> T or(T value, T fallback) {
         return value != null ? value : fallback;
     }
 
-    /** base with every given flag applied; invalid values throw IllegalArgumentException naming the option. */
+    /** base with every given flag applied; invalid values throw IllegalArgumentException naming the flag. */
     TrainConfig apply(TrainConfig b) {
+        try {
+            return build(b);
+        } catch (IllegalArgumentException e) {
+            throw withFlags(e, FLAGS);
+        }
+    }
+
+    private TrainConfig build(TrainConfig b) {
         TrustRegionPolicy tr = b.trustRegion();
         if (tr != null)
             tr = new TrustRegionPolicy(or(delta0, tr.initialRadius()), or(deltaMax, tr.maxRadius()),
@@ -121,8 +177,14 @@ final class TrainOptions {
             fo = new FirstOrderOptions(fo.kind(), or(lr, fo.lr()), or(momentum, fo.momentum()), fo.nesterov(), fo.beta1(), fo.beta2(), fo.eps(),
                     fo.weightDecay());
         FirstOrderOptions warm = b.warmStart();
-        if (warm != null && warmLr != null) warm = new FirstOrderOptions(warm.kind(), warmLr, warm.momentum(), warm.nesterov(), warm.beta1(),
-                warm.beta2(), warm.eps(), warm.weightDecay());
+        if (warm != null && warmLr != null) {
+            try {
+                warm = new FirstOrderOptions(warm.kind(), warmLr, warm.momentum(), warm.nesterov(), warm.beta1(), warm.beta2(), warm.eps(),
+                        warm.weightDecay());
+            } catch (IllegalArgumentException e) {
+                throw withFlags(e, Map.of("lr", "--warm-lr"));
+            }
+        }
         NetworkProblem.Curvature curv = b.curvature();
         if (curvature != null) curv = switch (curvature.toLowerCase(Locale.ROOT)) {
             case "hessian" -> NetworkProblem.Curvature.HESSIAN;

@@ -19,7 +19,7 @@ class TrainCommandTest {
         CliRun t = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--out", dir.resolve("t").toString(),
                 "--progress", "lines", "--backend", "cpu");
         assertEquals(0, t.code(), t.err() + t.out());
-        assertTrue(t.out().contains("data: bundled") || t.out().contains("data: "), t.out());
+        assertTrue(t.out().contains("data: --data: ") && t.out().contains("fashion-mnist-subset"), t.out());
         assertTrue(t.out().contains("results: "), t.out());
         assertTrue(Files.exists(dir.resolve("t").resolve("metrics.csv")));
         assertTrue(Files.size(dir.resolve("t").resolve("train.png")) > 1000);
@@ -61,12 +61,45 @@ class TrainCommandTest {
 
 
     @Test
+    void refusalsNameTheFlagAsTyped() {
+        String[][] cases = {
+                {"--delta0", "-1", "--delta0 = -1.0; must be finite and > 0"},
+                {"--delta-max", "1e-9", "--delta-max = 1.0E-9; must be >= --delta0 = "},
+                {"--eta2", "0.001", "--eta2 = 0.001; must be in [--eta1 = "},
+                {"--warm-lr", "-1", "--warm-lr = -1.0"},
+                {"--max-krylov", "-1", "--max-krylov = -1"},
+                {"--krylov-tol", "NaN", "--krylov-tol = NaN"},
+                {"--pivot-every", "Infinity", "--pivot-every = Infinity; must be finite"},
+                {"--eval-every", "1e-300", "--eval-every = 1.0E-300 epochs; must be at least one iteration"},
+                {"--checkpoint-every", "1e-300", "--checkpoint-every = 1.0E-300 epochs; must be at least one iteration"},
+                {"--pivot-every", "1e-300", "--pivot-every = 1.0E-300 epochs; must be at least one iteration"}};
+        for (String[] c : cases) {
+            CliRun r = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--epochs", "2", c[0], c[1], "--progress", "lines");
+            assertEquals(2, r.code(), c[0] + " " + c[1] + ": " + r.err() + r.out());
+            assertTrue(r.err().contains(c[2]), c[0] + " " + c[1] + ": " + r.err());
+        }
+        CliRun progress = CliRun.of("train", "--progress", "foo");
+        assertEquals(2, progress.code());
+        assertTrue(progress.err().contains("--progress") && progress.err().contains("foo") && progress.err().contains("lines"), progress.err());
+    }
+
+    @Test
+    void aDivergingFirstOrderRunEndsWithExitOne(@TempDir Path dir) {
+        CliRun r = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--method", "sgd", "--lr", "1e308", "--epochs", "5", "--out",
+                dir.toString(), "--progress", "lines");
+        assertEquals(1, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("ended early") && r.out().contains("first-order steps in a row had a non-finite loss or gradient"), r.out());
+    }
+
+    @Test
     void theShortRunNoteNeedsATrustRegionRunWhoseRadiusBarelyGrew() {
         TrainConfig tr = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("tr-rmsprop"), 1);
         TrainConfig adam = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("adam"), 1);
         assertNotNull(TrainCommand.shortRunNote(tr, row(2e-4)));
         assertNull(TrainCommand.shortRunNote(tr, row(0.5)), "a radius 5000x its start is a run that shows the method");
         assertNull(TrainCommand.shortRunNote(adam, row(0)));
+        assertNull(TrainCommand.shortRunNote(TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("arc-rmsprop"), 1), row(2e-4)),
+                "ARC's column is sigma, not a radius");
         assertNull(TrainCommand.shortRunNote(tr, null));
     }
 

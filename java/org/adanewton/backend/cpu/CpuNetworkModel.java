@@ -14,6 +14,7 @@ import org.bytedeco.javacpp.Pointer;
 /** A network on the CPU backend: one JNI call per loss, gradient, HVP or Gauss-Newton product. */
 final class CpuNetworkModel extends NetworkModel {
     private final Pointer net;
+    private final NativeCleaner.Handle cleaner;
     private final DoublePointer scalar = new DoublePointer(2);
     private final DoublePointer solveResult = new DoublePointer(6);
     private FloatPointer work; // Krylov work space, grown on demand and kept
@@ -27,6 +28,8 @@ final class CpuNetworkModel extends NetworkModel {
                     network.regularization().kind().nativeCode, network.regularization().lambda(), maxBatch, backend.threads());
         }
         if (net == null || net.isNull()) NativeLibrary.check("an_net_create", -1);
+        Pointer created = net;
+        cleaner = NativeCleaner.register(this, "a NetworkModel (" + network.shortName() + ")", () -> NativeApi.an_net_destroy(created));
         long n = NativeApi.an_net_param_count(net);
         if (n != network.parameterCount())
             throw new IllegalStateException("native parameter count " + n + " differs from " + network.parameterCount());
@@ -129,7 +132,7 @@ final class CpuNetworkModel extends NetworkModel {
 
     @Override
     protected void release() {
-        NativeApi.an_net_destroy(net);
+        cleaner.close(); // an_net_destroy
         scalar.close();
         solveResult.close();
         if (work != null) work.close();
