@@ -89,6 +89,9 @@ public final class Cifar10Reader {
             throw new DataFormatException(files.get(0).toString(), -1, total + " records in " + files.size()
                     + " files exceed the largest Java array (" + MAX_RECORDS + " records of " + IMAGE_BYTES + " floats)");
         int n = (int) total;
+        String shortfall = HeapBudget.shortfall(4L * n * (IMAGE_BYTES + 1) + (long) CHUNK_RECORDS * RECORD_BYTES);
+        if (shortfall != null)
+            throw new DataFormatException(files.get(0).toString(), -1, "reading " + n + " CIFAR-10 records of " + files.size() + " files " + shortfall);
         float[] inputs = new float[n * IMAGE_BYTES];
         int[] labels = new int[n];
         float[] value = new float[256];

@@ -265,6 +265,9 @@ public final class DataLocator {
         String base = name != null ? name : nameFor(dir);
         Dataset train = IdxReader.read(files.get(0), files.get(1), base + " train");
         Dataset test = IdxReader.read(files.get(2), files.get(3), base + " test");
+        if (test.channels() != train.channels() || test.height() != train.height() || test.width() != train.width())
+            throw new DataFormatException(files.get(2).toString(), -1, "the test images are " + test.shape() + " but the training images ("
+                    + files.get(0) + ") are " + train.shape() + "; both sets must have one shape");
         return new Located(train, test, rule + ": " + dir.toAbsolutePath().normalize());
     }
 

@@ -90,11 +90,18 @@ public final class IdxReader {
         Input in = Input.open(stream, fileName, length);
         int[] dims = header(in, IMAGES_MAGIC, new String[] {"image count", "rows", "columns"});
         long total = checkSize(in, dims, 16);
+        requireHeap(fileName, 5 * total, dims[0] + " images of " + dims[1] + "x" + dims[2] + " pixels (" + total + " bytes, read as floats)");
         byte[] data = in.readExactly((int) total, "pixel data of " + dims[0] + "x" + dims[1] + "x" + dims[2] + " images");
         in.expectEnd();
         float[] pixels = new float[data.length];
         for (int i = 0; i < data.length; i++) pixels[i] = PIXEL[data[i] & 0xff];
         return new Images(dims[0], dims[1], dims[2], pixels);
+    }
+
+    /** Refuses, with the size and -Xmx advice, a file whose contents would not fit in the heap. */
+    private static void requireHeap(String fileName, long bytes, String what) throws DataFormatException {
+        String shortfall = HeapBudget.shortfall(bytes);
+        if (shortfall != null) throw new DataFormatException(fileName, -1, "reading " + what + " " + shortfall);
     }
 
     /**
@@ -107,6 +114,7 @@ public final class IdxReader {
         Input in = Input.open(stream, fileName, length);
         int[] dims = header(in, LABELS_MAGIC, new String[] {"label count"});
         long total = checkSize(in, dims, 8);
+        requireHeap(fileName, 5 * total, dims[0] + " labels");
         byte[] data = in.readExactly((int) total, dims[0] + " labels");
         in.expectEnd();
         int[] labels = new int[data.length];

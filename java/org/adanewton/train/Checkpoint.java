@@ -12,7 +12,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
+import org.adanewton.data.HeapBudget;
 import org.adanewton.nn.Network;
 
 /**
@@ -24,6 +26,8 @@ import org.adanewton.nn.Network;
  */
 public final class Checkpoint {
     public static final int FORMAT_VERSION = 1;
+    /** A state.json larger than this is not one of ours. */
+    static final long MAX_STATE_BYTES = 1 << 20;
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** The JSON part. */
@@ -61,63 +65,148 @@ public final class Checkpoint {
             vectors.forEach((k, v) -> o.put(k, new Safetensors.Tensor(dtype, new long[] {v.length}, v)));
             Safetensors.write(tmp.resolve("optimizer.safetensors"), o, Map.of("format", "adanewton"));
             Files.writeString(tmp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
-            Path old = parent.resolve(dir.getFileName() + ".old");
-            deleteTree(old);
-            if (Files.exists(dir)) Files.move(dir, old);
+            // dir -> dir.old, tmp -> dir: at every moment one complete checkpoint is dir, dir.old or a
+            // temporary, and locate() finds it; an existing dir.old goes only when a newer dir replaces it
+            Path old = parent.resolve(dir.getFileName() + OLD);
+            if (Files.exists(dir)) {
+                deleteTree(old);
+                Files.move(dir, old);
+            }
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, dir);
             }
             deleteTree(old);
+            for (Path stale : temporaries(dir)) deleteTree(stale); // left by runs killed mid-write
         } finally {
             deleteTree(tmp);
         }
     }
 
+    static final String OLD = ".old", TMP = ".tmp";
+
+    /** The temporaries beside dir (dir.tmp*). */
+    private static java.util.List<Path> temporaries(Path dir) throws IOException {
+        Path parent = dir.toAbsolutePath().getParent();
+        String prefix = dir.getFileName() + TMP;
+        try (Stream<Path> s = Files.list(parent)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix) && Files.isDirectory(p)).toList();
+        }
+    }
+
+    /** Where a checkpoint was found, and a note when it was not the directory asked for. */
+    public record Location(Path dir, String note) {}
+
+    /**
+     * The newest complete checkpoint for the directory asked for: the directory itself when it holds
+     * a state.json, else (a run killed between the write's two moves) dir.old or a complete
+     * temporary dir.tmp*, the one that is furthest on; a note says which was taken. Throws when there
+     * is none, saying what was looked at.
+     */
+    public static Location locate(Path dir) throws IOException {
+        if (Files.isRegularFile(dir.resolve("state.json"))) return new Location(dir, null);
+        Path parent = dir.toAbsolutePath().getParent();
+        java.util.List<Path> candidates = new java.util.ArrayList<>();
+        if (parent != null && Files.isDirectory(parent)) {
+            if (Files.isDirectory(parent.resolve(dir.getFileName() + OLD))) candidates.add(parent.resolve(dir.getFileName() + OLD));
+            candidates.addAll(temporaries(dir));
+        }
+        Path best = null;
+        long bestIterations = -1;
+        for (Path c : candidates) {
+            try {
+                if (!Files.isRegularFile(c.resolve("weights.safetensors")) || !Files.isRegularFile(c.resolve("optimizer.safetensors"))) continue;
+                long it = readState(c).trainer().iterations();
+                if (it > bestIterations) {
+                    best = c;
+                    bestIterations = it;
+                }
+            } catch (IOException incomplete) {
+                // cut by the kill: not a candidate
+            }
+        }
+        if (best == null)
+            throw new IOException(dir + " is not a checkpoint: state.json is missing (expected state.json, weights.safetensors, optimizer.safetensors)"
+                    + (candidates.isEmpty() ? "" : "; " + candidates + " hold no complete one either"));
+        return new Location(best, dir + " is missing (a run stopped while writing it); resuming from " + best + ", the newest complete checkpoint ("
+                + bestIterations + " iterations)");
+    }
+
     /** What a checkpoint holds. */
     public record Loaded(State state, double[] weights, Map<String, double[]> vectors) {}
 
-    /**
-     * Reads a checkpoint and checks it belongs to `net` (when net is non-null): a checkpoint of
-     * another network is refused with both descriptions in the message.
-     */
-    public static Loaded read(Path dir, Network net) throws IOException {
+    /** The optimizer vectors a checkpoint may hold (each as long as the parameter vector). */
+    static final Set<String> VECTORS = Set.of("norm.accumulator", "optimizer.m", "optimizer.v", "warm.m", "warm.v", "pivot.weights");
+
+    /** The JSON part alone (to learn the preset before the network is built); the refusals as for {@link #read}. */
+    public static State readState(Path dir) throws IOException {
         Path json = dir.resolve("state.json");
         if (!Files.isRegularFile(json))
             throw new IOException(dir + " is not a checkpoint: " + json.getFileName() + " is missing (expected state.json, weights.safetensors, "
                     + "optimizer.safetensors)");
+        long size = Files.size(json);
+        if (size > MAX_STATE_BYTES) throw new IOException(json + ": " + HeapBudget.size(size) + "; a checkpoint's state is a few KB");
         State state;
         try {
             state = GSON.fromJson(Files.readString(json, StandardCharsets.UTF_8), State.class);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new IOException(json + " is not UTF-8 text");
         } catch (RuntimeException e) { // JsonParseException, or the records' own refusals (IllegalArgumentException) as Gson wraps them
             throw new IOException(json + " is not a valid checkpoint state: " + reason(e));
         }
         if (state == null || state.formatVersion() != FORMAT_VERSION)
             throw new IOException(json + ": format version " + (state == null ? "missing" : state.formatVersion()) + "; this version reads " + FORMAT_VERSION);
-        if (net != null) requireNetwork(dir, state, net);
-        Safetensors.Contents w = Safetensors.read(dir.resolve("weights.safetensors"));
-        int n = state.parameters();
+        if (state.config() == null || state.trainer() == null || state.network() == null)
+            throw new IOException(json + ": the " + (state.config() == null ? "config" : state.trainer() == null ? "trainer" : "network")
+                    + " field is missing");
+        return state;
+    }
+
+    /**
+     * Reads a checkpoint of `net` and verifies it, trusting nothing: the state as {@link #readState};
+     * the network's description and parameter count; in weights.safetensors exactly the network's
+     * tensors ("layers.L.weight", "layers.L.bias"), each with the layer's shape and a float dtype; in
+     * optimizer.safetensors only known vectors of the parameter count; every value finite. A
+     * checkpoint of another network is refused with both descriptions in the message.
+     */
+    public static Loaded read(Path dir, Network net) throws IOException {
+        State state = readState(dir);
+        if (net == null) throw new NullPointerException("net is null: a checkpoint is read for a network");
+        requireNetwork(dir, state, net);
+        int n = net.parameterCount();
+        if (state.parameters() != n)
+            throw new IOException(dir.resolve("state.json") + ": parameters = " + state.parameters() + "; the network has " + n);
+        Path weightsFile = dir.resolve("weights.safetensors"), optimizerFile = dir.resolve("optimizer.safetensors");
+        Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>(Safetensors.read(weightsFile).tensors());
         double[] weights = new double[n];
-        int offset = 0;
-        java.util.TreeSet<Integer> indices = new java.util.TreeSet<>();
-        for (String name : w.tensors().keySet()) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("layers\\.(\\d+)\\.weight").matcher(name);
-            if (m.matches()) indices.add(Integer.parseInt(m.group(1)));
+        for (int l = 0; l < net.layers().size(); l++) {
+            Network.Layer d = net.layers().get(l);
+            if (!d.hasParameters()) continue;
+            copy(weightsFile, tensors.remove("layers." + l + ".weight"), "layers." + l + ".weight", d.weightShape(), weights, d.weightOffset());
+            copy(weightsFile, tensors.remove("layers." + l + ".bias"), "layers." + l + ".bias", new long[] {d.biasCount()}, weights, d.biasOffset());
         }
-        for (int l : indices) {
-            for (String part : new String[] {"weight", "bias"}) {
-                Safetensors.Tensor t = w.tensors().get("layers." + l + "." + part);
-                if (t == null) throw new IOException(dir + ": weights.safetensors lacks layers." + l + "." + part);
-                if (offset + t.values().length > n) throw new IOException(dir + ": weights.safetensors holds more than the " + n + " parameters in state.json");
-                System.arraycopy(t.values(), 0, weights, offset, t.values().length);
-                offset += t.values().length;
-            }
-        }
-        if (offset != n) throw new IOException(dir + ": weights.safetensors holds " + offset + " parameters; state.json says " + n);
+        if (!tensors.isEmpty())
+            throw new IOException(weightsFile + ": tensors " + tensors.keySet() + " are not parameters of this network (" + net.shortName() + ")");
         Map<String, double[]> vectors = new LinkedHashMap<>();
-        Safetensors.read(dir.resolve("optimizer.safetensors")).tensors().forEach((k, t) -> vectors.put(k, t.values()));
+        for (Map.Entry<String, Safetensors.Tensor> e : Safetensors.read(optimizerFile).tensors().entrySet()) {
+            if (!VECTORS.contains(e.getKey())) throw new IOException(optimizerFile + ": unknown tensor '" + e.getKey() + "'; expected some of " + VECTORS);
+            double[] v = new double[n];
+            copy(optimizerFile, e.getValue(), e.getKey(), new long[] {n}, v, 0);
+            vectors.put(e.getKey(), v);
+        }
         return new Loaded(state, weights, vectors);
+    }
+
+    /** t (named name in file) into out at offset, after checking its presence, shape and values. */
+    private static void copy(Path file, Safetensors.Tensor t, String name, long[] shape, double[] out, int offset) throws IOException {
+        if (t == null) throw new IOException(file + " lacks the tensor '" + name + "' " + Arrays.toString(shape));
+        if (!Arrays.equals(t.shape(), shape))
+            throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + "; the network's is " + Arrays.toString(shape));
+        double[] v = t.values();
+        for (int i = 0; i < v.length; i++)
+            if (!Double.isFinite(v[i])) throw new IOException(file + ": tensor '" + name + "' holds " + v[i] + " at index " + i + "; values must be finite");
+        System.arraycopy(v, 0, out, offset, v.length);
     }
 
     /** The innermost refusal of a value (a record's IllegalArgumentException), else the parser's own message. */

@@ -23,21 +23,43 @@ public final class MetricsLog implements AutoCloseable {
     private final List<Row> rows = new ArrayList<>();
     private final Writer csv, jsonl;
 
-    /** Opens the files in dir; with append, keeps (and reloads) the rows already there. */
-    public MetricsLog(Path dir, boolean append) throws IOException {
-        Path c = dir.resolve("metrics.csv"), j = dir.resolve("metrics.jsonl");
-        if (append && Files.exists(c)) {
+    /** Opens new files in dir (replacing any). */
+    public MetricsLog(Path dir) throws IOException {
+        this(dir, List.of());
+    }
+
+    /**
+     * The log of a resumed run: the rows already in dir's metrics.csv up to and including iteration
+     * `through` (the checkpoint's) are kept and both files rewritten with them, so that rows written
+     * after the checkpoint (by a run that went on, then died) do not appear twice; a partly written
+     * last line is dropped.
+     */
+    public static MetricsLog resumed(Path dir, long through) throws IOException {
+        Path c = dir.resolve("metrics.csv");
+        List<Row> kept = new ArrayList<>();
+        if (Files.exists(c)) {
             List<String> lines = Files.readAllLines(c, StandardCharsets.UTF_8);
-            for (int i = 1; i < lines.size(); i++) rows.add(parse(lines.get(i)));
+            for (int i = 1; i < lines.size(); i++) {
+                Row r;
+                try {
+                    r = parse(lines.get(i));
+                } catch (RuntimeException partial) { // a line cut by a crash, or not ours: nothing after it is trusted
+                    break;
+                }
+                if (r.iteration() <= through) kept.add(r);
+            }
         }
-        boolean fresh = !append || !Files.exists(c);
-        StandardOpenOption mode = fresh ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
-        csv = Files.newBufferedWriter(c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
-        jsonl = Files.newBufferedWriter(j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
-        if (fresh) {
-            csv.write(HEADER + "\n");
-            csv.flush();
-        }
+        return new MetricsLog(dir, kept);
+    }
+
+    private MetricsLog(Path dir, List<Row> kept) throws IOException {
+        Path c = dir.resolve("metrics.csv"), j = dir.resolve("metrics.jsonl");
+        csv = Files.newBufferedWriter(c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        jsonl = Files.newBufferedWriter(j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+        csv.write(HEADER + "\n");
+        csv.flush();
+        for (Row r : kept) add(r);
     }
 
     public List<Row> rows() {

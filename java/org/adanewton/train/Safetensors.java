@@ -8,6 +8,8 @@ import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +17,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.adanewton.data.HeapBudget;
 
 /**
  * The safetensors format (readable by Python's safetensors / PyTorch): an 8-byte little-endian
@@ -70,57 +75,125 @@ public final class Safetensors {
         Files.write(file, buf.array());
     }
 
-    /** Reads a file, validating the header against the file length; errors name the file and the problem. */
+    /** Deepest JSON nesting a header may have (a tensor entry needs 3). */
+    static final int MAX_DEPTH = 16;
+
+    /**
+     * Reads a file, validating everything before trusting it: the header length against the file,
+     * the header as UTF-8 JSON of bounded depth, each entry's fields, and the tensors' data_offsets,
+     * which must tile the data exactly (contiguous, no overlap, no gap, nothing after the last). Errors
+     * name the file, the tensor and the offsets.
+     */
     public static Contents read(Path file) throws IOException {
+        long size = Files.size(file);
+        String shortfall = HeapBudget.shortfall(3 * size); // the bytes, then the values as doubles (F32: 2x the bytes)
+        if (shortfall != null) throw new IOException(file + ": reading this " + HeapBudget.size(size) + " file " + shortfall);
         byte[] all = Files.readAllBytes(file);
         if (all.length < 8) throw new IOException(file + ": " + all.length + " bytes; a safetensors file has at least 8 (the header length)");
         ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         long headerLength = buf.getLong();
         if (headerLength < 2 || headerLength > MAX_HEADER || 8 + headerLength > all.length)
             throw new IOException(file + ": header length " + headerLength + " does not fit the file's " + all.length + " bytes");
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(all, 8, (int) headerLength)).toString();
+        } catch (CharacterCodingException e) {
+            throw new IOException(file + ": the header (bytes 8 to " + (8 + headerLength) + ") is not UTF-8 text");
+        }
+        int depth = depth(text);
+        if (depth > MAX_DEPTH) throw new IOException(file + ": the header nests " + depth + " levels deep; a safetensors header needs 3");
         JsonObject header;
         try {
-            JsonElement parsed = JsonParser.parseString(new String(all, 8, (int) headerLength, StandardCharsets.UTF_8).trim());
+            JsonElement parsed = JsonParser.parseString(text.trim());
             header = parsed.getAsJsonObject();
         } catch (JsonParseException | IllegalStateException e) {
-            throw new IOException(file + ": the header is not a JSON object (" + e.getMessage() + ")");
+            java.util.regex.Matcher at = java.util.regex.Pattern.compile("line \\d+ column \\d+").matcher(String.valueOf(e.getMessage()));
+            throw new IOException(file + ": the header (" + headerLength + " bytes, as its length field says) is not one JSON object"
+                    + (at.find() ? " (malformed at " + at.group() + ")" : "") + "; a corrupt header, or a wrong header length");
         }
         long dataStart = 8 + headerLength, dataLength = all.length - dataStart;
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
+        TreeMap<Long, String> starts = new TreeMap<>();
+        Map<String, Long> ends = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
-            if (e.getKey().equals("__metadata__")) {
-                for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) metadata.put(m.getKey(), m.getValue().getAsString());
+            String name = e.getKey();
+            if (name.equals("__metadata__")) {
+                if (!e.getValue().isJsonObject()) throw new IOException(file + ": __metadata__ is not a JSON object");
+                for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                    if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString())
+                        throw new IOException(file + ": __metadata__ field '" + m.getKey() + "' is not a string");
+                    metadata.put(m.getKey(), m.getValue().getAsString());
+                }
                 continue;
             }
             try {
                 JsonObject o = e.getValue().getAsJsonObject();
+                if (!o.keySet().equals(Set.of("dtype", "shape", "data_offsets")))
+                    throw new IOException(file + ": tensor '" + name + "' has the fields " + o.keySet() + "; a tensor has exactly dtype, shape and data_offsets");
                 String dtype = o.get("dtype").getAsString();
-                int size = switch (dtype) {
+                int bytes = switch (dtype) {
                     case "F32" -> 4;
                     case "F64" -> 8;
-                    default -> throw new IOException(file + ": tensor '" + e.getKey() + "' has dtype " + dtype + "; only F32 and F64 are supported");
+                    default -> throw new IOException(file + ": tensor '" + name + "' has dtype " + dtype + "; only F32 and F64 are supported");
                 };
                 List<Long> shape = new ArrayList<>();
                 long count = 1;
                 for (JsonElement d : o.getAsJsonArray("shape")) {
                     long v = d.getAsLong();
-                    if (v < 0) throw new IOException(file + ": tensor '" + e.getKey() + "' has a negative dimension " + v);
+                    if (v < 0 || v > Integer.MAX_VALUE) throw new IOException(file + ": tensor '" + name + "' has a dimension " + v + " out of range");
                     shape.add(v);
                     count *= v;
+                    if (count > Integer.MAX_VALUE - 8) throw new IOException(file + ": tensor '" + name + "' has more values than a Java array holds");
                 }
+                if (o.getAsJsonArray("data_offsets").size() != 2)
+                    throw new IOException(file + ": tensor '" + name + "' has data_offsets " + o.get("data_offsets") + "; it must be [begin, end]");
                 long begin = o.getAsJsonArray("data_offsets").get(0).getAsLong(), end = o.getAsJsonArray("data_offsets").get(1).getAsLong();
-                if (begin < 0 || end < begin || end > dataLength || end - begin != count * size)
-                    throw new IOException(file + ": tensor '" + e.getKey() + "' has data_offsets [" + begin + ", " + end + "] that do not match its "
+                if (begin < 0 || end < begin || end > dataLength || end - begin != count * bytes)
+                    throw new IOException(file + ": tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] that do not match its "
                             + count + " " + dtype + " values within " + dataLength + " data bytes (truncated or corrupt file)");
+                if (end > begin) { // an empty tensor occupies no bytes
+                    String other = starts.put(begin, name);
+                    if (other != null) throw new IOException(file + ": tensors '" + other + "' and '" + name + "' both start at data offset " + begin);
+                    ends.put(name, end);
+                }
                 double[] values = new double[(int) count];
                 ByteBuffer data = ByteBuffer.wrap(all, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < values.length; i++) values[i] = size == 4 ? data.getFloat() : data.getDouble();
-                tensors.put(e.getKey(), new Tensor(dtype, shape.stream().mapToLong(Long::longValue).toArray(), values));
-            } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | IndexOutOfBoundsException ex) {
-                throw new IOException(file + ": tensor '" + e.getKey() + "' has a malformed header entry (" + ex + ")");
+                for (int i = 0; i < values.length; i++) values[i] = bytes == 4 ? data.getFloat() : data.getDouble();
+                tensors.put(name, new Tensor(dtype, shape.stream().mapToLong(Long::longValue).toArray(), values));
+            } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | IndexOutOfBoundsException
+                    | NumberFormatException ex) {
+                throw new IOException(file + ": tensor '" + name + "' has a malformed header entry (" + ex.getClass().getSimpleName() + ")");
             }
         }
+        // the tensors tile the data: each starts where the one before ended, the last ends at the file's end
+        long at = 0;
+        for (Map.Entry<Long, String> e : starts.entrySet()) {
+            if (e.getKey() != at)
+                throw new IOException(file + ": tensor '" + e.getValue() + "' starts at data offset " + e.getKey() + ", not at " + at + " where the "
+                        + "previous tensor ended (overlapping or misplaced data_offsets, or a wrong header length)");
+            at = ends.get(e.getValue());
+        }
+        if (at != dataLength)
+            throw new IOException(file + ": the tensors end at data offset " + at + " but the file holds " + dataLength + " data bytes "
+                    + "(a wrong header length, or bytes appended)");
         return new Contents(tensors, metadata);
+    }
+
+    /** The deepest nesting of braces and brackets outside JSON strings. */
+    private static int depth(String json) {
+        int depth = 0, max = 0;
+        boolean inString = false;
+        for (int i = 0; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (inString) {
+                if (c == '\\') i++;
+                else if (c == '"') inString = false;
+            } else if (c == '"') inString = true;
+            else if (c == '{' || c == '[') max = Math.max(max, ++depth);
+            else if (c == '}' || c == ']') depth--;
+        }
+        return max;
     }
 }

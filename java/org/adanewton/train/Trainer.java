@@ -167,7 +167,8 @@ public final class Trainer implements AutoCloseable {
         try {
             Files.createDirectories(outDir);
             if (resume != null) restore(resume);
-            try (MetricsLog metrics = new MetricsLog(outDir, resume != null)) {
+            try (OutputLock lock = OutputLock.acquire(outDir);
+                    MetricsLog metrics = resume != null ? MetricsLog.resumed(outDir, iterations) : new MetricsLog(outDir)) {
                 String status = loop(metrics);
                 if (!status.equals("interrupted") && (metrics.rows().isEmpty() || metrics.rows().get(metrics.rows().size() - 1).epoch() < epochs() - 1e-9))
                     evaluate(metrics);

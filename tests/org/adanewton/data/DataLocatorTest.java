@@ -127,6 +127,15 @@ class DataLocatorTest {
     }
 
     @Test
+    void testImagesOfAnotherShapeAreRefused() throws Exception {
+        Path dir = tmp.resolve("shapes");
+        writeFashion(dir, 5, 2);
+        write(dir, DataLocator.TEST_IMAGES, images(2, 5, 3)); // 5x3 test images next to 4x3 training images
+        DataFormatException e = assertThrows(DataFormatException.class, () -> locator(null).locateFashionMnist(dir));
+        assertTrue(e.getMessage().contains(DataLocator.TEST_IMAGES) && e.getMessage().contains("one shape"), e.getMessage());
+    }
+
+    @Test
     void corruptFilesInAFallbackAreReportedNotSkipped() throws Exception {
         Path bad = tmp.resolve("bad"), good = tmp.resolve("good");
         writeFashion(bad, 5, 2);

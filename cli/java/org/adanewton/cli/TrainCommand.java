@@ -3,6 +3,8 @@ package org.adanewton.cli;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -66,15 +68,19 @@ final class TrainCommand implements Callable<Integer> {
         Preset p;
         try {
             if (resume != null) {
-                loaded = Checkpoint.read(resume, null);
-                config = loaded.state().config();
+                refuseFlagsResumeCannotHonour();
+                Checkpoint.Location found = Checkpoint.locate(resume);
+                if (found.note() != null) System.out.println("checkpoint: " + found.note());
+                Checkpoint.State state = Checkpoint.readState(found.dir());
+                config = state.config();
                 if (spec.commandLine().getParseResult().hasMatchedOption("--preset") && !preset.equals(config.preset()))
                     throw new IllegalArgumentException("--preset = " + preset + " but the checkpoint in " + resume + " is a " + config.preset()
-                            + " run (" + loaded.state().network() + "); a checkpoint resumes only its own network");
+                            + " run (" + state.network() + "); a checkpoint resumes only its own network");
                 if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).name().equals(config.method()))
                     throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method() + " run");
                 if (epochs != null) config = config.withEpochs(epochs);
                 p = Preset.get(config.preset());
+                loaded = Checkpoint.read(found.dir(), p.network());
             } else {
                 p = Preset.get(preset);
                 config = options.apply(TrainConfig.of(p, MethodSpec.parse(method), epochs == null ? DEFAULT_EPOCHS : epochs));
@@ -88,7 +94,6 @@ final class TrainCommand implements Callable<Integer> {
         sel.notes().forEach(System.out::println);
         DataLocator.Located data = DataChoice.load(p, options.data);
         System.out.println("data: " + data.summary());
-        if (loaded != null) Checkpoint.requireNetwork(resume, loaded.state(), p.network());
         Backend backend = sel.backend();
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
                 config.methodSpec().label(), config.epochs(), config.batch());
@@ -129,6 +134,23 @@ final class TrainCommand implements Callable<Integer> {
             return r.status().equals("completed") || r.status().equals("interrupted") ? 0 : 1;
         }
     }
+
+    /** The options a resumed run takes from its checkpoint (all of TrainOptions but where the data are and what runs it). */
+    private void refuseFlagsResumeCannotHonour() {
+        List<String> settings = spec.mixins().get("options").options().stream().map(CommandLine.Model.OptionSpec::longestName).toList();
+        List<String> given = new ArrayList<>();
+        for (CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            String name = o.longestName();
+            if (settings.contains(name) && !RESUME_MAY_SET.contains(name)) given.add(name);
+        }
+        if (!given.isEmpty())
+            throw new IllegalArgumentException(String.join(", ", given) + (given.size() == 1 ? " is" : " are") + " not taken with --resume: a resumed "
+                    + "run continues with its checkpoint's settings (only --epochs, " + String.join(", ", RESUME_MAY_SET)
+                    + " may be given); start a new run to change them");
+    }
+
+    /** What a resumed run may still be told: where the data are, and the kernels' backend and threads. */
+    static final List<String> RESUME_MAY_SET = List.of("--data", "--backend", "--threads");
 
     /** Radius growth below which a trust-region run is too short to show its method's behaviour. */
     static final double SHORT_RUN_GROWTH = 10;

@@ -33,6 +33,9 @@ class TrainCommandTest {
         CliRun foreign = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--preset", "cifar-mlp");
         assertEquals(2, foreign.code());
         assertTrue(foreign.err().contains("resumes only its own network"), foreign.err());
+        CliRun flags = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--lr", "5", "--batch", "64");
+        assertEquals(2, flags.code(), flags.err());
+        assertTrue(flags.err().contains("--lr, --batch are not taken with --resume"), flags.err());
         CliRun c = CliRun.of("compare", "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000", "--methods", "tr-rmsprop,sgd", "--out",
                 dir.resolve("c").toString(), "--progress", "lines");
         assertEquals(0, c.code(), c.err() + c.out());

@@ -1,0 +1,132 @@
+package org.adanewton.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.adanewton.backend.cpu.CpuBackend;
+import org.adanewton.data.DataLocator;
+import org.adanewton.nn.Network;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A checkpoint is verified, not trusted: each mutation a user (or a crash, or another tool) can make
+ * is refused with a message naming the file and the tensor or field, never accepted and never a raw
+ * exception.
+ */
+class CheckpointVerificationTest {
+    static Path good;
+    static Network net;
+
+    @BeforeAll
+    static void write(@TempDir Path dir) throws Exception {
+        DataLocator.Located data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
+        Preset p = Preset.get("fmnist-mlp");
+        net = p.network();
+        TrainConfig c = TrainConfig.of(p, MethodSpec.parse("tr-rmsprop"), 2);
+        TrainConfig small = new TrainConfig(c.preset(), c.method(), 2, 100, 0, c.curvature(), 3, c.trustRegion(), c.cubic(), c.krylov(), c.norm(),
+                c.firstOrder(), 1, c.warmStart(), c.warmBatch(), 1, c.pivotGrowth(), c.pivotCap(), 1, 0, 500, 1, "cpu");
+        try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(small, net, data.train(), data.test(), be, dir, (row, tr) -> {})) {
+            assertEquals("completed", t.run(null).status());
+        }
+        good = dir.resolve("checkpoint");
+        Checkpoint.read(good, net); // the unmodified checkpoint is accepted
+    }
+
+    /** A copy of the good checkpoint with one file changed. */
+    private static Path mutate(Path tmp, String file, UnaryOperator<byte[]> change) throws IOException {
+        Path copy = Files.createTempDirectory(tmp, "ckpt");
+        for (String f : new String[] {"state.json", "weights.safetensors", "optimizer.safetensors"})
+            Files.write(copy.resolve(f), f.equals(file) ? change.apply(Files.readAllBytes(good.resolve(f))) : Files.readAllBytes(good.resolve(f)));
+        return copy;
+    }
+
+    private static void refused(Path ckpt, String file, String... phrases) {
+        IOException e = assertThrows(IOException.class, () -> Checkpoint.read(ckpt, net));
+        assertTrue(e.getMessage().contains(file), "the message must name " + file + ": " + e.getMessage());
+        for (String phrase : phrases) assertTrue(e.getMessage().contains(phrase), "'" + phrase + "' missing in: " + e.getMessage());
+    }
+
+    /** The safetensors header as text, edited, with its length field rewritten. */
+    private static UnaryOperator<byte[]> header(UnaryOperator<String> edit) {
+        return bytes -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            int length = (int) b.getLong();
+            String h = edit.apply(new String(bytes, 8, length, StandardCharsets.UTF_8).stripTrailing());
+            byte[] json = h.getBytes(StandardCharsets.UTF_8);
+            ByteBuffer out = ByteBuffer.allocate(8 + json.length + bytes.length - 8 - length).order(ByteOrder.LITTLE_ENDIAN);
+            out.putLong(json.length).put(json).put(bytes, 8 + length, bytes.length - 8 - length);
+            return out.array();
+        };
+    }
+
+    @Test
+    void tensorsAreComparedWithTheNetwork(@TempDir Path tmp) throws IOException {
+        refused(mutate(tmp, "weights.safetensors", header(h -> h.replace("layers.0.weight", "layers.0.weighs"))), "weights.safetensors",
+                "lacks the tensor 'layers.0.weight'");
+        refused(mutate(tmp, "weights.safetensors", header(h -> h.replace("[128,784]", "[784,128]"))), "weights.safetensors",
+                "'layers.0.weight' has shape [784, 128]; the network's is [128, 784]");
+        refused(mutate(tmp, "optimizer.safetensors", header(h -> h.replace("norm.accumulator", "norm.accumulater"))), "optimizer.safetensors",
+                "unknown tensor 'norm.accumulater'");
+    }
+
+    @Test
+    void offsetsMustTileTheDataExactly(@TempDir Path tmp) throws IOException {
+        UnaryOperator<byte[]> offByOne = bytes -> {
+            byte[] copy = bytes.clone();
+            ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong() + 1);
+            return copy;
+        };
+        refused(mutate(tmp, "weights.safetensors", offByOne), "weights.safetensors", "is not one JSON object", "a wrong header length");
+        refused(mutate(tmp, "weights.safetensors", bytes -> java.util.Arrays.copyOf(bytes, bytes.length + 4)), "weights.safetensors",
+                "the tensors end at data offset");
+        // layers.0.bias made to overlap the first tensor: begins where layers.0.weight begins
+        refused(mutate(tmp, "weights.safetensors", header(h -> h.replaceFirst("(\"layers\\.0\\.bias\":\\{[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)",
+                "$1" + 0 + "," + 4 * 128))), "weights.safetensors", "both start at data offset 0");
+        refused(mutate(tmp, "weights.safetensors", header(h -> "[".repeat(5000) + "]".repeat(5000))), "weights.safetensors", "nests 5000 levels");
+        refused(mutate(tmp, "weights.safetensors", bytes -> {
+            byte[] copy = bytes.clone();
+            copy[9] = (byte) 0xff; // invalid UTF-8 inside the header
+            return copy;
+        }), "weights.safetensors", "not UTF-8");
+    }
+
+    @Test
+    void valuesMustBeFinite(@TempDir Path tmp) throws IOException {
+        refused(mutate(tmp, "weights.safetensors", bytes -> {
+            byte[] copy = bytes.clone();
+            ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putFloat(copy.length - 4, Float.NaN);
+            return copy;
+        }), "weights.safetensors", "NaN", "values must be finite");
+        refused(mutate(tmp, "optimizer.safetensors", bytes -> {
+            byte[] copy = bytes.clone();
+            ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putFloat(copy.length - 4, Float.POSITIVE_INFINITY);
+            return copy;
+        }), "optimizer.safetensors", "Infinity");
+    }
+
+    @Test
+    void stateFieldsAreCheckedWithTheirRule(@TempDir Path tmp) throws IOException {
+        Map<String, String[]> cases = new LinkedHashMap<>();
+        cases.put("\"nextEval\": ", new String[] {"-5.0", "nextEval = -5.0; must be finite and >= 0"});
+        cases.put("\"iterations\": ", new String[] {"-3", "iterations = -3; must be >= 0"});
+        cases.put("\"evalEvery\": ", new String[] {"Infinity", "evalEvery = Infinity; must be finite"});
+        cases.put("\"pivotLoss\": ", new String[] {"-Infinity", "pivotLoss = -Infinity"});
+        cases.put("\"parameters\": ", new String[] {"2000000000", "parameters = 2000000000; the network has 101770"});
+        for (Map.Entry<String, String[]> c : cases.entrySet()) {
+            Path ckpt = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8)
+                    .replaceFirst(java.util.regex.Pattern.quote(c.getKey()) + "[^,\\n]+", c.getKey() + c.getValue()[0]).getBytes(StandardCharsets.UTF_8));
+            refused(ckpt, "state.json", c.getValue()[1]);
+        }
+        refused(mutate(tmp, "state.json", bytes -> new byte[] {(byte) 0xc3, (byte) 0x28}), "state.json", "not UTF-8");
+    }
+}
