@@ -8,6 +8,11 @@ import org.adanewton.nn.NetworkModel;
  * Where vectors live and kernels run. The public operations validate their arguments (owner,
  * open, lengths) and then call the backend's kernel, so every backend reports misuse the same way
  * and a failed call changes nothing. Reductions accumulate in double on every backend.
+ *
+ * <p>Thread safety: the Java and CPU backends may be shared by threads that each use their own
+ * vectors, models and batches (models and batches refuse a second thread while busy); vector
+ * operations are not synchronized, so a vector must not be used by two threads at once. The CUDA
+ * backend (one stream, shared device scratch) serves one thread at a time.
  */
 public abstract class Backend implements AutoCloseable {
 

@@ -5,6 +5,8 @@ package org.adanewton.backend;
  * on the CPU backend, device memory on CUDA. Created by {@link Backend#allocate}, owned by the
  * caller, released by {@link #close()} (idempotent). Every write through the backend increments
  * {@link #version()}, which lets models detect that a cached point was changed.
+ *
+ * <p>Thread safety: not synchronized; a vector is used by one thread at a time.
  */
 public abstract class Vector implements AutoCloseable {
     private final Backend backend;

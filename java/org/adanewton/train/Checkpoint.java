@@ -31,7 +31,8 @@ public final class Checkpoint {
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** The JSON part. */
-    public record State(int formatVersion, String network, int parameters, TrainConfig config, TrainerState trainer) {}
+    /** The JSON part; data is null in checkpoints written before it was recorded. */
+    public record State(int formatVersion, String network, int parameters, TrainConfig config, TrainerState trainer, DataSource data) {}
 
     private Checkpoint() {}
 
@@ -134,7 +135,13 @@ public final class Checkpoint {
     }
 
     /** What a checkpoint holds. */
-    public record Loaded(State state, double[] weights, Map<String, double[]> vectors) {}
+    public record Loaded(State state, double[] weights, Map<String, double[]> vectors) {
+        /** The same checkpoint, continued on other data on purpose (an explicit --data that differs from the recorded one). */
+        public Loaded onData(DataSource data) {
+            State s = state;
+            return new Loaded(new State(s.formatVersion(), s.network(), s.parameters(), s.config(), s.trainer(), data), weights, vectors);
+        }
+    }
 
     /** The optimizer vectors a checkpoint may hold (each as long as the parameter vector). */
     static final Set<String> VECTORS = Set.of("norm.accumulator", "optimizer.m", "optimizer.v", "warm.m", "warm.v", "pivot.weights");

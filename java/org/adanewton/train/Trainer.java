@@ -62,6 +62,7 @@ public final class Trainer implements AutoCloseable {
     private final FirstOrderOptimizer firstOrder, warmOptimizer;
     private final Vector pivotWeights;
     private final Evaluator evaluator;
+    private final DataSource dataSource;
     private final double gradientFlops, hvpFlops, forwardFlops;
     private volatile boolean stopRequested;
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -78,6 +79,7 @@ public final class Trainer implements AutoCloseable {
     public Trainer(TrainConfig config, Network network, Dataset train, Dataset test, Backend backend, Path outDir, Progress progress) {
         this.config = config;
         this.method = config.methodSpec();
+        this.dataSource = DataSource.of(train, test);
         this.network = network;
         this.train = config.trainSamples() > 0 && config.trainSamples() < train.size() ? train.subset(0, config.trainSamples()) : train;
         this.test = test;
@@ -300,7 +302,8 @@ public final class Trainer implements AutoCloseable {
         TrainerState ts = new TrainerState(iterations, gradients, hvps, lossEvaluations, flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss,
                 mainProblem.batchSize(), warmProblem == null ? null : warmProblem.sampler().state(), mainProblem.sampler().state(),
                 TrainerState.scalarsOnly(ms), firstOrder == null ? 0 : firstOrder.steps(), warmOptimizer == null ? 0 : warmOptimizer.steps(), termination);
-        Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config, ts);
+        Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config, ts,
+                dataSource);
         Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, vectors);
     }
 
@@ -310,6 +313,10 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void restore(Checkpoint.Loaded c) {
+        DataSource recorded = c.state().data();
+        if (recorded != null && !recorded.sameData(dataSource))
+            throw new IllegalArgumentException("the checkpoint was trained on " + recorded.describe() + ", not on these data (" + dataSource.describe()
+                    + "); resume on the same data (--data " + recorded.source() + "), or give --data explicitly to continue on other data");
         TrainerState ts = c.state().trainer();
         backend.set(w, c.weights());
         if (minimizer != null) {

@@ -82,6 +82,11 @@ final class SolveCommand implements Callable<Integer> {
                 default -> throw new IllegalArgumentException("--krylov-rule = '" + krylovRule + "'; must be residual or model-decrease");
             };
             if (dim < 2) throw new IllegalArgumentException("--dim = " + dim + "; must be >= 2");
+            // the problem's data and the minimizer's and solver's vectors (about 24 of the dimension); logistic holds 10 dim x dim samples
+            long bytes = 8L * dim * (problem.equals("logistic") ? 10L * dim + 24 : 24);
+            String shortfall = org.adanewton.data.HeapBudget.shortfall(bytes);
+            if (shortfall != null) throw new IllegalArgumentException("--dim = " + dim + ": " + problem + " at this dimension " + shortfall);
+            if (maxKrylov < 0) throw new IllegalArgumentException("--max-krylov = " + maxKrylov + "; must be >= 0 (0: the dimension, at most 500)");
             instance = TestProblems.create(problem, dim, negative);
             int n = instance.objective().dimension();
             int krylov = maxKrylov > 0 ? maxKrylov : Math.min(Math.max(n, 2), 500);

@@ -1,5 +1,6 @@
 package org.adanewton.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -15,6 +16,7 @@ import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.TrustRegionPolicy;
 import org.adanewton.train.Checkpoint;
+import org.adanewton.train.DataSource;
 import org.adanewton.train.MethodSpec;
 import org.adanewton.train.MetricsLog;
 import org.adanewton.train.Preset;
@@ -83,7 +85,13 @@ final class TrainCommand implements Callable<Integer> {
                 loaded = Checkpoint.read(found.dir(), p.network());
             } else {
                 p = Preset.get(preset);
-                config = options.apply(TrainConfig.of(p, MethodSpec.parse(method), epochs == null ? DEFAULT_EPOCHS : epochs));
+                MethodSpec m = MethodSpec.parse(method);
+                List<String> unused = options.unused(m);
+                if (!unused.isEmpty())
+                    throw new IllegalArgumentException(String.join(", ", unused) + (unused.size() == 1 ? " does" : " do") + " not apply to --method "
+                            + method + " (" + (m.isSecondOrder() ? "a second-order method" : "a first-order method") + "); leave "
+                            + (unused.size() == 1 ? "it" : "them") + " out");
+                config = options.apply(TrainConfig.of(p, m, epochs == null ? DEFAULT_EPOCHS : epochs));
             }
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
@@ -92,8 +100,24 @@ final class TrainCommand implements Callable<Integer> {
                 : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
         sel.notes().forEach(System.out::println);
-        DataLocator.Located data = DataChoice.load(p, options.data);
+        DataSource recorded = loaded == null ? null : loaded.state().data();
+        // a resumed run reads the data it was trained on, unless --data says otherwise
+        Path dataDir = options.data != null || recorded == null || recorded.source() == null || !Files.isDirectory(Path.of(recorded.source()))
+                ? options.data : Path.of(recorded.source());
+        DataLocator.Located data = DataChoice.load(p, dataDir);
         System.out.println("data: " + data.summary());
+        if (loaded != null) {
+            DataSource now = DataSource.of(data.train(), data.test());
+            if (recorded == null) {
+                System.out.println("note: this checkpoint does not record its data (it predates that); they cannot be checked");
+            } else if (!recorded.sameData(now)) {
+                if (options.data == null)
+                    throw usage("the checkpoint in " + resume + " was trained on " + recorded.describe() + ", but the data found now are "
+                            + now.describe() + "; give --data DIR: the run's own data, or other data to continue on them on purpose");
+                System.out.println("note: continuing on other data, as --data asks: the checkpoint was trained on " + recorded.describe());
+                loaded = loaded.onData(now);
+            }
+        }
         Backend backend = sel.backend();
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
                 config.methodSpec().label(), config.epochs(), config.batch());

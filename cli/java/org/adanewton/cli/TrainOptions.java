@@ -1,6 +1,9 @@
 package org.adanewton.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -15,6 +18,7 @@ import org.adanewton.nn.Network;
 import org.adanewton.norm.EpsPlacement;
 import org.adanewton.norm.NormOptions;
 import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.train.MethodSpec;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
 import picocli.CommandLine;
@@ -113,6 +117,50 @@ final class TrainOptions {
     /** The same exception with its parameter names as flags. */
     static IllegalArgumentException withFlags(IllegalArgumentException e, Map<String, String> flags) {
         return new IllegalArgumentException(withFlags(e.getMessage(), flags), e);
+    }
+
+    /**
+     * The flags given that the method does not use: the trust-region, cubic, Krylov, norm, warm-start
+     * and pivot settings for a first-order method; the learning rate and momentum for a second-order
+     * one (its warm start's rate is --warm-lr); the radius settings for ARC and sigma0 for TR.
+     */
+    List<String> unused(MethodSpec m) {
+        Map<String, Object> given = new LinkedHashMap<>();
+        given.put("--lr", lr);
+        given.put("--momentum", momentum);
+        given.put("--delta0", delta0);
+        given.put("--delta-max", deltaMax);
+        given.put("--gamma-inc", gammaInc);
+        given.put("--gamma-dec", gammaDec);
+        given.put("--sigma0", sigma0);
+        given.put("--eta1", eta1);
+        given.put("--eta2", eta2);
+        given.put("--max-krylov", maxKrylov);
+        given.put("--krylov-tol", krylovTol);
+        given.put("--krylov-rule", krylovRule);
+        given.put("--eps", eps);
+        given.put("--eps-placement", epsPlacement);
+        given.put("--beta", beta);
+        given.put("--clamp", clamp);
+        given.put("--warm-epochs", warmEpochs);
+        given.put("--warm-lr", warmLr);
+        given.put("--pivot-every", pivotEvery);
+        given.put("--pivot-growth", pivotGrowth);
+        given.put("--pivot-cap", pivotCap);
+        given.put("--hessian-batch", hessianBatch);
+        given.put("--curvature", curvature);
+        List<String> unused = new ArrayList<>();
+        List<String> radius = List.of("--delta0", "--delta-max", "--gamma-inc", "--gamma-dec");
+        for (Map.Entry<String, Object> e : given.entrySet()) {
+            if (e.getValue() == null) continue;
+            String flag = e.getKey();
+            boolean firstOrderFlag = flag.equals("--lr") || flag.equals("--momentum");
+            boolean used = m.isSecondOrder()
+                    ? !firstOrderFlag && !(m.method().cubic ? radius.contains(flag) : flag.equals("--sigma0"))
+                    : firstOrderFlag;
+            if (!used) unused.add(flag);
+        }
+        return unused;
     }
 
     /** A trainer, or a usage error (exit 2) naming the flag whose value it refuses (an interval below one iteration, data of another shape). */

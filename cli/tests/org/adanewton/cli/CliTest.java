@@ -74,5 +74,11 @@ class CliTest {
         assertTrue(r.out().contains("\"termination\": \"CONVERGENCE\""), r.out());
         assertEquals(2, CliRun.of("solve", "rosenbrock", "--method", "newton").code());
         assertEquals(2, CliRun.of("solve", "himmelblau").code());
+        CliRun huge = CliRun.of("solve", "quadratic", "--dim", "2000000000");
+        assertEquals(2, huge.code(), huge.err());
+        assertTrue(huge.err().contains("--dim = 2000000000") && huge.err().contains("-Xmx"), huge.err());
+        CliRun krylov = CliRun.of("solve", "rosenbrock", "--max-krylov", "-1");
+        assertEquals(2, krylov.code());
+        assertTrue(krylov.err().contains("--max-krylov = -1"), krylov.err());
     }
 }

@@ -64,6 +64,34 @@ class TrainCommandTest {
 
 
     @Test
+    void resumeKeepsToTheRunsData(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("data"), other = dir.resolve("other");
+        Files.createDirectories(data);
+        Files.createDirectories(other);
+        for (String f : new String[] {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+            Files.copy(Path.of("data/fashion-mnist-subset").resolve(f), data.resolve(f));
+            // other: the test set as training set and the other way round
+            String swapped = f.startsWith("train") ? f.replace("train", "t10k") : f.replace("t10k", "train");
+            Files.copy(Path.of("data/fashion-mnist-subset").resolve(swapped), other.resolve(f));
+        }
+        Path out = dir.resolve("run"), ckpt = out.resolve("checkpoint");
+        assertEquals(0, CliRun.of("train", "--data", data.toString(), "--epochs", "1", "--train-samples", "1000", "--out", out.toString(),
+                "--progress", "lines").code());
+        CliRun same = CliRun.of("train", "--resume", ckpt.toString(), "--epochs", "2", "--progress", "lines");
+        assertEquals(0, same.code(), same.err() + same.out());
+        assertTrue(same.out().contains("data: --data: " + data.toAbsolutePath()), "a resume reads the run's own data: " + same.out());
+        CliRun elsewhere = CliRun.of("train", "--resume", ckpt.toString(), "--epochs", "3", "--data", other.toString(), "--progress", "lines");
+        assertEquals(0, elsewhere.code(), elsewhere.err() + elsewhere.out());
+        assertTrue(elsewhere.out().contains("note: continuing on other data, as --data asks"), elsewhere.out());
+        // the run now records `other`; its files replaced by different data: refused, not trained on silently
+        for (String f : new String[] {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+            Files.copy(data.resolve(f), other.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        CliRun changed = CliRun.of("train", "--resume", ckpt.toString(), "--epochs", "4", "--progress", "lines");
+        assertEquals(2, changed.code(), changed.out());
+        assertTrue(changed.err().contains("was trained on 1000 + 5000 samples") && changed.err().contains("give --data DIR"), changed.err());
+    }
+
+    @Test
     void refusalsNameTheFlagAsTyped() {
         String[][] cases = {
                 {"--delta0", "-1", "--delta0 = -1.0; must be finite and > 0"},
@@ -80,6 +108,15 @@ class TrainCommandTest {
             CliRun r = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--epochs", "2", c[0], c[1], "--progress", "lines");
             assertEquals(2, r.code(), c[0] + " " + c[1] + ": " + r.err() + r.out());
             assertTrue(r.err().contains(c[2]), c[0] + " " + c[1] + ": " + r.err());
+        }
+        String[][] unused = {{"--lr", "0.1", "tr-rmsprop", "--lr does not apply to --method tr-rmsprop"},
+                {"--delta0", "1", "sgd", "--delta0 does not apply to --method sgd"},
+                {"--delta0", "1", "arc-rmsprop", "--delta0 does not apply to --method arc-rmsprop"},
+                {"--sigma0", "1", "tr-adam", "--sigma0 does not apply to --method tr-adam"}};
+        for (String[] c : unused) {
+            CliRun r = CliRun.of("train", "--method", c[2], c[0], c[1]);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(c[3]), r.err());
         }
         CliRun progress = CliRun.of("train", "--progress", "foo");
         assertEquals(2, progress.code());
