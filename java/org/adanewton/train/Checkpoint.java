@@ -1,7 +1,6 @@
 package org.adanewton.train;
 
 import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -28,7 +27,7 @@ public final class Checkpoint {
     public static final int FORMAT_VERSION = 1;
     /** A state.json larger than this is not one of ours. */
     static final long MAX_STATE_BYTES = 1 << 20;
-    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    static final Gson GSON = StrictJson.GSON;
 
     /** The JSON part. */
     /** The JSON part; data is null in checkpoints written before it was recorded. */
@@ -216,11 +215,16 @@ public final class Checkpoint {
         System.arraycopy(v, 0, out, offset, v.length);
     }
 
-    /** The innermost refusal of a value (a record's IllegalArgumentException), else the parser's own message. */
+    /**
+     * Why the state was refused: the strict reader's own words (a JSON path and the rule), or where
+     * the text stops being JSON.
+     */
     private static String reason(RuntimeException e) {
-        String message = e.getMessage();
-        for (Throwable t = e; t != null; t = t.getCause())
-            if (t instanceof IllegalArgumentException && !(t instanceof NumberFormatException) && t.getMessage() != null) message = t.getMessage();
+        String message = String.valueOf(e.getMessage());
+        if (e instanceof com.google.gson.JsonSyntaxException || message.contains("MalformedJsonException")) {
+            java.util.regex.Matcher at = java.util.regex.Pattern.compile("line \\d+ column \\d+( path \\S+)?").matcher(message);
+            return "not valid JSON" + (at.find() ? " (at " + at.group() + ")" : "");
+        }
         return message;
     }
 

@@ -129,4 +129,27 @@ class CheckpointVerificationTest {
         }
         refused(mutate(tmp, "state.json", bytes -> new byte[] {(byte) 0xc3, (byte) 0x28}), "state.json", "not UTF-8");
     }
+
+    @Test
+    void stateJsonIsReadStrictly(@TempDir Path tmp) throws IOException {
+        String json = Files.readString(good.resolve("state.json"));
+        java.util.function.BiConsumer<UnaryOperator<String>, String> check = (edit, phrase) -> {
+            try {
+                String edited = edit.apply(json);
+                assertNotEquals(json, edited, "the edit for '" + phrase + "' changed nothing");
+                refused(mutate(tmp, "state.json", bytes -> edited.getBytes(StandardCharsets.UTF_8)), "state.json", phrase);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        check.accept(j -> j.replaceFirst("\"nesterov\": (true|false)", "\"nesterov\": \"abc\""), "nesterov: expected true or false, found the string \"abc\"");
+        check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": 3, \"extra\": 1,"), "unknown field 'extra' in TrainConfig");
+        check.accept(j -> j.replaceFirst("\"seed\": 3,", ""), "field 'seed' of TrainConfig is missing");
+        check.accept(j -> j.replaceFirst("\"batch\": 100", "\"batch\": \"100\""), "batch: expected a number, found the string \"100\"");
+        check.accept(j -> j.replaceFirst("\"curvature\": \"HESSIAN\"", "\"curvature\": \"CURVY\""), "'CURVY' is not one of [HESSIAN, GAUSS_NEWTON]");
+        check.accept(j -> j.replaceFirst("\"batch\": 100", "\"batch\": 1.5"), "batch: a number out of range for int");
+        check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": null,"), "null where a long is needed");
+        check.accept(j -> j.substring(0, j.length() / 2), "not valid JSON");
+        check.accept(j -> "[".repeat(100_000) + "]".repeat(100_000), "expected an object (State), found an array");
+    }
 }

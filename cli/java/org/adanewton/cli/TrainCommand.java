@@ -80,8 +80,15 @@ final class TrainCommand implements Callable<Integer> {
                             + " run (" + state.network() + "); a checkpoint resumes only its own network");
                 if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).name().equals(config.method()))
                     throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method() + " run");
-                if (epochs != null) config = config.withEpochs(epochs);
                 p = Preset.get(config.preset());
+                if (epochs != null) {
+                    int straight = Math.min(p.warmEpochs(), epochs - 1); // the warm start a run started for `epochs` would have
+                    if (config.methodSpec().isSecondOrder() && config.warmEpochs() < straight)
+                        System.out.printf(Locale.ROOT, "note: this run was started for %d epochs with %d warm-start epoch(s); a run started for %d "
+                                + "epochs has %d. It continues as started, so it will not match a straight %d-epoch run.%n", config.epochs(),
+                                config.warmEpochs(), epochs, straight, epochs);
+                    config = config.withEpochs(epochs);
+                }
                 loaded = Checkpoint.read(found.dir(), p.network());
             } else {
                 p = Preset.get(preset);

@@ -54,6 +54,19 @@ class CliTest {
     }
 
     @Test
+    void failuresAreSaidInWordsWithTheirPath() {
+        assertEquals("permission denied: /x/out", Main.describe(new java.nio.file.AccessDeniedException("/x/out")));
+        assertEquals("no such file or directory: /x/data", Main.describe(new java.io.UncheckedIOException(new java.nio.file.NoSuchFileException("/x/data"))));
+        assertEquals("/x/out/metrics.csv: No space left on device",
+                Main.describe(new java.nio.file.FileSystemException("/x/out/metrics.csv", null, "No space left on device")));
+        assertTrue(Main.describe(new java.io.IOException("No space left on device")).contains("give --out another file system"));
+        assertTrue(Main.describe(new OutOfMemoryError("Java heap space")).contains("-Xmx"));
+        String internal = Main.describe(new ArrayIndexOutOfBoundsException("-1"));
+        assertTrue(internal.startsWith("internal error (ArrayIndexOutOfBoundsException: -1); please report it"), internal);
+        assertEquals("eta1 = 2.0; must be in (0, 1)", Main.describe(new IllegalArgumentException("eta1 = 2.0; must be in (0, 1)")));
+    }
+
+    @Test
     void tickLabelsCarryTheDecimalsTheRangeNeeds() {
         assertEquals("0.89", Plots.tickLabel(0.891439103843011, 0.05, 0.9));
         assertEquals("-2.5", Plots.tickLabel(-2.5, 3, 3));

@@ -28,6 +28,7 @@ class TrainCommandTest {
         CliRun r = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--epochs", "2", "--data", "data/fashion-mnist-subset",
                 "--progress", "lines");
         assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("note: this run was started for 1 epochs with 0 warm-start epoch(s); a run started for 2 epochs has 1"), r.out());
         assertEquals(2.0, MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).get(MetricsLog.read(dir.resolve("t").resolve("metrics.csv")).size() - 1)
                 .epoch(), 1e-9);
         CliRun foreign = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--preset", "cifar-mlp");

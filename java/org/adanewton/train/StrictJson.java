@@ -1,0 +1,223 @@
+package org.adanewton.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import com.google.gson.TypeAdapter;
+import com.google.gson.TypeAdapterFactory;
+import com.google.gson.reflect.TypeToken;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.JsonWriter;
+import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The JSON of checkpoints, read strictly: a record's object must hold each of its components once
+ * and nothing else (unknown, repeated and missing fields are refused; a component may be null only
+ * as an explicit null), a boolean must be true or false, a number a JSON number (NaN and
+ * +-Infinity included, as written), an enum one of its constants, and the record's own
+ * constructor checks the values. Refusals say where, as a JSON path ("$.config.nesterov: ...").
+ * Writing writes every component, nulls included.
+ */
+final class StrictJson {
+    /** Components that checkpoints written before they existed lack: absent reads as null. */
+    private static final Set<String> ADDED_LATER = Set.of("State.data");
+
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls()
+            .registerTypeAdapterFactory(new Factory()).create();
+
+    private StrictJson() {}
+
+    /** A double: a JSON number, or NaN / Infinity / -Infinity as the writer writes them (bare words, read as strings). */
+    private static Double nextDouble(JsonReader in) throws IOException {
+        if (in.peek() == JsonToken.STRING) {
+            String word = in.nextString();
+            return switch (word) {
+                case "NaN" -> Double.NaN;
+                case "Infinity" -> Double.POSITIVE_INFINITY;
+                case "-Infinity" -> Double.NEGATIVE_INFINITY;
+                default -> throw refusal(in, "expected a number, found the string \"" + word + "\"");
+            };
+        }
+        return in.nextDouble();
+    }
+
+    private static JsonParseException refusal(JsonReader in, String what) {
+        return new JsonParseException(in.getPreviousPath() + ": " + what);
+    }
+
+    private static final class Factory implements TypeAdapterFactory {
+        @Override
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
+            Class<? super T> raw = type.getRawType();
+            if (raw == boolean.class || raw == Boolean.class) return (TypeAdapter<T>) BOOLEAN;
+            if (raw == int.class || raw == Integer.class) return (TypeAdapter<T>) number(type, JsonReader::nextInt, false);
+            if (raw == long.class || raw == Long.class) return (TypeAdapter<T>) number(type, JsonReader::nextLong, false);
+            if (raw == double.class || raw == Double.class) return (TypeAdapter<T>) number(type, StrictJson::nextDouble, true);
+            if (raw.isEnum()) return (TypeAdapter<T>) new EnumAdapter(raw, gson.getDelegateAdapter(this, type));
+            if (raw.isRecord()) return new RecordAdapter<>(gson, this, type);
+            return null;
+        }
+    }
+
+    private static final TypeAdapter<Boolean> BOOLEAN = new TypeAdapter<>() {
+        @Override
+        public void write(JsonWriter out, Boolean value) throws IOException {
+            if (value == null) out.nullValue();
+            else out.value(value);
+        }
+
+        @Override
+        public Boolean read(JsonReader in) throws IOException {
+            if (in.peek() != JsonToken.BOOLEAN) throw refusal(in, "expected true or false, found " + describe(in));
+            return in.nextBoolean();
+        }
+    };
+
+    private interface NumberRead<N> {
+        N read(JsonReader in) throws IOException;
+    }
+
+    /** words: NaN and the infinities may come as bare words (doubles). */
+    private static <T, N> TypeAdapter<T> number(TypeToken<T> type, NumberRead<N> read, boolean words) {
+        return new TypeAdapter<>() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public void write(JsonWriter out, T value) throws IOException {
+                if (value == null) out.nullValue();
+                else if (value instanceof Double d) out.value(d.doubleValue());
+                else out.value((Number) value);
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public T read(JsonReader in) throws IOException {
+                if (in.peek() != JsonToken.NUMBER && !(words && in.peek() == JsonToken.STRING))
+                    throw refusal(in, "expected a number, found " + describe(in));
+                try {
+                    return (T) read.read(in);
+                } catch (NumberFormatException e) {
+                    throw refusal(in, "a number out of range for " + type.getRawType().getSimpleName());
+                }
+            }
+        };
+    }
+
+    private static final class EnumAdapter<E extends Enum<E>> extends TypeAdapter<E> {
+        private final Class<E> type;
+        private final TypeAdapter<E> delegate;
+
+        EnumAdapter(Class<E> type, TypeAdapter<E> delegate) {
+            this.type = type;
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void write(JsonWriter out, E value) throws IOException {
+            delegate.write(out, value);
+        }
+
+        @Override
+        public E read(JsonReader in) throws IOException {
+            if (in.peek() != JsonToken.STRING) throw refusal(in, "expected one of " + Arrays.toString(type.getEnumConstants()) + ", found " + describe(in));
+            String name = in.nextString();
+            for (E e : type.getEnumConstants()) if (e.name().equals(name)) return e;
+            throw refusal(in, "'" + name + "' is not one of " + Arrays.toString(type.getEnumConstants()));
+        }
+    }
+
+    /** "the string \"abc\"", "a number", ... for a refusal. */
+    private static String describe(JsonReader in) throws IOException {
+        JsonToken t = in.peek();
+        return switch (t) {
+            case STRING -> "the string \"" + in.nextString() + "\"";
+            case NUMBER -> "the number " + in.nextString();
+            case BOOLEAN -> Boolean.toString(in.nextBoolean());
+            case NULL -> "null";
+            case BEGIN_ARRAY -> "an array";
+            case BEGIN_OBJECT -> "an object";
+            default -> t.toString();
+        };
+    }
+
+    private static final class RecordAdapter<T> extends TypeAdapter<T> {
+        private final TypeAdapter<T> writer;
+        private final RecordComponent[] components;
+        private final TypeAdapter<?>[] adapters;
+        private final Constructor<? super T> constructor;
+        private final String name;
+
+        RecordAdapter(Gson gson, TypeAdapterFactory skip, TypeToken<T> type) {
+            Class<? super T> raw = type.getRawType();
+            this.writer = gson.getDelegateAdapter(skip, type);
+            this.components = raw.getRecordComponents();
+            this.adapters = new TypeAdapter<?>[components.length];
+            Class<?>[] types = new Class<?>[components.length];
+            for (int i = 0; i < components.length; i++) {
+                adapters[i] = gson.getAdapter(TypeToken.get(components[i].getGenericType()));
+                types[i] = components[i].getType();
+            }
+            try {
+                this.constructor = raw.getDeclaredConstructor(types);
+                this.constructor.setAccessible(true);
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException(raw + " has no canonical constructor", e);
+            }
+            this.name = raw.getSimpleName();
+        }
+
+        @Override
+        public void write(JsonWriter out, T value) throws IOException {
+            writer.write(out, value);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public T read(JsonReader in) throws IOException {
+            if (in.peek() == JsonToken.NULL) {
+                in.nextNull();
+                return null;
+            }
+            if (in.peek() != JsonToken.BEGIN_OBJECT) throw refusal(in, "expected an object (" + name + "), found " + describe(in));
+            Map<String, Integer> index = new LinkedHashMap<>();
+            for (int i = 0; i < components.length; i++) index.put(components[i].getName(), i);
+            Object[] values = new Object[components.length];
+            boolean[] seen = new boolean[components.length];
+            String at = in.getPath();
+            in.beginObject();
+            while (in.hasNext()) {
+                String field = in.nextName();
+                Integer i = index.get(field);
+                if (i == null) throw refusal(in, "unknown field '" + field + "' in " + name + " (its fields: " + index.keySet() + ")");
+                if (seen[i]) throw refusal(in, "field '" + field + "' given twice");
+                seen[i] = true;
+                if (in.peek() == JsonToken.NULL) {
+                    if (components[i].getType().isPrimitive()) throw refusal(in, "null where a " + components[i].getType() + " is needed");
+                    in.nextNull();
+                } else {
+                    values[i] = adapters[i].read(in);
+                }
+            }
+            in.endObject();
+            for (int i = 0; i < components.length; i++)
+                if (!seen[i] && !ADDED_LATER.contains(name + "." + components[i].getName()))
+                    throw new JsonParseException(at + ": field '" + components[i].getName() + "' of " + name + " is missing");
+            try {
+                return (T) constructor.newInstance(values);
+            } catch (InvocationTargetException e) {
+                Throwable cause = e.getCause();
+                throw new JsonParseException(at + " (" + name + "): " + (cause.getMessage() != null ? cause.getMessage() : cause.toString()), cause);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}
