@@ -3,6 +3,8 @@ package org.adanewton.api;
 /**
  * One outer iteration.
  *
+ * <p>Thread safety: immutable: safe to share between threads.
+ *
  * @param iteration      0-based
  * @param value          f at the iterate (on the iteration's batch in stochastic mode)
  * @param gradientNorm   ||g||_2

@@ -6,6 +6,9 @@ import org.adanewton.backend.Vector;
  * A diagonal norm ||s||_A = sqrt(sum a_i s_i^2), used twice: as the trust region's metric (or the
  * cubic regularizer's) and as the CG preconditioner M = A. Stateful: {@link #update} folds a
  * gradient into its accumulator. Every a_i is finite and positive at all times.
+ *
+ * <p>Thread safety: implementations need not be thread-safe: a minimizer uses its own norm from the
+ * thread that runs it. The built-in norms ({@code DiagonalNorm}) are not thread-safe.
  */
 public interface Norm extends AutoCloseable {
 

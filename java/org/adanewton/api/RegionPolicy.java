@@ -3,6 +3,10 @@ package org.adanewton.api;
 /**
  * How the outer loop accepts steps and updates its regularization: the trust-region radius Delta or
  * the cubic weight sigma. TR and ARC share one loop and differ only in this policy and the solver.
+ *
+ * <p>Thread safety: called on the thread that runs the minimizer; an implementation given to
+ * minimizers that run at once must be thread-safe, as the built-in immutable policies
+ * ({@code TrustRegionPolicy}, {@code CubicPolicy}) are.
  */
 public interface RegionPolicy {
     /** Delta_0 or sigma_0. */

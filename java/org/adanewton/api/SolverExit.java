@@ -1,6 +1,10 @@
 package org.adanewton.api;
 
-/** Why a subproblem solver stopped. */
+/**
+ * Why a subproblem solver stopped.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum SolverExit {
     /** The stopping rule (residual or model-decrease) was met inside the region. */
     CONVERGED,

@@ -3,6 +3,8 @@ package org.adanewton.api;
 /**
  * The outcome of one subproblem solve.
  *
+ * <p>Thread safety: immutable: safe to share between threads.
+ *
  * @param modelDecrease m(0) - m(s) of the model the solver minimized (>= 0 when the solve is valid)
  * @param stepNorm      ||s||_A in the solver's metric
  * @param iterations    Krylov iterations

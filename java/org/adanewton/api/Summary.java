@@ -6,6 +6,9 @@ import java.util.Locale;
 /**
  * How a minimization went: why it ended (with a human message that has the numbers), the counts
  * and the time split.
+ *
+ * <p>Thread safety: immutable: safe to share between threads (a minimizer gives it an unmodifiable
+ * copy of its history).
  */
 public record Summary(TerminationType termination, String message, int iterations, long gradients, long functionValues, long products,
         long krylovIterations, int accepted, int rejected, int invalid, double initialValue, double finalValue, double finalGradientNorm,

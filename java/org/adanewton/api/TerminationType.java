@@ -1,6 +1,10 @@
 package org.adanewton.api;
 
-/** Why a minimization ended. */
+/**
+ * Why a minimization ended.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum TerminationType {
     /** ||g|| &lt;= gradientTolerance: converged. */
     CONVERGENCE,

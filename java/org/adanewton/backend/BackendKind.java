@@ -1,6 +1,10 @@
 package org.adanewton.backend;
 
-/** Which backend to use. {@link #AUTO} tries CUDA, then CPU, then Java (see {@link Backends}). */
+/**
+ * Which backend to use. {@link #AUTO} tries CUDA, then CPU, then Java (see {@link Backends}).
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum BackendKind {
     AUTO, CUDA, CPU, JAVA;
 

@@ -17,6 +17,9 @@ import org.adanewton.backend.java.JavaBackend;
  * <p>When AUTO ends on the Java reference because the native library is missing (a platform without
  * natives) or did not load, a WARNING is logged once per JVM through {@link System.Logger} (logger
  * {@value #LOGGER}), naming the platform and the reason; the selection's notes give the reason too.
+ *
+ * <p>Thread safety: {@code select} may be called from any thread: the only static state is an
+ * atomic flag that keeps the fallback warning to once per JVM, and each call returns a new backend.
  */
 public final class Backends {
     /** The name of the System.Logger that reports the fallback to the Java reference. */

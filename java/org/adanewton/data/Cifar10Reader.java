@@ -22,6 +22,8 @@ import java.util.Objects;
  * <p>Every file's length must be a positive multiple of 3073 and every label at most 9; a
  * violation is a {@link DataFormatException} naming the file (and, for a label, the record
  * index and byte offset). Missing files are all named in one {@link NoSuchFileException}.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread.
  */
 public final class Cifar10Reader {
     /** Pixel bytes per image: 3 planes of 32x32. */

@@ -8,6 +8,9 @@ import java.io.IOException;
  * and label counts that disagree. The message always names the file and, where the problem
  * sits at a definite place, the byte offset (for gzip files, the offset in the decompressed
  * stream) and what was expected against what was found.
+ *
+ * <p>Thread safety: immutable (it adds no mutable state to its superclass): safe to share between
+ * threads.
  */
 public class DataFormatException extends IOException {
     private static final long serialVersionUID = 1L;

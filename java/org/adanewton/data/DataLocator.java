@@ -42,6 +42,9 @@ import java.util.function.Function;
  * <p>The environment, the fallback directories and the class loader are injectable
  * ({@link #DataLocator(Function, List, ClassLoader)}) for tests; the static methods use the real
  * ones.
+ *
+ * <p>Thread safety: immutable (given a thread-safe environment lookup, as {@code System::getenv}
+ * is): safe to share between threads; every call reads the files anew.
  */
 public final class DataLocator {
     /** Environment variable naming a data directory. */

@@ -18,6 +18,9 @@ import java.util.Objects;
  * (a training set is hundreds of megabytes): the accessors return the arrays themselves, which
  * callers must treat as read-only. Instances are otherwise immutable; {@link #subset} copies the
  * rows it keeps.
+ *
+ * <p>Thread safety: shallowly immutable: its arrays are shared, not copied; do not change them
+ * while other threads read it.
  */
 public final class Dataset {
     private final String name;

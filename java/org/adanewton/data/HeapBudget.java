@@ -6,6 +6,9 @@ import java.util.Locale;
  * A check before a large allocation (a data set, a checkpoint, a test problem): whether the bytes
  * still fit in the Java heap, so that a file or a size too large for this JVM is refused with its
  * size and advice instead of an {@link OutOfMemoryError}.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread; its answer is a snapshot that other
+ * threads' allocations may change.
  */
 public final class HeapBudget {
     private HeapBudget() {}

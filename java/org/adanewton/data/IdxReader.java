@@ -23,6 +23,8 @@ import java.util.zip.GZIPInputStream;
  * the length is unknown (gzip, streams) the element count is capped at
  * {@link #MAX_UNKNOWN_LENGTH_ELEMENTS} and the data is read in growing chunks, so a corrupt
  * header cannot cause an out-of-memory error.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread.
  */
 public final class IdxReader {
     /** Magic number of an images file: unsigned bytes (0x08), 3 dimensions. */

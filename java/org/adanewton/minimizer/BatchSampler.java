@@ -5,6 +5,8 @@ package org.adanewton.minimizer;
  * each epoch by a SplitMix64 generator whose whole state is one long, so a run can be saved and
  * resumed exactly ({@link #state()} / {@link #restore}). A batch never spans two epochs: the
  * last batch of an epoch may be smaller.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
  */
 public final class BatchSampler {
     private final int n;

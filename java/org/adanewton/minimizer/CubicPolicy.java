@@ -5,6 +5,8 @@ import org.adanewton.api.RegionPolicy;
 /**
  * The ARC weight update (adaptive cubic regularization as in Kohler et al., arXiv 1905.09201): sigma = max(sigma / gamma, minSigma) if rho >= eta2;
  * unchanged if eta1 &lt;= rho &lt; eta2; sigma * gamma (and reject) if rho &lt; eta1.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  */
 public record CubicPolicy(double initialSigma, double minSigma, double maxSigma, double eta1, double eta2, double gamma)
         implements RegionPolicy {

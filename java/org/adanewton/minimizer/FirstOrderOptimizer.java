@@ -14,6 +14,8 @@ import org.adanewton.backend.Vector;
  * AdamW    as Adam with d = g, after w *= (1 - lr wd)
  * </pre>
  * (PyTorch's formulas.) The state (buffers, step count) can be saved and restored exactly.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
  */
 public final class FirstOrderOptimizer implements AutoCloseable {
     private final Backend backend;

@@ -5,6 +5,8 @@ import java.util.Locale;
 /**
  * A first-order baseline and its hyper-parameters (validated here).
  *
+ * <p>Thread safety: immutable: safe to share between threads.
+ *
  * @param kind        SGD, ADAGRAD, RMSPROP, ADAM or ADAMW
  * @param lr          learning rate (> 0)
  * @param momentum    SGD momentum in [0, 1)

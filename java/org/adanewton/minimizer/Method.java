@@ -1,6 +1,10 @@
 package org.adanewton.minimizer;
 
-/** A second-order method: the step solver and, through it, the region policy (TR radius or ARC sigma). */
+/**
+ * A second-order method: the step solver and, through it, the region policy (TR radius or ARC sigma).
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum Method {
     /** Trust region, preconditioned Steihaug-Toint CG (the paper's solver). */
     TR_STEIHAUG("tr-steihaug", false),

@@ -8,6 +8,8 @@ import org.adanewton.subproblem.KrylovOptions;
  * Everything the outer loop needs, validated at construction (messages name the option, the value
  * and the rule). Build with {@link #builder()}.
  *
+ * <p>Thread safety: immutable: safe to share between threads (its Builder is not thread-safe).
+ *
  * @param method               solver and region kind
  * @param norm                 the ellipsoid's norm (also the CG preconditioner)
  * @param krylov               subproblem iteration limit and stopping rule

@@ -13,6 +13,9 @@ import org.adanewton.nn.NetworkModel;
  * iteration all use it. Optionally the curvature uses a separate, smaller Hessian batch (the first
  * rows of the iteration's batch), and the Gauss-Newton product can replace the exact Hessian. The
  * data stay in the caller's arrays; batches are gathered into preallocated buffers.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time. It reads the
+ * caller's data arrays, so do not change them while it is in use.
  */
 public final class NetworkProblem implements Problem {
 

@@ -6,7 +6,12 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.java.JavaBackend;
 
-/** A deterministic {@link Objective} (double, Java) as a {@link Problem} on the Java backend. */
+/**
+ * A deterministic {@link Objective} (double, Java) as a {@link Problem} on the Java backend.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (it keeps the
+ * current point in arrays of its own).
+ */
 public final class ObjectiveProblem implements Problem {
     private final Objective objective;
     private final JavaBackend backend = new JavaBackend();

@@ -8,6 +8,9 @@ import org.adanewton.backend.Vector;
  * What the outer loop minimizes: values, gradients and curvature products of f on one backend.
  * A stochastic problem (a network on mini-batches) draws a fresh sample in {@link #advance()}; the
  * gradient, the curvature and the trial value of one iteration then all use that sample.
+ *
+ * <p>Thread safety: implementations need not be thread-safe: a minimizer calls its problem from the
+ * thread that runs it, one call at a time.
  */
 public interface Problem extends AutoCloseable {
     Backend backend();

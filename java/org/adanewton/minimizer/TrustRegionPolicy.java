@@ -6,6 +6,8 @@ import org.adanewton.api.RegionPolicy;
  * The radius update of the stochastic trust-region method (Kohler et al., arXiv 1905.09201): Delta = min(gammaInc Delta, maxRadius) if rho >= eta2;
  * unchanged if eta1 &lt;= rho &lt; eta2; Delta / gammaDec if rho &lt; eta1 (the step is then rejected).
  * Every constant is validated here, with the option's name, value and rule in the message.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  */
 public record TrustRegionPolicy(double initialRadius, double maxRadius, double minRadius, double eta1, double eta2, double gammaInc,
         double gammaDec) implements RegionPolicy {

@@ -1,6 +1,10 @@
 package org.adanewton.nn;
 
-/** Elementwise activations, with the first and second derivatives the R-operator needs. */
+/**
+ * Elementwise activations, with the first and second derivatives the R-operator needs.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum Activation {
     IDENTITY(0), TANH(1), SIGMOID(2), RELU(3), SOFTPLUS(4);
 

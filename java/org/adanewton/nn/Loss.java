@@ -10,6 +10,8 @@ package org.adanewton.nn;
  *     logits a: (1/B) sum_i sum_j [log(1 + exp(a_ij)) - t_ij a_ij] (targets in [0, 1]; the
  *     autoencoder option).</li>
  * </ul>
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  */
 public enum Loss {
     SOFTMAX_CROSS_ENTROPY(1), SQUARED_ERROR_MEAN(2), SQUARED_ERROR_SUM(3), BINARY_CROSS_ENTROPY(4);

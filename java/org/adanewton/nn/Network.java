@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
  *
  * <p>Parameter layout: for each dense layer its weight W (out x in, row-major, like PyTorch's
  * {@code Linear.weight}) followed by its bias b (out).
+ *
+ * <p>Thread safety: immutable: safe to share between threads (its Builder is not thread-safe).
  */
 public final class Network {
 

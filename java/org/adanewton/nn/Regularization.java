@@ -5,6 +5,8 @@ package org.adanewton.nn;
  * bias vector): {@link Kind#SQUARED} adds (lambda/2) sum_T ||T||^2; {@link Kind#NORM} adds the
  * paper's lambda sum_T ||T|| (not squared; its Hessian lambda (I/||T|| - T T'/||T||^3) is taken
  * as 0 at T = 0, where the norm is not differentiable).
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  */
 public record Regularization(Kind kind, double lambda) {
     public enum Kind {

@@ -3,7 +3,11 @@ package org.adanewton.norm;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.Vector;
 
-/** Adam's second moment: v = beta2 v + (1 - beta2) g*g, a = sqrt(v / (1 - beta2^t)) + eps. */
+/**
+ * Adam's second moment: v = beta2 v + (1 - beta2) g*g, a = sqrt(v / (1 - beta2^t)) + eps.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
+ */
 public final class AdamNorm extends DiagonalNorm {
     public AdamNorm(Backend backend, int dimension, NormOptions options) {
         super(backend, dimension, options);

@@ -8,6 +8,8 @@ import org.adanewton.backend.Vector;
  * The shared machinery of the diagonal norms: an accumulator v, the metric a computed from it by
  * a = clamp(sqrt(scale * v) + eps', aMin, aMax), the finiteness check and the state. Subclasses
  * give the accumulator's update and the scale (Adam's bias correction).
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
  */
 public abstract class DiagonalNorm implements Norm {
     protected final Backend backend;

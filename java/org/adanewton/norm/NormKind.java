@@ -1,6 +1,10 @@
 package org.adanewton.norm;
 
-/** The diagonal norms that shape the region (Kohler et al., arXiv 1905.09201). */
+/**
+ * The diagonal norms that shape the region (Kohler et al., arXiv 1905.09201).
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
+ */
 public enum NormKind {
     /** a = 1: the spherical (Euclidean) region. */
     UNIFORM,

@@ -3,6 +3,8 @@ package org.adanewton.norm;
 /**
  * Options of a diagonal norm, validated at construction (use {@link #builder(NormKind)}).
  *
+ * <p>Thread safety: immutable: safe to share between threads (its Builder is not thread-safe).
+ *
  * @param kind           uniform, AdaGrad, RMSProp or Adam
  * @param beta           RMSProp's decay (default 0.8, the authors' value)
  * @param beta2          Adam's decay (default 0.999)

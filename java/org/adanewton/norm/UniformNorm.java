@@ -3,7 +3,11 @@ package org.adanewton.norm;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.Vector;
 
-/** a = 1: the Euclidean ball (the spherical trust region). The accumulator stays at 1. */
+/**
+ * a = 1: the Euclidean ball (the spherical trust region). The accumulator stays at 1.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
+ */
 public final class UniformNorm extends DiagonalNorm {
     UniformNorm(Backend backend, int dimension, NormOptions options) {
         super(backend, dimension, options);

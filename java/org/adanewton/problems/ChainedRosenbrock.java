@@ -5,6 +5,8 @@ import org.adanewton.api.Objective;
 /**
  * f(x) = sum_{i&lt;n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, minimum 0 at x = 1; n = 2 is the
  * classical Rosenbrock function. Start: (-1.2, 1, -1.2, 1, ...).
+ *
+ * <p>Thread safety: immutable: safe to share between threads that pass their own arrays.
  */
 public final class ChainedRosenbrock implements Objective {
     private final int n;

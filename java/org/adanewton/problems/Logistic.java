@@ -6,6 +6,9 @@ import org.adanewton.api.Objective;
 /**
  * L2-regularized logistic regression on seeded synthetic data (m samples, n features, labels from a
  * noisy linear rule): f(w) = (1/m) sum log(1 + exp(-y_i x_i'w)) + (mu/2) ||w||^2, strongly convex.
+ *
+ * <p>Thread safety: immutable (the data are made at construction and only read after): safe to
+ * share between threads that pass their own arrays.
  */
 public final class Logistic implements Objective {
     private final double[][] x;

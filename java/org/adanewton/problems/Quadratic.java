@@ -8,6 +8,9 @@ import org.adanewton.api.Objective;
  * Householder reflections, seeded) and a known spectrum lambda: geometric from lambdaMin to
  * lambdaMax, or with its lowest `negative` eigenvalues made negative (indefinite: unbounded below,
  * useful for subproblem tests). The minimizer of the definite case is Q^-1 b.
+ *
+ * <p>Thread safety: immutable (the spectrum, reflectors and b are made at construction and only
+ * read after): safe to share between threads that pass their own arrays.
  */
 public final class Quadratic implements Objective {
     private final int n;

@@ -3,7 +3,11 @@ package org.adanewton.problems;
 import java.util.List;
 import org.adanewton.api.Objective;
 
-/** The built-in deterministic problems of `./adanewton solve`, with their starting points. */
+/**
+ * The built-in deterministic problems of `./adanewton solve`, with their starting points.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread (each call builds a new problem).
+ */
 public final class TestProblems {
     public static final List<String> NAMES = List.of("rosenbrock", "chained-rosenbrock", "quadratic", "logistic");
 

@@ -13,6 +13,9 @@ import org.adanewton.backend.Vector;
  * s = t d where, for the trust region, t = min(gamma^2/kappa, Delta/gamma) if kappa > 0 else
  * Delta/gamma; for ARC, t is the positive root of sigma gamma^3 t^2 + kappa t - gamma^2 = 0.
  * With B = 0 and Delta = eta ||g||_{A^-1} it is exactly the adaptive first-order step -eta A^-1 g.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
+ * its work vectors).
  */
 public final class CauchyPoint implements StepSolver, AutoCloseable {
     private final Backend backend;

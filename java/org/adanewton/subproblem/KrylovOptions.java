@@ -3,6 +3,8 @@ package org.adanewton.subproblem;
 /**
  * Options of the Krylov subproblem solvers.
  *
+ * <p>Thread safety: immutable: safe to share between threads.
+ *
  * @param maxIterations at most this many iterations (curvature products) per solve (authors: 50)
  * @param tolerance     the forcing term's cap: eta = min(sqrt(||g||), tolerance) (authors: 0.1)
  * @param rule          {@link StoppingRule#RESIDUAL}: ||r|| &lt;= eta ||g|| (classical; gives fast local

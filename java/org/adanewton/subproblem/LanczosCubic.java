@@ -2,7 +2,12 @@ package org.adanewton.subproblem;
 
 import org.adanewton.backend.Backend;
 
-/** The ARC subproblem in the Lanczos basis, with the cubic model on T solved by its secular equation. */
+/**
+ * The ARC subproblem in the Lanczos basis, with the cubic model on T solved by its secular equation.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
+ * its work vectors).
+ */
 public final class LanczosCubic extends LanczosSolver {
     public LanczosCubic(Backend backend, int dimension, KrylovOptions options) {
         super(backend, dimension, options);

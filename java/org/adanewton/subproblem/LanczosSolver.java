@@ -15,6 +15,9 @@ import org.adanewton.backend.Vector;
  * ({@link TridiagonalSolvers}), which gives better steps. Stopping: the residual of the full model
  * at s = V h is gamma_{k+1} |h_k| (in the M^-1 norm), compared with eta gamma_0 (RESIDUAL), or the
  * change of the model value (MODEL_DECREASE).
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
+ * its work vectors).
  */
 public abstract class LanczosSolver implements StepSolver, AutoCloseable {
     private final Backend backend;

@@ -2,7 +2,12 @@ package org.adanewton.subproblem;
 
 import org.adanewton.backend.Backend;
 
-/** GLTR: the trust-region subproblem in the Lanczos basis, solved exactly on T (More-Sorensen). */
+/**
+ * GLTR: the trust-region subproblem in the Lanczos basis, solved exactly on T (More-Sorensen).
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
+ * its work vectors).
+ */
 public final class LanczosTrustRegion extends LanczosSolver {
     public LanczosTrustRegion(Backend backend, int dimension, KrylovOptions options) {
         super(backend, dimension, options);

@@ -9,6 +9,10 @@ import org.adanewton.backend.Vector;
  * A curvature operator whose backend can run a whole Krylov solve natively (one call per solve,
  * products computed natively at the cached point). The solvers use it when the operator offers
  * it; the algorithm is the same as their Java loop.
+ *
+ * <p>Thread safety: called on the thread that runs the solve; implementations need not be
+ * thread-safe. The network models' operators belong to the model and, like it, refuse a second
+ * thread.
  */
 public interface NativeKrylovOperator extends CurvatureOperator {
     /** Steihaug-Toint CG; see {@link SteihaugCg}. */

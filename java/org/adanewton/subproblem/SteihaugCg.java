@@ -21,6 +21,9 @@ import org.adanewton.backend.Vector;
  * native/cpu/krylov_driver.h, on the CPU or the device); otherwise it runs here over the backend's
  * vectors.
  * Work vectors are allocated once per solver: a solve allocates nothing.
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
+ * its work vectors).
  */
 public final class SteihaugCg implements StepSolver, AutoCloseable {
     private final Backend backend;

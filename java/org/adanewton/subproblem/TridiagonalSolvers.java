@@ -11,6 +11,8 @@ package org.adanewton.subproblem;
  * </ul>
  * With w = Z'c, ||h(mu)||^2 = sum w_i^2 / (lambda_i + mu)^2, and the secular equations are solved
  * by Newton's method on 1/||h(mu)||, safeguarded by bisection. k is at most a few hundred here.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread.
  */
 public final class TridiagonalSolvers {
     private static final double ROOT_RTOL = 1e-13;

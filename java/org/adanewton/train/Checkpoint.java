@@ -22,6 +22,10 @@ import org.adanewton.nn.Network;
  * loadable from Python), optimizer.safetensors (every other vector of the
  * optimizer state) and state.json (configuration and scalars). Written into a temporary directory
  * and moved into place, so a crash mid-write leaves the previous checkpoint intact.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread, but not on one directory from two
+ * threads or processes at once: {@code write} removes the temporaries it finds beside the directory
+ * (a run holds the lock OUT/.adanewton.lock for this).
  */
 public final class Checkpoint {
     public static final int FORMAT_VERSION = 1;

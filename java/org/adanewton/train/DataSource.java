@@ -9,6 +9,8 @@ import org.adanewton.data.Dataset;
  * where they came from, the set sizes and shape, and a fingerprint (CRC32 of the first and last
  * samples of both sets, inputs and labels or targets).
  *
+ * <p>Thread safety: immutable: safe to share between threads.
+ *
  * @param source       the training set's {@link Dataset#source()} (a directory, usually)
  * @param trainSamples training samples (all of them, before --train-samples)
  * @param testSamples  test samples (0 without a test set)

@@ -9,6 +9,8 @@ import org.adanewton.norm.NormKind;
  * A training method by name: second-order "SOLVER-NORM" with SOLVER in tr (Steihaug CG), gltr, arc
  * and NORM in uniform, adagrad, rmsprop, adam (e.g. "tr-rmsprop"), or a first-order baseline
  * (sgd, adagrad, rmsprop, adam, adamw).
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  */
 public record MethodSpec(String name, Method method, NormKind norm, FirstOrderOptions.Kind firstOrder) {
 

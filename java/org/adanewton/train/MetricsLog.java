@@ -10,7 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** The evaluation rows of a run, written as metrics.csv and metrics.jsonl (appended on resume). */
+/**
+ * The evaluation rows of a run, written as metrics.csv and metrics.jsonl (appended on resume).
+ *
+ * <p>Thread safety: not thread-safe: use an instance from one thread at a time.
+ */
 public final class MetricsLog implements AutoCloseable {
 
     /** One evaluation point. Times exclude evaluation. */

@@ -1,5 +1,6 @@
 package org.adanewton.train;
 
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,9 @@ import org.adanewton.subproblem.KrylovOptions;
  * trust-region constants per norm, batch sizes, pivot safeguard, warm start, first-order learning
  * rates. Every value can be overridden by a flag of `train` / `compare`.
  *
+ * <p>Thread safety: immutable (its maps and list are unmodifiable copies): safe to share between
+ * threads.
+ *
  * @param trainSamples  training samples used (the paper: 50,000 for classifiers)
  * @param trustRegion   Delta0, Dmax, eta1, eta2, gammaInc, gammaDec per norm
  * @param eps           the norms' eps
@@ -34,6 +38,12 @@ import org.adanewton.subproblem.KrylovOptions;
 public record Preset(String name, String description, String dataset, Network network, int trainSamples, Map<NormKind, TrustRegionPolicy> trustRegion,
         double eps, int trBatch, double pivotEvery, double pivotGrowth, double pivotCap, int warmEpochs, FirstOrderOptions warmStart,
         Map<FirstOrderOptions.Kind, Double> firstOrderLr, int firstOrderBatch, List<String> compareMethods) {
+
+    public Preset {
+        trustRegion = Collections.unmodifiableMap(new EnumMap<>(trustRegion));
+        firstOrderLr = Collections.unmodifiableMap(new LinkedHashMap<>(firstOrderLr));
+        compareMethods = List.copyOf(compareMethods);
+    }
 
     public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp", "fmnist-conv", "mnist-conv", "cifar-conv", "fmnist-ae",
             "mnist-ae");

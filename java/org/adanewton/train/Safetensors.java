@@ -25,6 +25,8 @@ import org.adanewton.data.HeapBudget;
  * The safetensors format (readable by Python's safetensors / PyTorch): an 8-byte little-endian
  * header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the
  * raw little-endian tensor bytes. F32 and F64 tensors are supported.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread.
  */
 public final class Safetensors {
 

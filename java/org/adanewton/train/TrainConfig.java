@@ -1,5 +1,6 @@
 package org.adanewton.train;
 
+import org.adanewton.backend.BackendKind;
 import org.adanewton.minimizer.CubicPolicy;
 import org.adanewton.minimizer.FirstOrderOptions;
 import org.adanewton.minimizer.NetworkProblem;
@@ -11,6 +12,8 @@ import org.adanewton.subproblem.KrylovOptions;
 /**
  * Everything one training run uses, fully resolved (a preset plus overrides); saved in every
  * checkpoint so that --resume needs nothing else.
+ *
+ * <p>Thread safety: immutable: safe to share between threads.
  *
  * @param method          a {@link MethodSpec} name, e.g. "tr-rmsprop" or "adam"
  * @param epochs          total epochs (warm start included); an epoch = training-set size samples drawn for gradients
@@ -53,7 +56,8 @@ public record TrainConfig(String preset, String method, int epochs, int batch, i
         if (!(checkpointEvery >= 0 && checkpointEvery < Double.POSITIVE_INFINITY))
             throw new IllegalArgumentException("checkpointEvery = " + checkpointEvery + "; must be finite and >= 0 (0: at the end only)");
         if (trainSamples < 0) throw new IllegalArgumentException("trainSamples = " + trainSamples + "; must be >= 0");
-        if (threads < 0) throw new IllegalArgumentException("threads = " + threads + "; must be >= 0");
+        if (threads < 0 || threads > 256) throw new IllegalArgumentException("threads = " + threads + "; must be in [0, 256] (0: all processors)");
+        BackendKind.parse(backend); // "backend = 'x'; must be one of ..."
         if (curvature == null) throw new IllegalArgumentException("curvature is null");
     }
 

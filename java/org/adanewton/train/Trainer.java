@@ -30,6 +30,11 @@ import org.adanewton.nn.Network;
  * <p>Counts: gradients and HVPs (one backprop each, as the authors count), trial loss evaluations,
  * and matrix FLOPs; flop_backprops = FLOPs / FLOPs of one gradient on a batch of the run's batch
  * size. An epoch is training-set-size samples drawn for gradients (warm start included).
+ *
+ * <p>Thread safety: not thread-safe, except {@link #requestStop} and {@link #awaitFinish}, which
+ * any thread may call while {@link #run} runs (the CLI's shutdown hook does). Use everything else
+ * from one thread at a time; the {@code Progress} callbacks run on the thread that calls
+ * {@code run}.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -312,7 +317,24 @@ public final class Trainer implements AutoCloseable {
         if (s.v() != null) vectors.put(prefix + ".v", s.v());
     }
 
+    /** The optimizer vectors this run's checkpoints hold. */
+    private List<String> vectorsNeeded() {
+        List<String> names = new java.util.ArrayList<>();
+        if (minimizer != null) names.add("norm.accumulator");
+        if (pivotWeights != null) names.add("pivot.weights");
+        FirstOrderOptimizer.State f = firstOrder == null ? null : firstOrder.saveState(), warm = warmOptimizer == null ? null : warmOptimizer.saveState();
+        if (f != null && f.m() != null) names.add("optimizer.m");
+        if (f != null && f.v() != null) names.add("optimizer.v");
+        if (warm != null && warm.m() != null) names.add("warm.m");
+        if (warm != null && warm.v() != null) names.add("warm.v");
+        return names;
+    }
+
     private void restore(Checkpoint.Loaded c) {
+        for (String name : vectorsNeeded())
+            if (!c.vectors().containsKey(name))
+                throw new IllegalArgumentException("the checkpoint's optimizer.safetensors lacks the tensor '" + name + "' that a " + config.method()
+                        + " run keeps; it holds " + c.vectors().keySet());
         DataSource recorded = c.state().data();
         if (recorded != null && !recorded.sameData(dataSource))
             throw new IllegalArgumentException("the checkpoint was trained on " + recorded.describe() + ", not on these data (" + dataSource.describe()

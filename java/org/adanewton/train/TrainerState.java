@@ -7,6 +7,9 @@ import org.adanewton.minimizer.MinimizerState;
 /**
  * The scalars of a training run between iterations (the vectors go to optimizer.safetensors):
  * counters, schedule positions, pivot state, samplers, and the optimizers' scalar state.
+ *
+ * <p>Thread safety: shallowly immutable: the arrays of its {@code MinimizerState} (null in a saved
+ * state) are shared, not copied; do not change them while other threads read it.
  */
 public record TrainerState(long iterations, long gradients, long hvps, long lossEvaluations, double flops, double seconds, double nextEval,
         double nextPivot, double nextCheckpoint, double pivotLoss, int batchSize, BatchSampler.State warmSampler, BatchSampler.State mainSampler,

@@ -3,7 +3,13 @@ package org.adanewton.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The adanewton command line: {@code ./adanewton --help} lists the commands. */
+/**
+ * The adanewton command line: {@code ./adanewton --help} lists the commands.
+ *
+ * <p>Thread safety: each {@code run} call builds its own command line, but the commands print to
+ * System.out and System.err, and bench sets OpenBLAS's process-wide thread count while it measures:
+ * run one command at a time.
+ */
 @Command(name = "adanewton", mixinStandardHelpOptions = true, version = "adanewton 0.1.0",
         description = "Trust-region and cubic-regularization Newton methods with adaptive ellipsoidal norms.",
         subcommands = {TrainCommand.class, CompareCommand.class, SolveCommand.class, BenchCommand.class, InfoCommand.class})

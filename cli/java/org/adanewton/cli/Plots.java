@@ -22,6 +22,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * The paper's figure and one more panel: the natural log of the training loss against epochs,
  * backprops and seconds, and the test accuracy against epochs; one line per method, four panels side
  * by side in one PNG (XChart, headless). Tick labels carry as many decimals as the plotted range needs.
+ *
+ * <p>Thread safety: stateless: safe to use from any thread (each call draws its own charts; the
+ * static tables are never changed).
  */
 public final class Plots {
     /** One method's curve. */

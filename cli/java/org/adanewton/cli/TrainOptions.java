@@ -101,7 +101,7 @@ final class TrainOptions {
             Map.entry("batch", "--batch"), Map.entry("hessianBatch", "--hessian-batch"), Map.entry("warmEpochs", "--warm-epochs"),
             Map.entry("pivotEvery", "--pivot-every"), Map.entry("pivotGrowth", "--pivot-growth"), Map.entry("pivotCap", "--pivot-cap"),
             Map.entry("evalEvery", "--eval-every"), Map.entry("checkpointEvery", "--checkpoint-every"), Map.entry("trainSamples", "--train-samples"),
-            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"));
+            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"), Map.entry("backend", "--backend"));
 
     private static final Pattern NAMED = Pattern.compile("(?<![\\w-])([a-zA-Z][a-zA-Z0-9]*) = ");
 

@@ -14,6 +14,9 @@ import org.bytedeco.javacpp.LongPointer;
  * Native CPU backend: float32 vectors off-heap, C++ kernels on OpenBLAS, double accumulation in
  * every reduction. A network call splits its batch into {@link #threads()} row blocks, each run
  * with single-threaded sgemm on its own thread (see native/cpu/network.cpp).
+ *
+ * <p>Thread safety: may be shared by threads that each use their own vectors, models and batches
+ * (see {@link Backend}); its only state is its final thread count.
  */
 public final class CpuBackend extends Backend {
     private final int threads;
@@ -160,15 +163,18 @@ public final class CpuBackend extends Backend {
 
     private static final class CpuVector extends Vector {
         private final FloatPointer data;
+        private final NativeCleaner.Handle cleaner;
 
         CpuVector(CpuBackend backend, int length) {
             super(backend, length);
-            data = new FloatPointer(Math.max(1, length));
+            FloatPointer d = new FloatPointer(Math.max(1, length));
+            data = d;
+            cleaner = NativeCleaner.register(this, "a Vector", d::close);
         }
 
         @Override
         protected void release() {
-            data.close();
+            cleaner.close(); // data.close()
         }
     }
 }

@@ -10,6 +10,7 @@ final class CpuBatch extends Batch {
     final FloatPointer inputs;
     final IntPointer labels;
     final FloatPointer targets;
+    private final NativeCleaner.Handle cleaner;
 
     CpuBatch(CpuBackend backend, Network network, int capacity) {
         super(backend, network, capacity);
@@ -21,6 +22,13 @@ final class CpuBatch extends Batch {
             labels = null;
             targets = new FloatPointer((long) capacity * network.outputDim());
         }
+        FloatPointer in = inputs, out = targets;
+        IntPointer lab = labels;
+        cleaner = NativeCleaner.register(this, "a Batch of " + network.shortName(), () -> {
+            in.close();
+            if (lab != null) lab.close();
+            if (out != null) out.close();
+        });
     }
 
     @Override
@@ -32,8 +40,6 @@ final class CpuBatch extends Batch {
 
     @Override
     protected void release() {
-        inputs.close();
-        if (labels != null) labels.close();
-        if (targets != null) targets.close();
+        cleaner.close(); // the three buffers
     }
 }

@@ -10,6 +10,10 @@ import org.bytedeco.javacpp.Pointer;
  * The CUDA part of the C API for {@link org.adanewton.backend.cuda.CudaBackend}: one JNI library
  * carries the whole API (NativeApi), and this facade maps every status to an exception naming the
  * call and the native message. FloatPointers here hold device addresses: never read them on the host.
+ *
+ * <p>Thread safety: stateless apart from a per-thread scalar buffer, so any thread may call it; but
+ * a context (one stream, one cuBLAS handle) and what lives in it must not be used by two threads at
+ * once.
  */
 public final class CudaNative {
     private CudaNative() {}

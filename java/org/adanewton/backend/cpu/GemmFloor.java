@@ -6,6 +6,10 @@ import org.adanewton.nn.NetworkModel;
  * The "GEMM-only floor" of a network operation: the time of only the sgemm calls it needs, with
  * the full-batch shapes, on plain OpenBLAS with the given thread count. Our time over this floor
  * shows how much the elementwise work, the memory traffic and the threading cost on top.
+ *
+ * <p>Thread safety: not thread-safe: {@code measure} sets OpenBLAS's process-wide thread count (and
+ * sets it back to 1 after), and runs the model's native network without the model's one-thread
+ * guard; call it while nothing else uses the model or OpenBLAS.
  */
 public final class GemmFloor {
 

@@ -18,7 +18,7 @@ final class NativeCleaner {
         return t;
     });
     private static final AtomicBoolean WARNED = new AtomicBoolean();
-    private static final AtomicLong LEAKED = new AtomicLong();
+    private static final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> LEAKED = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** What close() calls: frees at once, and tells the backstop that nothing leaked. */
     static final class Handle {
@@ -49,11 +49,11 @@ final class NativeCleaner {
         @Override
         public void run() {
             if (!closed) {
-                LEAKED.incrementAndGet();
+                LEAKED.computeIfAbsent(what, k -> new AtomicLong()).incrementAndGet();
                 if (!WARNED.getAndSet(true))
                     System.getLogger(LOGGER).log(System.Logger.Level.WARNING, "adanewton: " + what + " was never closed; the garbage collector "
-                            + "freed its native memory. Close models when done (try-with-resources): until then their memory and threads stay "
-                            + "in use. (Said once; later leaks are freed silently.)");
+                            + "freed its native memory. Close models, batches and vectors when done (try-with-resources): until then their "
+                            + "memory (and a model's threads) stay in use. (Said once; later leaks are freed silently.)");
             }
             free.run();
         }
@@ -69,8 +69,9 @@ final class NativeCleaner {
         return new Handle(owner, new Action(what, free));
     }
 
-    /** How many objects the backstop has freed (they were not closed). */
-    static long leaked() {
-        return LEAKED.get();
+    /** How many objects described as `what` the backstop has freed (they were not closed). */
+    static long leaked(String what) {
+        AtomicLong n = LEAKED.get(what);
+        return n == null ? 0 : n.get();
     }
 }

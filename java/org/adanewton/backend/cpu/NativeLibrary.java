@@ -9,6 +9,10 @@ import org.bytedeco.javacpp.Loader;
  * Loads the JNI library once and maps native status codes to exceptions. The jar carries the
  * library for the platforms in {@link #NATIVE_PLATFORMS} only; elsewhere {@link #loadError()} says
  * so, naming the platform, and nothing is attempted.
+ *
+ * <p>Thread safety: the library is loaded once, by the class initializer (which the JVM runs once,
+ * before any thread uses the class); every method may then be called from any thread, and native
+ * error messages are kept per thread.
  */
 public final class NativeLibrary {
     /**

@@ -21,6 +21,11 @@ import org.bytedeco.javacpp.Pointer;
  *
  * <p>Not yet run on a GPU by this project: the gpu-tagged parity tests and bench/gpu/run.sh are
  * ready for a machine that has one.
+ *
+ * <p>Thread safety: not thread-safe: use the backend and everything made on it (vectors, models,
+ * batches) from one thread at a time. They share one stream, and the backend's set of open models
+ * and batches is not synchronized; a model or batch refuses a second thread on itself, but nothing
+ * stops two threads using two models at once.
  */
 public final class CudaBackend extends Backend {
     private final Pointer ctx;

@@ -6,6 +6,9 @@ import org.adanewton.backend.cpu.NativeLibrary;
  * Asks the native library whether a CUDA device answers. The library is linked with the static
  * CUDA runtime where nvcc existed at build time (a stub otherwise), so this never needs a driver:
  * without one it reports the runtime's reason.
+ *
+ * <p>Thread safety: safe to call from any thread: the result is kept in a volatile field; threads
+ * that race on the first call may each probe, and get the same answer.
  */
 public final class CudaProbe {
 

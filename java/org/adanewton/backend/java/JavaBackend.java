@@ -10,6 +10,9 @@ import org.adanewton.nn.NetworkModel;
 /**
  * The reference backend: plain Java, double precision, single-threaded, written for clarity. Every
  * native kernel is tested against it; it is also the fallback where no native library loads.
+ *
+ * <p>Thread safety: stateless: may be shared by threads that each use their own vectors, models and
+ * batches (vector operations are not synchronized).
  */
 public final class JavaBackend extends Backend {
 
