@@ -180,9 +180,15 @@ public final class Trainer implements AutoCloseable {
                 if (!status.equals("interrupted") && (metrics.rows().isEmpty() || metrics.rows().get(metrics.rows().size() - 1).epoch() < epochs() - 1e-9))
                     evaluate(metrics);
                 writeCheckpoint(outDir.resolve("checkpoint"));
+                double finalLoss = metrics.rows().isEmpty() ? Double.NaN : metrics.rows().get(metrics.rows().size() - 1).trainLoss();
+                if (status.equals("completed") && !Double.isFinite(finalLoss)) status = "numerical_failure"; // a run that ends on NaN did not work
                 String message = switch (status) {
                     case "interrupted" -> String.format(Locale.ROOT, "stopped at epoch %.2f; resume with --resume %s", epochs(), outDir.resolve("checkpoint"));
                     case "completed" -> String.format(Locale.ROOT, "completed %d epochs", config.epochs());
+                    case "numerical_failure" -> termination.isEmpty()
+                            ? String.format(Locale.ROOT, "ended with a training loss of %s after %d epochs: the run diverged (%d first-order steps skipped "
+                                    + "for a non-finite loss or gradient)", finalLoss, config.epochs(), firstOrderInvalid)
+                            : "ended early: " + termination;
                     default -> "ended early: " + termination;
                 };
                 return new Result(status, List.copyOf(metrics.rows()), outDir, epochs(), message);

@@ -93,7 +93,8 @@ final class SolveCommand implements Callable<Integer> {
             options = MinimizerOptions.builder().method(m).norm(nk).gradientTolerance(gtol).maxIterations(maxIterations)
                     .krylov(new KrylovOptions(krylov, 0.1, rule)).keepHistory(false).build();
         } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
+            throw usage(TrainOptions.withFlags(e.getMessage(), Map.of("gradientTolerance", "--gtol", "maxIterations", "--max-iterations",
+                    "negative", "--negative")));
         }
         try (ObjectiveProblem p = new ObjectiveProblem(instance.objective()); Vector x = p.backend().vector(instance.start());
                 Minimizer minimizer = new Minimizer(p, options, x)) {

@@ -86,6 +86,11 @@ class CliTest {
             assertTrue(r.out().contains("\"" + field + "\": "), field + " missing in " + r.out());
         assertTrue(r.out().contains("\"termination\": \"CONVERGENCE\""), r.out());
         assertEquals(2, CliRun.of("solve", "rosenbrock", "--method", "newton").code());
+        for (String[] c : new String[][] {{"--gtol", "-1"}, {"--max-iterations", "-1"}, {"--negative", "-1"}}) {
+            CliRun bad = CliRun.of("solve", "quadratic", "--dim", "20", c[0], c[1]);
+            assertEquals(2, bad.code(), bad.err());
+            assertTrue(bad.err().contains(c[0] + " = -1"), bad.err());
+        }
         assertEquals(2, CliRun.of("solve", "himmelblau").code());
         CliRun huge = CliRun.of("solve", "quadratic", "--dim", "2000000000");
         assertEquals(2, huge.code(), huge.err());

@@ -130,6 +130,11 @@ class TrainCommandTest {
                 dir.toString(), "--progress", "lines");
         assertEquals(1, r.code(), r.err() + r.out());
         assertTrue(r.out().contains("ended early") && r.out().contains("first-order steps in a row had a non-finite loss or gradient"), r.out());
+        // too short for 20 invalid steps in a row, but it ends on NaN: not "completed" either
+        CliRun shortRun = CliRun.of("train", "--data", "data/fashion-mnist-subset", "--method", "sgd", "--lr", "1e308", "--epochs", "1",
+                "--train-samples", "500", "--out", dir.resolve("short").toString(), "--progress", "lines");
+        assertEquals(1, shortRun.code(), shortRun.err() + shortRun.out());
+        assertTrue(shortRun.out().contains("the run diverged"), shortRun.out());
     }
 
     @Test
