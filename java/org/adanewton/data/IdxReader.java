@@ -100,6 +100,11 @@ public final class IdxReader {
         return new Images(dims[0], dims[1], dims[2], pixels);
     }
 
+    /** What an I/O or zip failure says, without the exception's class name. */
+    private static String reason(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : "an I/O error";
+    }
+
     /** Refuses, with the size and -Xmx advice, a file whose contents would not fit in the heap. */
     private static void requireHeap(String fileName, long bytes, String what) throws DataFormatException {
         String shortfall = HeapBudget.shortfall(bytes);
@@ -245,7 +250,7 @@ public final class IdxReader {
                     return new Input(new GZIPInputStream(b, 1 << 16), name, -1, true);
                 } catch (IOException e) {
                     throw new DataFormatException(name, 0, "gzip magic 0x1f8b found but the gzip header is corrupt or"
-                            + " truncated (" + e + ")", e);
+                            + " truncated (" + reason(e) + ")", e);
                 }
             }
             return new Input(b, name, length, false);
@@ -259,7 +264,7 @@ public final class IdxReader {
             } catch (IOException e) {
                 if (!gzip) throw e;
                 throw new DataFormatException(name, pos, "corrupt or truncated gzip stream after " + pos
-                        + " decompressed bytes (" + e + ")", e);
+                        + " decompressed bytes (" + reason(e) + ")", e);
             }
         }
 

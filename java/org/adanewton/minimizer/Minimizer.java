@@ -289,7 +289,8 @@ public final class Minimizer implements AutoCloseable {
             long[] counters = {state.iteration(), state.accepted(), state.rejected(), state.invalid(), state.invalidStreak(), state.gradients(),
                     state.values(), state.products(), state.krylovIterations()};
             for (long c : counters) if (c < 0) throw new IllegalArgumentException("state has a negative counter (" + c + ")");
-            if (!(state.seconds() >= 0 && state.solverSeconds() >= 0 && state.seconds() < Double.POSITIVE_INFINITY))
+            if (!(state.seconds() >= 0 && state.solverSeconds() >= 0 && state.seconds() < Double.POSITIVE_INFINITY
+                    && state.solverSeconds() < Double.POSITIVE_INFINITY))
                 throw new IllegalArgumentException("state seconds = " + state.seconds() + ", solver seconds = " + state.solverSeconds() + "; must be finite, >= 0");
             norm.restoreState(state.norm());
             backend.set(x, state.x());

@@ -129,8 +129,7 @@ public abstract class NetworkModel implements AutoCloseable {
 
     /** Writes H v into out at the cached point, without a forward pass. */
     public final void hvpCached(Vector v, Vector out) {
-        Batch held = cachedBatch;
-        enter(held);
+        Batch held = enterCached();
         try {
             checkCached();
             checkParameters("v", v);
@@ -145,8 +144,7 @@ public abstract class NetworkModel implements AutoCloseable {
 
     /** Writes the Gauss-Newton product J' H_loss J v (+ regularizer Hessian v) at the cached point. */
     public final void gaussNewtonCached(Vector v, Vector out) {
-        Batch held = cachedBatch;
-        enter(held);
+        Batch held = enterCached();
         try {
             checkCached();
             checkParameters("v", v);
@@ -200,8 +198,7 @@ public abstract class NetworkModel implements AutoCloseable {
 
         @Override
         public StepResult steihaug(Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
-            Batch held = cachedBatch;
-            enter(held);
+            Batch held = enterCached();
             try {
                 checkSolve(g, a, s);
                 double[] r = nativeSteihaug(curvature, g, a, radius, o, s);
@@ -214,8 +211,7 @@ public abstract class NetworkModel implements AutoCloseable {
 
         @Override
         public StepResult lanczos(boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
-            Batch held = cachedBatch;
-            enter(held);
+            Batch held = enterCached();
             try {
                 checkSolve(g, a, s);
                 double[] r = nativeLanczos(curvature, cubic, g, a, reg, o, s);
@@ -263,6 +259,20 @@ public abstract class NetworkModel implements AutoCloseable {
         } finally {
             use.exit();
         }
+    }
+
+    /** Takes this model, then the batch of its cached point (read once the model is held), and returns that batch. */
+    private Batch enterCached() {
+        use.enter();
+        Batch held = cachedBatch;
+        if (held == null) return null;
+        try {
+            held.use.enter();
+        } catch (RuntimeException e) {
+            use.exit();
+            throw e;
+        }
+        return held;
     }
 
     /** Takes this model, and the batch it computes on (when non-null), for the calling thread. */

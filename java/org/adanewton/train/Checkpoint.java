@@ -28,7 +28,8 @@ import org.adanewton.nn.Network;
  * (a run holds the lock OUT/.adanewton.lock for this).
  */
 public final class Checkpoint {
-    public static final int FORMAT_VERSION = 1;
+    /** 2: strict JSON, nulls written, the data source and the first-order failure counters recorded; 1 is still read. */
+    public static final int FORMAT_VERSION = 2;
     /** A state.json larger than this is not one of ours. */
     static final long MAX_STATE_BYTES = 1 << 20;
     static final Gson GSON = StrictJson.GSON;
@@ -69,6 +70,9 @@ public final class Checkpoint {
             vectors.forEach((k, v) -> o.put(k, new Safetensors.Tensor(dtype, new long[] {v.length}, v)));
             Safetensors.write(tmp.resolve("optimizer.safetensors"), o, Map.of("format", "adanewton"));
             Files.writeString(tmp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
+            // on disk before the moves: after a power loss the moved directory holds complete files
+            for (String f : new String[] {"weights.safetensors", "optimizer.safetensors", "state.json"}) sync(tmp.resolve(f), false);
+            sync(tmp, true);
             // dir -> dir.old, tmp -> dir: at every moment one complete checkpoint is dir, dir.old or a
             // temporary, and locate() finds it; an existing dir.old goes only when a newer dir replaces it
             Path old = parent.resolve(dir.getFileName() + OLD);
@@ -81,6 +85,7 @@ public final class Checkpoint {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, dir);
             }
+            sync(parent, true);
             deleteTree(old);
             for (Path stale : temporaries(dir)) deleteTree(stale); // left by runs killed mid-write
         } finally {
@@ -89,6 +94,15 @@ public final class Checkpoint {
     }
 
     static final String OLD = ".old", TMP = ".tmp";
+
+    /** Forces a file's (or a directory's entries') writes to the device; a directory that cannot be opened for it is skipped. */
+    private static void sync(Path p, boolean directory) throws IOException {
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+            c.force(true);
+        } catch (IOException e) {
+            if (!directory) throw e; // some file systems do not sync directories: the files are synced all the same
+        }
+    }
 
     /** The temporaries beside dir (dir.tmp*). */
     private static java.util.List<Path> temporaries(Path dir) throws IOException {
@@ -104,21 +118,23 @@ public final class Checkpoint {
 
     /**
      * The newest complete checkpoint for the directory asked for: the directory itself when it holds
-     * a state.json, else (a run killed between the write's two moves) dir.old or a complete
-     * temporary dir.tmp*, the one that is furthest on; a note says which was taken. Throws when there
-     * is none, saying what was looked at.
+     * a state.json, else (a run killed between the write's two moves) a complete temporary dir.tmp*
+     * (newer than dir.old by the write's order; of several, the furthest on), else dir.old; a note
+     * says which was taken. Throws when there is none, saying what was looked at.
      */
     public static Location locate(Path dir) throws IOException {
         if (Files.isRegularFile(dir.resolve("state.json"))) return new Location(dir, null);
         Path parent = dir.toAbsolutePath().getParent();
         java.util.List<Path> candidates = new java.util.ArrayList<>();
+        Path old = parent == null ? null : parent.resolve(dir.getFileName() + OLD);
         if (parent != null && Files.isDirectory(parent)) {
-            if (Files.isDirectory(parent.resolve(dir.getFileName() + OLD))) candidates.add(parent.resolve(dir.getFileName() + OLD));
             candidates.addAll(temporaries(dir));
+            if (Files.isDirectory(old)) candidates.add(old);
         }
         Path best = null;
         long bestIterations = -1;
         for (Path c : candidates) {
+            if (c.equals(old) && best != null) break; // a complete temporary is newer than dir.old
             try {
                 if (!Files.isRegularFile(c.resolve("weights.safetensors")) || !Files.isRegularFile(c.resolve("optimizer.safetensors"))) continue;
                 long it = readState(c).trainer().iterations();
@@ -159,14 +175,17 @@ public final class Checkpoint {
         if (size > MAX_STATE_BYTES) throw new IOException(json + ": " + HeapBudget.size(size) + "; a checkpoint's state is a few KB");
         State state;
         try {
-            state = GSON.fromJson(Files.readString(json, StandardCharsets.UTF_8), State.class);
+            String text = Files.readString(json, StandardCharsets.UTF_8);
+            int version = formatVersion(text);
+            if (version != FORMAT_VERSION && version != 1)
+                throw new IOException(json + ": format version " + version + "; this version reads 1 and " + FORMAT_VERSION);
+            state = (version == 1 ? StrictJson.LEGACY : GSON).fromJson(text, State.class);
         } catch (java.nio.charset.MalformedInputException e) {
             throw new IOException(json + " is not UTF-8 text");
         } catch (RuntimeException e) { // JsonParseException, or the records' own refusals (IllegalArgumentException) as Gson wraps them
             throw new IOException(json + " is not a valid checkpoint state: " + reason(e));
         }
-        if (state == null || state.formatVersion() != FORMAT_VERSION)
-            throw new IOException(json + ": format version " + (state == null ? "missing" : state.formatVersion()) + "; this version reads " + FORMAT_VERSION);
+        if (state == null) throw new IOException(json + " is empty");
         if (state.config() == null || state.trainer() == null || state.network() == null)
             throw new IOException(json + ": the " + (state.config() == null ? "config" : state.trainer() == null ? "trainer" : "network")
                     + " field is missing");
@@ -220,15 +239,30 @@ public final class Checkpoint {
     }
 
     /**
+     * The formatVersion field of a state.json text, read leniently (version 1 wrote NaN as a bare
+     * word); a JsonParseException when the text is not JSON or the field is missing.
+     */
+    private static int formatVersion(String text) {
+        com.google.gson.JsonElement root = com.google.gson.JsonParser.parseString(text);
+        com.google.gson.JsonElement v = root.isJsonObject() ? root.getAsJsonObject().get("formatVersion") : null;
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber())
+            throw new com.google.gson.JsonParseException("$: no numeric formatVersion field");
+        return v.getAsInt();
+    }
+
+    /** " (at line L column C path P)" from a parser's message, or "". */
+    static String position(String message) {
+        java.util.regex.Matcher at = java.util.regex.Pattern.compile("line \\d+ column \\d+( path \\S+)?").matcher(message);
+        return at.find() ? " (at " + at.group() + ")" : "";
+    }
+
+    /**
      * Why the state was refused: the strict reader's own words (a JSON path and the rule), or where
      * the text stops being JSON.
      */
     private static String reason(RuntimeException e) {
         String message = String.valueOf(e.getMessage());
-        if (e instanceof com.google.gson.JsonSyntaxException || message.contains("MalformedJsonException")) {
-            java.util.regex.Matcher at = java.util.regex.Pattern.compile("line \\d+ column \\d+( path \\S+)?").matcher(message);
-            return "not valid JSON" + (at.find() ? " (at " + at.group() + ")" : "");
-        }
+        if (e instanceof com.google.gson.JsonSyntaxException || message.contains("MalformedJsonException")) return "not valid JSON" + position(message);
         return message;
     }
 

@@ -5,6 +5,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,12 +59,20 @@ public final class MetricsLog implements AutoCloseable {
 
     private MetricsLog(Path dir, List<Row> kept) throws IOException {
         Path c = dir.resolve("metrics.csv"), j = dir.resolve("metrics.jsonl");
-        csv = Files.newBufferedWriter(c, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-        jsonl = Files.newBufferedWriter(j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-        csv.write(HEADER + "\n");
-        csv.flush();
-        for (Row r : kept) add(r);
+        // the kept rows go to temporaries moved over the files, so a kill while rewriting loses nothing
+        Path ct = dir.resolve("metrics.csv.tmp"), jt = dir.resolve("metrics.jsonl.tmp");
+        try (Writer cw = Files.newBufferedWriter(ct, StandardCharsets.UTF_8); Writer jw = Files.newBufferedWriter(jt, StandardCharsets.UTF_8)) {
+            cw.write(HEADER + "\n");
+            for (Row r : kept) {
+                cw.write(csvLine(r));
+                jw.write(jsonLine(r));
+            }
+        }
+        Files.move(jt, j, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(ct, c, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        rows.addAll(kept);
+        csv = Files.newBufferedWriter(c, StandardCharsets.UTF_8, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        jsonl = Files.newBufferedWriter(j, StandardCharsets.UTF_8, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     }
 
     public List<Row> rows() {
@@ -72,17 +81,25 @@ public final class MetricsLog implements AutoCloseable {
 
     public void add(Row r) throws IOException {
         rows.add(r);
-        csv.write(String.format(Locale.ROOT, "%.6f,%d,%d,%d,%d,%.4f,%.4f,%.9g,%.6f,%.9g,%.6f,%.6g,%d%n", r.epoch(), r.iteration(), r.gradients(),
-                r.hvps(), r.backprops(), r.flopBackprops(), r.seconds(), r.trainLoss(), r.trainAccuracy(), r.testLoss(), r.testAccuracy(),
-                r.regularization(), r.batchSize()));
+        csv.write(csvLine(r));
         csv.flush();
-        jsonl.write(String.format(Locale.ROOT,
+        jsonl.write(jsonLine(r));
+        jsonl.flush();
+    }
+
+    private static String csvLine(Row r) {
+        return String.format(Locale.ROOT, "%.6f,%d,%d,%d,%d,%.4f,%.4f,%.9g,%.6f,%.9g,%.6f,%.6g,%d%n", r.epoch(), r.iteration(), r.gradients(),
+                r.hvps(), r.backprops(), r.flopBackprops(), r.seconds(), r.trainLoss(), r.trainAccuracy(), r.testLoss(), r.testAccuracy(),
+                r.regularization(), r.batchSize());
+    }
+
+    private static String jsonLine(Row r) {
+        return String.format(Locale.ROOT,
                 "{\"epoch\": %.6f, \"iteration\": %d, \"gradients\": %d, \"hvps\": %d, \"backprops\": %d, \"flop_backprops\": %.4f, "
                         + "\"seconds\": %.4f, \"train_loss\": %s, \"train_accuracy\": %s, \"test_loss\": %s, \"test_accuracy\": %s, "
                         + "\"radius_or_sigma\": %s, \"batch_size\": %d}%n",
                 r.epoch(), r.iteration(), r.gradients(), r.hvps(), r.backprops(), r.flopBackprops(), r.seconds(), json(r.trainLoss()),
-                json(r.trainAccuracy()), json(r.testLoss()), json(r.testAccuracy()), json(r.regularization()), r.batchSize()));
-        jsonl.flush();
+                json(r.trainAccuracy()), json(r.testLoss()), json(r.testAccuracy()), json(r.regularization()), r.batchSize());
     }
 
     private static String json(double v) {

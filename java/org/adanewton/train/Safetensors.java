@@ -166,7 +166,7 @@ public final class Safetensors {
                 tensors.put(name, new Tensor(dtype, shape.stream().mapToLong(Long::longValue).toArray(), values));
             } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | IndexOutOfBoundsException
                     | NumberFormatException ex) {
-                throw new IOException(file + ": tensor '" + name + "' has a malformed header entry (" + ex.getClass().getSimpleName() + ")");
+                throw new IOException(file + ": tensor '" + name + "' has a malformed header entry (a field missing, or of the wrong JSON type)");
             }
         }
         // the tensors tile the data: each starts where the one before ended, the last ends at the file's end

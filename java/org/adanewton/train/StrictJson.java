@@ -19,19 +19,30 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The JSON of checkpoints, read strictly: a record's object must hold each of its components once
- * and nothing else (unknown, repeated and missing fields are refused; a component may be null only
- * as an explicit null), a boolean must be true or false, a number a JSON number (NaN and
- * +-Infinity included, as written), an enum one of its constants, and the record's own
- * constructor checks the values. Refusals say where, as a JSON path ("$.config.nesterov: ...").
- * Writing writes every component, nulls included.
+ * The JSON of checkpoints, read strictly: standard JSON syntax; a record's object must hold each of
+ * its components once and nothing else (unknown, repeated and missing fields are refused); null only
+ * where the run may have none ({@link #NULLABLE}); a boolean must be true or false, a number a JSON
+ * number (non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity"), an enum one
+ * of its constants; and the record's own constructor checks the values. Refusals say where, as a
+ * JSON path ("$.config.warmStart.nesterov: ..."). Writing writes every component, nulls included.
+ *
+ * <p>{@link #LEGACY} reads format version 1 (written before this reader): lenient syntax, and a
+ * missing field takes Java's default (null, 0, false), as that writer's reader did.
  */
 final class StrictJson {
-    /** Components that checkpoints written before they existed lack: absent reads as null. */
-    private static final Set<String> ADDED_LATER = Set.of("State.data");
+    /** The components that may be null: what a run of some kind does not have. */
+    static final Set<String> NULLABLE = Set.of(
+            "TrainConfig.trustRegion", "TrainConfig.cubic", "TrainConfig.krylov", "TrainConfig.norm", // first-order runs
+            "TrainConfig.firstOrder", // second-order runs
+            "TrainConfig.warmStart", "TrainerState.warmSampler", // runs without a warm start
+            "TrainerState.minimizer", // first-order runs
+            "TrainerState.termination", "MinimizerState.x", "Norm.NormState.accumulator", // vectors live in optimizer.safetensors
+            "Checkpoint.State.data", "DataSource.source");
 
-    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().serializeNulls()
-            .registerTypeAdapterFactory(new Factory()).create();
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().setStrictness(com.google.gson.Strictness.STRICT)
+            .registerTypeAdapterFactory(new Factory(false)).create();
+    static final Gson LEGACY = new GsonBuilder().serializeSpecialFloatingPointValues()
+            .registerTypeAdapterFactory(new Factory(true)).create();
 
     private StrictJson() {}
 
@@ -54,6 +65,12 @@ final class StrictJson {
     }
 
     private static final class Factory implements TypeAdapterFactory {
+        private final boolean legacy;
+
+        Factory(boolean legacy) {
+            this.legacy = legacy;
+        }
+
         @Override
         @SuppressWarnings({"unchecked", "rawtypes"})
         public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
@@ -63,7 +80,7 @@ final class StrictJson {
             if (raw == long.class || raw == Long.class) return (TypeAdapter<T>) number(type, JsonReader::nextLong, false);
             if (raw == double.class || raw == Double.class) return (TypeAdapter<T>) number(type, StrictJson::nextDouble, true);
             if (raw.isEnum()) return (TypeAdapter<T>) new EnumAdapter(raw, gson.getDelegateAdapter(this, type));
-            if (raw.isRecord()) return new RecordAdapter<>(gson, this, type);
+            if (raw.isRecord()) return new RecordAdapter<>(gson, this, type, legacy);
             return null;
         }
     }
@@ -93,7 +110,7 @@ final class StrictJson {
             @SuppressWarnings("unchecked")
             public void write(JsonWriter out, T value) throws IOException {
                 if (value == null) out.nullValue();
-                else if (value instanceof Double d) out.value(d.doubleValue());
+                else if (value instanceof Double d && !Double.isFinite(d)) out.value(d.toString()); // "NaN", "Infinity", "-Infinity"
                 else out.value((Number) value);
             }
 
@@ -154,8 +171,10 @@ final class StrictJson {
         private final TypeAdapter<?>[] adapters;
         private final Constructor<? super T> constructor;
         private final String name;
+        private final boolean legacy;
 
-        RecordAdapter(Gson gson, TypeAdapterFactory skip, TypeToken<T> type) {
+        RecordAdapter(Gson gson, TypeAdapterFactory skip, TypeToken<T> type, boolean legacy) {
+            this.legacy = legacy;
             Class<? super T> raw = type.getRawType();
             this.writer = gson.getDelegateAdapter(skip, type);
             this.components = raw.getRecordComponents();
@@ -171,7 +190,21 @@ final class StrictJson {
             } catch (NoSuchMethodException e) {
                 throw new IllegalStateException(raw + " has no canonical constructor", e);
             }
-            this.name = raw.getSimpleName();
+            this.name = raw.getName().substring(raw.getPackageName().length() + 1).replace('$', '.'); // "TrainConfig", "Norm.NormState"
+
+        }
+
+        private boolean nullable(int component) {
+            return NULLABLE.contains(name + "." + components[component].getName());
+        }
+
+        private static Object defaultValue(Class<?> type) {
+            if (!type.isPrimitive()) return null;
+            if (type == boolean.class) return false;
+            if (type == int.class) return 0;
+            if (type == long.class) return 0L;
+            if (type == double.class) return 0.0;
+            throw new IllegalStateException("no default for " + type);
         }
 
         @Override
@@ -200,6 +233,7 @@ final class StrictJson {
                 if (seen[i]) throw refusal(in, "field '" + field + "' given twice");
                 seen[i] = true;
                 if (in.peek() == JsonToken.NULL) {
+                    if (!nullable(i) && !legacy) throw refusal(in, "null where " + name + " needs a value (" + components[i].getType().getSimpleName() + ")");
                     if (components[i].getType().isPrimitive()) throw refusal(in, "null where a " + components[i].getType() + " is needed");
                     in.nextNull();
                 } else {
@@ -207,9 +241,11 @@ final class StrictJson {
                 }
             }
             in.endObject();
-            for (int i = 0; i < components.length; i++)
-                if (!seen[i] && !ADDED_LATER.contains(name + "." + components[i].getName()))
-                    throw new JsonParseException(at + ": field '" + components[i].getName() + "' of " + name + " is missing");
+            for (int i = 0; i < components.length; i++) {
+                if (seen[i]) continue;
+                if (!legacy) throw new JsonParseException(at + ": field '" + components[i].getName() + "' of " + name + " is missing");
+                values[i] = defaultValue(components[i].getType());
+            }
             try {
                 return (T) constructor.newInstance(values);
             } catch (InvocationTargetException e) {

@@ -67,6 +67,12 @@ public record TrainConfig(String preset, String method, int epochs, int batch, i
                 warmStart, warmBatch, pivotEvery, pivotGrowth, pivotCap, evalEvery, checkpointEvery, trainSamples, threads, backend);
     }
 
+    /** The same run on other threads or another backend (a resume may change where it runs). */
+    public TrainConfig withExecution(int newThreads, String newBackend) {
+        return new TrainConfig(preset, method, epochs, batch, hessianBatch, curvature, seed, trustRegion, cubic, krylov, norm, firstOrder, warmEpochs,
+                warmStart, warmBatch, pivotEvery, pivotGrowth, pivotCap, evalEvery, checkpointEvery, trainSamples, newThreads, newBackend);
+    }
+
     public MethodSpec methodSpec() {
         return MethodSpec.parse(method);
     }

@@ -76,7 +76,7 @@ public final class Trainer implements AutoCloseable {
     private long iterations, gradients, hvps, lossEvaluations, warmSteps, firstOrderSteps;
     private double flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss = Double.NaN;
     private String termination = "";
-    /** Skipped first-order steps (non-finite loss or gradient): in all, and in a row (not kept in checkpoints). */
+    /** Skipped first-order steps (non-finite loss or gradient): in all, and in a row. */
     private long firstOrderInvalid, firstOrderInvalidStreak;
     /** Non-finite first-order steps in a row that end a run, as the minimizer's default for second-order steps. */
     static final int MAX_FIRST_ORDER_INVALID = 20;
@@ -94,6 +94,10 @@ public final class Trainer implements AutoCloseable {
         if (this.train.inputDim() != network.inputDim())
             throw new IllegalArgumentException("the data have " + this.train.inputDim() + " inputs per sample but the network expects " + network.inputDim());
         int n = network.parameterCount(), size = this.train.size();
+        // every schedule moves by at least one iteration: a shorter interval would evaluate (or checkpoint, or pivot) forever
+        requireInterval("evalEvery", config.evalEvery(), config.batch(), size);
+        if (config.checkpointEvery() > 0) requireInterval("checkpointEvery", config.checkpointEvery(), config.batch(), size);
+        if (method.isSecondOrder() && config.pivotEvery() > 0) requireInterval("pivotEvery", config.pivotEvery(), config.batch(), size);
         w = backend.vector(network.initialize(config.seed()));
         g = backend.allocate(n);
         float[] targets = network.loss().usesLabels() ? null : this.train.targets();
@@ -122,15 +126,23 @@ public final class Trainer implements AutoCloseable {
             warmProblem = null;
             warmOptimizer = null;
         }
-        // every schedule moves by at least one iteration: a shorter interval would evaluate (or checkpoint, or pivot) forever
-        requireInterval("evalEvery", config.evalEvery(), config.batch(), size);
-        if (config.checkpointEvery() > 0) requireInterval("checkpointEvery", config.checkpointEvery(), config.batch(), size);
-        if (method.isSecondOrder() && config.pivotEvery() > 0) requireInterval("pivotEvery", config.pivotEvery(), config.batch(), size);
         evaluator = new Evaluator(backend, network);
         gradientFlops = network.gradientFlopsPerSample();
         hvpFlops = network.hvpCachedFlopsPerSample();
         forwardFlops = network.forwardFlopsPerSample();
         nextPivot = config.warmEpochs();
+    }
+
+    /**
+     * The first time of a schedule after epoch e: next + k every for the smallest k >= 1 that passes
+     * e (in closed form: a restored state may be many intervals behind, and the usual case, k = 1, is
+     * next + every exactly).
+     */
+    static double following(double next, double every, double e) {
+        if (next > e + 1e-9) return next;
+        double k = Math.floor((e + 1e-9 - next) / every) + 1;
+        double t = next + k * every;
+        return t > e + 1e-9 ? t : t + every;
     }
 
     /** An interval of the schedule (in epochs) must be at least one iteration: a batch of the training set. */
@@ -186,8 +198,8 @@ public final class Trainer implements AutoCloseable {
                     case "interrupted" -> String.format(Locale.ROOT, "stopped at epoch %.2f; resume with --resume %s", epochs(), outDir.resolve("checkpoint"));
                     case "completed" -> String.format(Locale.ROOT, "completed %d epochs", config.epochs());
                     case "numerical_failure" -> termination.isEmpty()
-                            ? String.format(Locale.ROOT, "ended with a training loss of %s after %d epochs: the run diverged (%d first-order steps skipped "
-                                    + "for a non-finite loss or gradient)", finalLoss, config.epochs(), firstOrderInvalid)
+                            ? String.format(Locale.ROOT, "ended with a training loss of %s after %d epochs: the run diverged%s", finalLoss, config.epochs(),
+                                    firstOrderInvalid == 0 ? "" : " (" + firstOrderInvalid + " first-order steps skipped for a non-finite loss or gradient)")
                             : "ended early: " + termination;
                     default -> "ended early: " + termination;
                 };
@@ -203,10 +215,10 @@ public final class Trainer implements AutoCloseable {
             double e = epochs();
             if (e >= nextEval - 1e-9) {
                 evaluate(metrics);
-                while (nextEval <= e + 1e-9) nextEval += config.evalEvery();
+                nextEval = following(nextEval, config.evalEvery(), e);
             }
             if (config.checkpointEvery() > 0 && e >= nextCheckpoint - 1e-9) {
-                while (nextCheckpoint <= e + 1e-9) nextCheckpoint += config.checkpointEvery();
+                nextCheckpoint = following(nextCheckpoint, config.checkpointEvery(), e);
                 if (e > 0) writeCheckpoint(outDir.resolve("checkpoint"));
             }
             if (stopRequested) return "interrupted";
@@ -272,7 +284,7 @@ public final class Trainer implements AutoCloseable {
         double e = epochs();
         if (pivotWeights != null && e >= nextPivot - 1e-9 && (warmProblem == null || warmProblem.epochs() >= config.warmEpochs() - 1e-12)) {
             pivot(tr.loss());
-            while (nextPivot <= e + 1e-9) nextPivot += config.pivotEvery();
+            nextPivot = following(nextPivot, config.pivotEvery(), e);
         }
         double perGradient = gradientFlops * config.batch();
         MetricsLog.Row row = new MetricsLog.Row(e, iterations, gradients, hvps, gradients + hvps, flops / perGradient, seconds, tr.loss(), tr.accuracy(),
@@ -312,7 +324,8 @@ public final class Trainer implements AutoCloseable {
         if (pivotWeights != null) vectors.put("pivot.weights", pivotWeights.toArray());
         TrainerState ts = new TrainerState(iterations, gradients, hvps, lossEvaluations, flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss,
                 mainProblem.batchSize(), warmProblem == null ? null : warmProblem.sampler().state(), mainProblem.sampler().state(),
-                TrainerState.scalarsOnly(ms), firstOrder == null ? 0 : firstOrder.steps(), warmOptimizer == null ? 0 : warmOptimizer.steps(), termination);
+                TrainerState.scalarsOnly(ms), firstOrder == null ? 0 : firstOrder.steps(), warmOptimizer == null ? 0 : warmOptimizer.steps(), termination,
+                firstOrderInvalid, firstOrderInvalidStreak);
         Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config, ts,
                 dataSource);
         Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, vectors);
@@ -344,7 +357,7 @@ public final class Trainer implements AutoCloseable {
         DataSource recorded = c.state().data();
         if (recorded != null && !recorded.sameData(dataSource))
             throw new IllegalArgumentException("the checkpoint was trained on " + recorded.describe() + ", not on these data (" + dataSource.describe()
-                    + "); resume on the same data (--data " + recorded.source() + "), or give --data explicitly to continue on other data");
+                    + "); resume on the same data (" + recorded.source() + "), or continue on other data on purpose with Checkpoint.Loaded.onData");
         TrainerState ts = c.state().trainer();
         backend.set(w, c.weights());
         if (minimizer != null) {
@@ -375,6 +388,8 @@ public final class Trainer implements AutoCloseable {
         warmSteps = ts.warmSteps();
         firstOrderSteps = ts.firstOrderSteps();
         termination = ts.termination() == null ? "" : ts.termination();
+        firstOrderInvalid = ts.firstOrderInvalid();
+        firstOrderInvalidStreak = ts.firstOrderInvalidStreak();
     }
 
     @Override

@@ -13,12 +13,13 @@ import org.adanewton.minimizer.MinimizerState;
  */
 public record TrainerState(long iterations, long gradients, long hvps, long lossEvaluations, double flops, double seconds, double nextEval,
         double nextPivot, double nextCheckpoint, double pivotLoss, int batchSize, BatchSampler.State warmSampler, BatchSampler.State mainSampler,
-        MinimizerState minimizer, long firstOrderSteps, long warmSteps, String termination) {
+        MinimizerState minimizer, long firstOrderSteps, long warmSteps, String termination, long firstOrderInvalid, long firstOrderInvalidStreak) {
 
     /** Counters are >= 0, times and schedule positions finite and >= 0, the pivot loss NaN (none yet) or finite, the batch >= 1. */
     public TrainerState {
-        long[] counters = {iterations, gradients, hvps, lossEvaluations, firstOrderSteps, warmSteps};
-        String[] counterNames = {"iterations", "gradients", "hvps", "lossEvaluations", "firstOrderSteps", "warmSteps"};
+        long[] counters = {iterations, gradients, hvps, lossEvaluations, firstOrderSteps, warmSteps, firstOrderInvalid, firstOrderInvalidStreak};
+        String[] counterNames = {"iterations", "gradients", "hvps", "lossEvaluations", "firstOrderSteps", "warmSteps", "firstOrderInvalid",
+                "firstOrderInvalidStreak"};
         for (int i = 0; i < counters.length; i++)
             if (counters[i] < 0) throw new IllegalArgumentException(counterNames[i] + " = " + counters[i] + "; must be >= 0");
         double[] times = {flops, seconds, nextEval, nextPivot, nextCheckpoint};
@@ -26,7 +27,8 @@ public record TrainerState(long iterations, long gradients, long hvps, long loss
         for (int i = 0; i < times.length; i++)
             if (!(times[i] >= 0 && times[i] < Double.POSITIVE_INFINITY))
                 throw new IllegalArgumentException(timeNames[i] + " = " + times[i] + "; must be finite and >= 0");
-        if (Double.isInfinite(pivotLoss)) throw new IllegalArgumentException("pivotLoss = " + pivotLoss + "; must be finite (or NaN: no pivot yet)");
+        if (pivotLoss == Double.NEGATIVE_INFINITY)
+            throw new IllegalArgumentException("pivotLoss = " + pivotLoss + "; a loss is >= 0 (NaN: no pivot yet; Infinity: a diverged one)");
         if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + "; must be >= 1");
     }
 

@@ -72,6 +72,17 @@ class CheckpointProtocolTest {
     }
 
     @Test
+    void aCompleteTemporaryIsNewerThanTheOldOneWhateverTheirIterations(@TempDir Path out) throws Exception {
+        train(config(2), out.resolve("long"), null); // a longer run's checkpoint, left as checkpoint.old
+        train(config(1), out.resolve("short"), null); // the fresh run's, complete in a temporary
+        Files.createDirectories(out.resolve("run"));
+        copyTree(out.resolve("long").resolve("checkpoint"), out.resolve("run").resolve("checkpoint.old"));
+        copyTree(out.resolve("short").resolve("checkpoint"), out.resolve("run").resolve("checkpoint.tmp7"));
+        Checkpoint.Location found = Checkpoint.locate(out.resolve("run").resolve("checkpoint"));
+        assertEquals(out.resolve("run").resolve("checkpoint.tmp7").toAbsolutePath(), found.dir().toAbsolutePath(), found.note());
+    }
+
+    @Test
     void nothingCompleteIsSaidSo(@TempDir Path out) throws Exception {
         Files.createDirectories(out.resolve("checkpoint.tmp1"));
         IOException e = assertThrows(IOException.class, () -> Checkpoint.locate(out.resolve("checkpoint")));

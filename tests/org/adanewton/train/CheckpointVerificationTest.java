@@ -119,8 +119,8 @@ class CheckpointVerificationTest {
         Map<String, String[]> cases = new LinkedHashMap<>();
         cases.put("\"nextEval\": ", new String[] {"-5.0", "nextEval = -5.0; must be finite and >= 0"});
         cases.put("\"iterations\": ", new String[] {"-3", "iterations = -3; must be >= 0"});
-        cases.put("\"evalEvery\": ", new String[] {"Infinity", "evalEvery = Infinity; must be finite"});
-        cases.put("\"pivotLoss\": ", new String[] {"-Infinity", "pivotLoss = -Infinity"});
+        cases.put("\"evalEvery\": ", new String[] {"\"Infinity\"", "evalEvery = Infinity; must be finite"});
+        cases.put("\"pivotLoss\": ", new String[] {"\"-Infinity\"", "pivotLoss = -Infinity"});
         cases.put("\"parameters\": ", new String[] {"2000000000", "parameters = 2000000000; the network has 101770"});
         for (Map.Entry<String, String[]> c : cases.entrySet()) {
             Path ckpt = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8)
@@ -148,8 +148,12 @@ class CheckpointVerificationTest {
         check.accept(j -> j.replaceFirst("\"batch\": 100", "\"batch\": \"100\""), "batch: expected a number, found the string \"100\"");
         check.accept(j -> j.replaceFirst("\"curvature\": \"HESSIAN\"", "\"curvature\": \"CURVY\""), "'CURVY' is not one of [HESSIAN, GAUSS_NEWTON]");
         check.accept(j -> j.replaceFirst("\"batch\": 100", "\"batch\": 1.5"), "batch: a number out of range for int");
-        check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": null,"), "null where a long is needed");
+        check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": null,"), "null where TrainConfig needs a value (long)");
+        check.accept(j -> j.replaceFirst("\"method\": \"tr-rmsprop\"", "\"method\": null"), "null where TrainConfig needs a value (String)");
+        check.accept(j -> j.replaceFirst("\"mainSampler\": \\{[^}]*\\}", "\"mainSampler\": null"), "null where TrainerState needs a value (State)");
+        check.accept(j -> j.replaceFirst("\"formatVersion\": 2", "\"formatVersion\": 7"), "format version 7; this version reads 1 and 2");
+        check.accept(j -> j.replaceFirst("\\{", "{ // a comment\n"), "not valid JSON");
         check.accept(j -> j.substring(0, j.length() / 2), "is not a valid checkpoint state"); // cut: refused, wherever the cut falls
-        check.accept(j -> "[".repeat(100_000) + "]".repeat(100_000), "expected an object (State), found an array");
+        check.accept(j -> "[".repeat(100_000) + "]".repeat(100_000), "no numeric formatVersion field");
     }
 }

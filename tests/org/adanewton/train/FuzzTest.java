@@ -103,6 +103,12 @@ class FuzzTest {
     static void refusedNaming(IOException e, String file, String what) {
         assertNotNull(e.getMessage(), what + ": a refusal without a message");
         assertTrue(e.getMessage().contains(file), what + ": the refusal does not name " + file + ": " + e.getMessage());
+        inWords(e.getMessage(), what);
+    }
+
+    /** A message for a person: no exception class names or JVM phrases. */
+    static void inWords(String message, String what) {
+        assertFalse(message.matches("(?s).*(Cannot invoke|Exception|java\\.lang|com\\.google|setStrictness).*"), what + ": raw text in: " + message);
     }
 
     @Test
@@ -207,10 +213,12 @@ class FuzzTest {
     }
 
     static String stateJson;
+    static Path checkpoint;
+    static DataLocator.Located data;
 
     @BeforeAll
     static void checkpointState(@TempDir Path dir) throws Exception {
-        DataLocator.Located data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
+        data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
         Preset p = Preset.get("fmnist-mlp");
         TrainConfig c = TrainConfig.of(p, MethodSpec.parse("tr-rmsprop"), 2);
         TrainConfig small = new TrainConfig(c.preset(), c.method(), 2, 100, 0, c.curvature(), 3, c.trustRegion(), c.cubic(), c.krylov(), c.norm(),
@@ -218,7 +226,8 @@ class FuzzTest {
         try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(small, p.network(), data.train(), data.test(), be, dir, (row, tr) -> {})) {
             t.run(null);
         }
-        stateJson = Files.readString(dir.resolve("checkpoint").resolve("state.json"));
+        checkpoint = dir.resolve("checkpoint");
+        stateJson = Files.readString(checkpoint.resolve("state.json"));
     }
 
     /** A JSON text with one token changed: a value swapped for another kind, a field renamed or removed, a character changed. */
@@ -255,11 +264,17 @@ class FuzzTest {
         }
     }
 
+    /** Accepted state.json mutants resumed for real, at most this many per run (each builds a trainer). */
+    static final int RESUMED = 40;
+
     @Test
     void stateJsonFiles(@TempDir Path dir) throws IOException {
         Random r = new Random(SEED + 3);
         Outcomes o = new Outcomes();
         Path file = dir.resolve("state.json");
+        for (String f : new String[] {"weights.safetensors", "optimizer.safetensors"}) Files.copy(checkpoint.resolve(f), dir.resolve(f));
+        org.adanewton.nn.Network net = Preset.get("fmnist-mlp").network();
+        int resumed = 0;
         for (int c = 0; c < 1000 * FACTOR; c++) {
             String mutated = mutateJson(stateJson, r);
             Files.writeString(file, mutated, StandardCharsets.UTF_8);
@@ -269,6 +284,7 @@ class FuzzTest {
                 assertNotNull(s.config(), what);
                 assertNotNull(s.trainer(), what);
                 o.accepted++;
+                if (resumed++ < RESUMED) resume(dir, net, what);
             } catch (IOException e) {
                 refusedNaming(e, file.toString(), what);
                 o.refused++;
@@ -276,5 +292,28 @@ class FuzzTest {
         }
         o.report("state.json");
         assertTrue(o.refused > 0 && o.accepted > 0);
+    }
+
+    /**
+     * An accepted state resumed (to the 2 epochs the run had already done, so restoring, evaluating
+     * and writing are exercised, not training): it runs or is refused in words; nothing else.
+     */
+    private static void resume(Path dir, org.adanewton.nn.Network net, String what) {
+        Path out = dir.resolve("out");
+        try {
+            Checkpoint.Loaded loaded = Checkpoint.read(dir, net);
+            try (CpuBackend be = new CpuBackend(1);
+                    Trainer t = new Trainer(loaded.state().config().withEpochs(2), net, data.train(), data.test(), be, out, (row, tr) -> {})) {
+                t.run(loaded);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            inWords(String.valueOf(e.getMessage()), what);
+        } finally {
+            try {
+                Checkpoint.deleteTree(out);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 }

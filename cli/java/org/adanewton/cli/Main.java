@@ -39,7 +39,12 @@ public final class Main implements Runnable {
             cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
             return 2;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) { // picocli lets Errors through its handler
+            System.err.println("error: " + describe(e));
+            return 1;
+        }
     }
 
     /**

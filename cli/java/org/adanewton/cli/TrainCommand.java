@@ -83,12 +83,18 @@ final class TrainCommand implements Callable<Integer> {
                 p = Preset.get(config.preset());
                 if (epochs != null) {
                     int straight = Math.min(p.warmEpochs(), epochs - 1); // the warm start a run started for `epochs` would have
-                    if (config.methodSpec().isSecondOrder() && config.warmEpochs() < straight)
+                    boolean shortened = config.warmEpochs() == config.epochs() - 1; // capped by its first epoch count, not set by --warm-epochs
+                    if (config.methodSpec().isSecondOrder() && shortened && config.warmEpochs() < straight)
                         System.out.printf(Locale.ROOT, "note: this run was started for %d epochs with %d warm-start epoch(s); a run started for %d "
                                 + "epochs has %d. It continues as started, so it will not match a straight %d-epoch run.%n", config.epochs(),
                                 config.warmEpochs(), epochs, straight, epochs);
                     config = config.withEpochs(epochs);
                 }
+                // where it runs may change (results then match an uninterrupted run only on the same backend and threads)
+                var parsed = spec.commandLine().getParseResult();
+                if (parsed.hasMatchedOption("--backend") || parsed.hasMatchedOption("--threads"))
+                    config = config.withExecution(parsed.hasMatchedOption("--threads") ? options.threads : config.threads(),
+                            parsed.hasMatchedOption("--backend") ? options.backend : config.backend());
                 loaded = Checkpoint.read(found.dir(), p.network());
             } else {
                 p = Preset.get(preset);
@@ -101,7 +107,7 @@ final class TrainCommand implements Callable<Integer> {
                 config = options.apply(TrainConfig.of(p, m, epochs == null ? DEFAULT_EPOCHS : epochs));
             }
         } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
+            throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
         Path dir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
                 : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));

@@ -167,14 +167,15 @@ public final class CpuBackend extends Backend {
 
         CpuVector(CpuBackend backend, int length) {
             super(backend, length);
-            FloatPointer d = new FloatPointer(Math.max(1, length));
-            data = d;
-            cleaner = NativeCleaner.register(this, "a Vector", d::close);
+            data = new FloatPointer(Math.max(1, length));
+            // warns only: JavaCPP frees the buffer itself once no native call holds it (a free here could race a call in flight)
+            cleaner = NativeCleaner.register(this, "a Vector", () -> {});
         }
 
         @Override
         protected void release() {
-            cleaner.close(); // data.close()
+            cleaner.close();
+            data.close();
         }
     }
 }

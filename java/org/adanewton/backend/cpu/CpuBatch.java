@@ -22,13 +22,8 @@ final class CpuBatch extends Batch {
             labels = null;
             targets = new FloatPointer((long) capacity * network.outputDim());
         }
-        FloatPointer in = inputs, out = targets;
-        IntPointer lab = labels;
-        cleaner = NativeCleaner.register(this, "a Batch of " + network.shortName(), () -> {
-            in.close();
-            if (lab != null) lab.close();
-            if (out != null) out.close();
-        });
+        // warns only: JavaCPP frees the buffers itself once no native call holds them
+        cleaner = NativeCleaner.register(this, "a Batch of " + network.shortName(), () -> {});
     }
 
     @Override
@@ -40,6 +35,9 @@ final class CpuBatch extends Batch {
 
     @Override
     protected void release() {
-        cleaner.close(); // the three buffers
+        cleaner.close();
+        inputs.close();
+        if (labels != null) labels.close();
+        if (targets != null) targets.close();
     }
 }

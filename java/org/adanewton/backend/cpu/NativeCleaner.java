@@ -5,10 +5,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The backstop for native objects that are never closed: when such an object becomes unreachable,
- * its native memory (and a model's threads) are freed by a {@link Cleaner}, and the first time in a
- * JVM this is logged at WARNING (logger {@value #LOGGER}), since closing (try-with-resources) stays
- * the rule: the garbage collector sees only the small Java object, not the native memory behind it.
+ * The backstop for native objects that are never closed: when such an object becomes unreachable, a
+ * {@link Cleaner} runs its free action (a model's network and threads; vectors and batches register
+ * no action, their buffers are JavaCPP pointers that JavaCPP frees once no call holds them), and the
+ * first time in a JVM this is logged at WARNING (logger {@value #LOGGER}), since closing
+ * (try-with-resources) stays the rule: the garbage collector sees only the small Java object, not
+ * the native memory behind it.
  */
 final class NativeCleaner {
     static final String LOGGER = "org.adanewton.backend";
@@ -67,6 +69,11 @@ final class NativeCleaner {
      */
     static Handle register(Object owner, String what, Runnable free) {
         return new Handle(owner, new Action(what, free));
+    }
+
+    /** Whether the leak warning was logged in this JVM. */
+    static boolean warned() {
+        return WARNED.get();
     }
 
     /** How many objects described as `what` the backstop has freed (they were not closed). */
