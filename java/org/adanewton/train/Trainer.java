@@ -153,7 +153,7 @@ public final class Trainer implements AutoCloseable {
                     name, every, batch, size, iteration));
     }
 
-        public TrainConfig config() {
+    public TrainConfig config() {
         return config;
     }
 
