@@ -129,28 +129,23 @@ public abstract class NetworkModel implements AutoCloseable {
 
     /** Writes H v into out at the cached point, without a forward pass. */
     public final void hvpCached(Vector v, Vector out) {
-        Batch held = enterCached();
-        try {
-            checkCached();
-            checkParameters("v", v);
-            checkOutput("out", out, cachedW);
-            if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
-            doHvpCached(v, out);
-            written(out);
-        } finally {
-            exit(held);
-        }
+        cachedProduct(false, v, out);
     }
 
     /** Writes the Gauss-Newton product J' H_loss J v (+ regularizer Hessian v) at the cached point. */
     public final void gaussNewtonCached(Vector v, Vector out) {
+        cachedProduct(true, v, out);
+    }
+
+    private void cachedProduct(boolean gaussNewton, Vector v, Vector out) {
         Batch held = enterCached();
         try {
             checkCached();
             checkParameters("v", v);
             checkOutput("out", out, cachedW);
             if (out == v) throw new IllegalArgumentException("out and v are the same vector; they must differ");
-            doGaussNewtonCached(v, out);
+            if (gaussNewton) doGaussNewtonCached(v, out);
+            else doHvpCached(v, out);
             written(out);
         } finally {
             exit(held);

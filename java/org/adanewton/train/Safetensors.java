@@ -110,9 +110,8 @@ public final class Safetensors {
             JsonElement parsed = JsonParser.parseString(text.trim());
             header = parsed.getAsJsonObject();
         } catch (JsonParseException | IllegalStateException e) {
-            java.util.regex.Matcher at = java.util.regex.Pattern.compile("line \\d+ column \\d+").matcher(String.valueOf(e.getMessage()));
             throw new IOException(file + ": the header (" + headerLength + " bytes, as its length field says) is not one JSON object"
-                    + (at.find() ? " (malformed at " + at.group() + ")" : "") + "; a corrupt header, or a wrong header length");
+                    + Checkpoint.position(String.valueOf(e.getMessage())) + "; a corrupt header, or a wrong header length");
         }
         long dataStart = 8 + headerLength, dataLength = all.length - dataStart;
         Map<String, Tensor> tensors = new LinkedHashMap<>();

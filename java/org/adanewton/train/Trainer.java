@@ -313,15 +313,8 @@ public final class Trainer implements AutoCloseable {
 
     /** Writes the complete state into dir (atomically). */
     public void writeCheckpoint(Path dir) throws IOException {
-        Map<String, double[]> vectors = new LinkedHashMap<>();
-        MinimizerState ms = null;
-        if (minimizer != null) {
-            ms = minimizer.saveState();
-            vectors.put("norm.accumulator", ms.norm().accumulator());
-        }
-        if (firstOrder != null) put(vectors, "optimizer", firstOrder.saveState());
-        if (warmOptimizer != null) put(vectors, "warm", warmOptimizer.saveState());
-        if (pivotWeights != null) vectors.put("pivot.weights", pivotWeights.toArray());
+        MinimizerState ms = minimizer == null ? null : minimizer.saveState();
+        Map<String, double[]> vectors = optimizerVectors(ms);
         TrainerState ts = new TrainerState(iterations, gradients, hvps, lossEvaluations, flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss,
                 mainProblem.batchSize(), warmProblem == null ? null : warmProblem.sampler().state(), mainProblem.sampler().state(),
                 TrainerState.scalarsOnly(ms), firstOrder == null ? 0 : firstOrder.steps(), warmOptimizer == null ? 0 : warmOptimizer.steps(), termination,
@@ -331,26 +324,23 @@ public final class Trainer implements AutoCloseable {
         Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, vectors);
     }
 
+    /** The optimizer vectors a checkpoint of this run holds (ms: the minimizer's saved state, or null without one). */
+    private Map<String, double[]> optimizerVectors(MinimizerState ms) {
+        Map<String, double[]> vectors = new LinkedHashMap<>();
+        if (ms != null) vectors.put("norm.accumulator", ms.norm().accumulator());
+        if (firstOrder != null) put(vectors, "optimizer", firstOrder.saveState());
+        if (warmOptimizer != null) put(vectors, "warm", warmOptimizer.saveState());
+        if (pivotWeights != null) vectors.put("pivot.weights", pivotWeights.toArray());
+        return vectors;
+    }
+
     private static void put(Map<String, double[]> vectors, String prefix, FirstOrderOptimizer.State s) {
         if (s.m() != null) vectors.put(prefix + ".m", s.m());
         if (s.v() != null) vectors.put(prefix + ".v", s.v());
     }
 
-    /** The optimizer vectors this run's checkpoints hold. */
-    private List<String> vectorsNeeded() {
-        List<String> names = new java.util.ArrayList<>();
-        if (minimizer != null) names.add("norm.accumulator");
-        if (pivotWeights != null) names.add("pivot.weights");
-        FirstOrderOptimizer.State f = firstOrder == null ? null : firstOrder.saveState(), warm = warmOptimizer == null ? null : warmOptimizer.saveState();
-        if (f != null && f.m() != null) names.add("optimizer.m");
-        if (f != null && f.v() != null) names.add("optimizer.v");
-        if (warm != null && warm.m() != null) names.add("warm.m");
-        if (warm != null && warm.v() != null) names.add("warm.v");
-        return names;
-    }
-
     private void restore(Checkpoint.Loaded c) {
-        for (String name : vectorsNeeded())
+        for (String name : optimizerVectors(minimizer == null ? null : minimizer.saveState()).keySet())
             if (!c.vectors().containsKey(name))
                 throw new IllegalArgumentException("the checkpoint's optimizer.safetensors lacks the tensor '" + name + "' that a " + config.method()
                         + " run keeps; it holds " + c.vectors().keySet());
