@@ -3,7 +3,7 @@
 // krylov_driver.h (shared with the CUDA backend); this file is the CPU engine: the vector work of a
 // CG iteration fused into three passes, parallel over the network's thread pool.
 #include "internal.h"
-#include "krylov_driver.h"
+#include "../common/krylov_driver.h"
 
 #include <cmath>
 #include <cstring>

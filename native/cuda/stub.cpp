@@ -1,7 +1,7 @@
 // Linked instead of the CUDA objects where nvcc is absent: the same C API, every call failing with
 // the reason, so the Java side is identical in both builds.
 #include "adanewton.h"
-#include "../cpu/internal.h"
+#include "../common/status.h"
 
 #include <cstdio>
 

@@ -131,7 +131,7 @@ void an_adaptive_step(float* w, const float* g, float* m, float* v, float lr, fl
  * no device, built without CUDA). Never fails hard. */
 int an_cuda_probe(char* reason, int len);
 
-/* ---- The CUDA backend (native/cuda/cuda_backend.cu; without nvcc every call fails with the reason) ----
+/* ---- The CUDA backend (the .cu files of native/cuda; without nvcc every call fails with the reason) ----
  * A context owns the stream, the cuBLAS handle (dlopen of libcublas.so.13) and the reduction slots;
  * a network's buffers are sized by max_batch when it is created (nothing is allocated per call).
  * Destroy the networks and free the buffers of a context before the context.

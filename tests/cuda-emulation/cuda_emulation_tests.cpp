@@ -1,4 +1,4 @@
-// The CUDA backend (native/cuda/cuda_backend.cu, translated by translate.cpp: kernels run as
+// The CUDA backend (native/cuda/*.cu, translated by translate.cpp: kernels run as
 // sequential loops over host memory, cuBLAS a shim with plain loops) against the CPU backend
 // (native/cpu), which the Java tests check against the double reference. Runs in every CI build,
 // also where no GPU exists; races, real cuBLAS and the driver are left to the gpu-tagged tests.
@@ -12,7 +12,7 @@
 #include "adanewton.h"
 #include "../native/check.h"
 #include "../native/loop_engine.h"
-#include "../../native/cpu/krylov_driver.h"
+#include "../../native/common/krylov_driver.h"
 
 #include <cmath>
 #include <cstdio>

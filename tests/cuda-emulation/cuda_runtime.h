@@ -1,7 +1,7 @@
 // The CUDA runtime for the emulation tests (see translate.cpp): "device" memory is host memory,
 // every allocation is poisoned with 0xFF bytes (a float read before it is written is NaN), copies
 // and memsets happen at once, streams are already synchronized, kernels run as plain functions.
-// Only what native/cuda/cuda_backend.cu uses is here.
+// Only what native/cuda/*.cu use is here.
 #pragma once
 #include <cmath>
 #include <cstddef>

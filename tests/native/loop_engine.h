@@ -1,4 +1,4 @@
-// A reference engine for native/cpu/krylov_driver.h: plain loops over host floats with double
+// A reference engine for native/common/krylov_driver.h: plain loops over host floats with double
 // accumulation, any product. It behaves like the CUDA engine: reductions land in "device" slots
 // and the driver sees them only through fetch, which copies them to a separate host array and
 // counts the waits; a driver that read a scalar without fetching it would see a stale value.

@@ -2,7 +2,7 @@
 // gradient and HVP against finite differences in float (loose tolerances), HVP symmetry, the
 // thread split (1 vs 3 threads), error statuses, and the vector operations.
 #include "adanewton.h"
-#include "../../native/cpu/krylov_driver.h"
+#include "../../native/common/krylov_driver.h"
 #include "check.h"
 #include "loop_engine.h"
 

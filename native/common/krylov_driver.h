@@ -1,7 +1,7 @@
 // The Krylov subproblem solves of adanewton, written once over a vector "engine": preconditioned
 // Steihaug-Toint CG for the trust region, and preconditioned Lanczos for GLTR and the ARC
 // subproblem. The CPU engine (krylov.cpp) runs the vector passes on the network's thread pool; the
-// CUDA engine (native/cuda/cuda_backend.cu) launches them on the device's stream. The algorithms
+// CUDA engine (native/cuda/network.cu) launches them on the device's stream. The algorithms
 // are those of java/org/adanewton/subproblem/{SteihaugCg, LanczosSolver, PreconditionedLanczos}.java.
 //
 // Reductions go into numbered slots that stay with the engine (on the device for CUDA); fetch(k)

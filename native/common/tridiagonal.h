@@ -32,6 +32,10 @@ struct TriSolution {
 };
 
 class Tridiagonal {
+    // the secular equation's root: relative tolerance and iteration limit (TridiagonalSolvers.java's twins)
+    static constexpr double ROOT_RTOL = 1e-13;
+    static constexpr int MAX_ROOT_ITERATIONS = 300;
+
 public:
     // Eigen-decomposition by implicit QL (ascending values; z column-major: z[row + n * col]).
     static void eigen(const std::vector<double>& diag, const std::vector<double>& off, std::vector<double>& values, std::vector<double>& z) {
@@ -167,7 +171,7 @@ private:
 
     static double secular(const std::vector<double>& lam, const std::vector<double>& w, double lo, double hi, double sigma, double delta) {
         double a = lo, b = hi, mu = hi;
-        for (int it = 0; it < 300; ++it) {
+        for (int it = 0; it < MAX_ROOT_ITERATIONS; ++it) {
             double s2 = 0, s3 = 0;
             bool pole = false;
             for (size_t i = 0; i < lam.size(); ++i) {
@@ -186,7 +190,7 @@ private:
             }
             const double hn = std::sqrt(s2);
             const double phi = 1.0 / hn - (sigma > 0 ? sigma / mu : 1.0 / delta);
-            if (std::fabs(phi) <= 1e-13 / hn || b - a <= 4 * ulp(mu)) return mu;
+            if (std::fabs(phi) <= ROOT_RTOL / hn || b - a <= 4 * ulp(mu)) return mu;
             if (phi < 0) a = mu;
             else b = mu;
             const double dphi = s3 / (hn * hn * hn) + (sigma > 0 ? sigma / (mu * mu) : 0.0);

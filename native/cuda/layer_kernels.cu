@@ -1,0 +1,276 @@
+// The CUDA backend's layer kernels: activations and their derivatives, im2col/col2im, the
+// channel-major <-> NCHW conversions around the conv GEMMs, pooling, and the losses, with the host
+// launchers that the network engine (network.cu) calls (cuda_internal.cuh). These are the CUDA
+// primitives of the shared sweeps (native/common/network_sweep.h).
+#include "cuda_internal.cuh"
+
+#include <cmath>
+
+namespace {
+
+using an::Geometry;
+using an::cuda::blocks;
+using an::cuda::THREADS;
+
+// ---- activations (see native/cpu/network.cpp for phi', kappa) ----
+__device__ inline float act_f(int act, float z) {
+    switch (act) {
+        case AN_ACT_TANH: return tanhf(z);
+        case AN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
+        case AN_ACT_RELU: return z > 0.0f ? z : 0.0f;
+        case AN_ACT_SOFTPLUS: return z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z));
+        default: return z;
+    }
+}
+__device__ inline float act_d1(int act, float a) {
+    switch (act) {
+        case AN_ACT_TANH: return 1.0f - a * a;
+        case AN_ACT_SIGMOID: return a * (1.0f - a);
+        case AN_ACT_RELU: return a > 0.0f ? 1.0f : 0.0f;
+        case AN_ACT_SOFTPLUS: return 1.0f - expf(-a);
+        default: return 1.0f;
+    }
+}
+__device__ inline float act_kappa(int act, float a) {
+    switch (act) {
+        case AN_ACT_TANH: return -2.0f * a;
+        case AN_ACT_SIGMOID: return 1.0f - 2.0f * a;
+        case AN_ACT_SOFTPLUS: return expf(-a);
+        default: return 0.0f;
+    }
+}
+// The layer kernels index in 32 bits: an_cuda_net_create bounds every layer buffer by 2^31
+// elements, and a 32-bit division costs a fraction of a 64-bit one (these kernels divide per element).
+#define FOR_EACH_U32(e, n) for (unsigned e = blockIdx.x * blockDim.x + threadIdx.x; e < (unsigned)(n); e += blockDim.x * gridDim.x)
+
+// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
+__global__ void k_bias_act(int act, float* A, const float* b, int rows, int width, int period) {
+    FOR_EACH_U32(i, (unsigned)rows * width) A[i] = act_f(act, A[i] + b[(i % (unsigned)width) / (unsigned)period]);
+}
+__global__ void k_back_act(int act, float* G, const float* A, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) G[i] *= act_d1(act, A[i]);
+}
+__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
+    FOR_EACH_U32(i, (unsigned)rows * width) {
+        const float rz = RZ[i] + vb[(i % (unsigned)width) / (unsigned)period];
+        RZ[i] = rz;
+        RA[i] = act_d1(act, A[i]) * rz;
+    }
+}
+__global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
+        RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
+}
+// cols (K x rows*P) from x (rows x cin*hin*win, NCHW): one thread per column (sample, position),
+// looping over the K = cin*k*k rows (consecutive threads write consecutive columns)
+__global__ void k_im2col(Geometry g, const float* x, int rows, float* cols) {
+    const unsigned P = g.P(), cols_n = (unsigned)rows * P;
+    FOR_EACH_U32(col, cols_n) {
+        const unsigned s = col / P, p = col % P;
+        const int oh = (int)(p / (unsigned)g.wout), ow = (int)(p % (unsigned)g.wout);
+        const float* xs = x + (size_t)s * g.cin * g.hin * g.win;
+        size_t row = 0;
+        for (int c = 0; c < g.cin; ++c)
+            for (int i = 0; i < g.k; ++i) {
+                const int ih = oh * g.stride - g.pad + i;
+                for (int j = 0; j < g.k; ++j, ++row) {
+                    const int iw = ow * g.stride - g.pad + j;
+                    cols[row * cols_n + col] = ih >= 0 && ih < g.hin && iw >= 0 && iw < g.win ? xs[((size_t)c * g.hin + ih) * g.win + iw] : 0.0f;
+                }
+            }
+    }
+}
+// gx = beta gx + col2im(cols): each input element gathers the taps that read it
+__global__ void k_col2im(Geometry g, const float* cols, int rows, float beta, float* gx) {
+    const unsigned cols_n = (unsigned)rows * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * in_size) {
+        const int s = (int)(e / in_size), rem = (int)(e % in_size);
+        const int c = rem / (g.hin * g.win), ih = (rem / g.win) % g.hin, iw = rem % g.win;
+        float sum = 0.0f;
+        for (int i = 0; i < g.k; ++i) {
+            const int ty = ih + g.pad - i;
+            if (ty < 0 || ty % g.stride != 0 || ty / g.stride >= g.hout) continue;
+            for (int j = 0; j < g.k; ++j) {
+                const int tx = iw + g.pad - j;
+                if (tx < 0 || tx % g.stride != 0 || tx / g.stride >= g.wout) continue;
+                sum += cols[((size_t)(c * g.k + i) * g.k + j) * cols_n + (size_t)s * g.P() + (ty / g.stride) * g.wout + tx / g.stride];
+            }
+        }
+        gx[e] = (beta == 0.0f ? 0.0f : beta * gx[e]) + sum;
+    }
+}
+// channel-major (cout x rows*P) <-> NCHW (rows x cout*P); to_nchw: z = beta z + cm
+__global__ void k_cm_to_nchw(const float* cm, int rows, int channels, int positions, float beta, float* z) {
+    const unsigned cp = (unsigned)channels * positions;
+    FOR_EACH_U32(e, (unsigned)rows * cp) {
+        const unsigned s = e / cp, c = (e % cp) / (unsigned)positions, p = e % (unsigned)positions;
+        const float v = cm[((size_t)c * rows + s) * positions + p];
+        z[e] = beta == 0.0f ? v : beta * z[e] + v;
+    }
+}
+__global__ void k_nchw_to_cm(const float* g, int rows, int channels, int positions, float* cm) {
+    const unsigned cp = (unsigned)channels * positions;
+    FOR_EACH_U32(e, (unsigned)rows * cp) {
+        const unsigned s = e / cp, c = (e % cp) / (unsigned)positions, p = e % (unsigned)positions;
+        cm[((size_t)c * rows + s) * positions + p] = g[e];
+    }
+}
+// pooling (k x k windows, stride, no padding): forward (max records the first maximum), apply, transpose
+__global__ void k_pool_fwd(Geometry g, int max, const float* x, int rows, float* y, int* arg) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
+        const int s = (int)(e / out_size), base = g.window((int)(e % out_size));
+        float best = -INFINITY, sum = 0.0f;
+        int where = base;
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) {
+                const int idx = base + i * g.win + j;
+                const float v = x[s * in_size + idx];
+                sum += v;
+                if (v > best) {
+                    best = v;
+                    where = idx;
+                }
+            }
+        if (max) {
+            y[e] = best;
+            arg[e] = where;
+        } else {
+            y[e] = sum / (g.k * g.k);
+        }
+    }
+}
+__global__ void k_pool_apply(Geometry g, int max, const float* rx, int rows, const int* arg, float* ry) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
+        const int s = (int)(e / out_size);
+        if (max) {
+            ry[e] = rx[s * in_size + arg[e]];
+            continue;
+        }
+        const float* window = rx + s * in_size + g.window((int)(e % out_size));
+        float sum = 0.0f;
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) sum += window[i * g.win + j];
+        ry[e] = sum / (g.k * g.k);
+    }
+}
+__global__ void k_pool_t(Geometry g, int max, const float* gy, int rows, const int* arg, float* gx) {
+    const unsigned out_size = (unsigned)g.cin * g.P(), in_size = (unsigned)g.cin * g.hin * g.win;
+    FOR_EACH_U32(e, (unsigned)rows * out_size) {
+        const int s = (int)(e / out_size);
+        if (max) {
+            atomicAdd(&gx[s * in_size + arg[e]], gy[e]);
+            continue;
+        }
+        float* window = gx + s * in_size + g.window((int)(e % out_size));
+        const float v = gy[e] / (g.k * g.k);
+        for (int i = 0; i < g.k; ++i)
+            for (int j = 0; j < g.k; ++j) atomicAdd(&window[i * g.win + j], v);
+    }
+}
+
+// The loss on the output, added to *loss (the batch mean), with dL/da into ga (if non-null) and the
+// probabilities into P for the R-operator. Softmax cross-entropy needs whole rows (few classes):
+// one thread per row; the other losses are elementwise: one thread per element, coalesced.
+__global__ void k_top_softmax(const float* Z, const int* labels, int rows, int d, int b, float* P, float* ga, double* loss) {
+    double sum = 0;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)blockDim.x * gridDim.x) {
+        const float* z = Z + i * d;
+        float* p = P + i * d;
+        float zmax = z[0];
+        for (int j = 1; j < d; ++j) zmax = fmaxf(zmax, z[j]);
+        double e = 0;
+        for (int j = 0; j < d; ++j) e += exp((double)z[j] - zmax);
+        const int y = labels[i];
+        sum += (log(e) + zmax - z[y]) / b;
+        for (int j = 0; j < d; ++j) {
+            p[j] = (float)(exp((double)z[j] - zmax) / e);
+            if (ga != nullptr) ga[i * d + j] = (p[j] - (j == y ? 1.0f : 0.0f)) / b;
+        }
+    }
+    block_add(sum, loss);
+}
+// BCE (from the logits; P = sigmoid) and squared error (mean over all outputs, or summed per sample)
+__global__ void k_top_elementwise(int kind, const float* Z, const float* targets, long long n, int d, int b, float* P, float* ga, double* loss) {
+    const double c = kind == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b;
+    double sum = 0;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x) {
+        const double z = Z[e], t = targets[e];
+        if (kind == AN_LOSS_BCE) {
+            sum += ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z) / b;
+            const float p = (float)(1.0 / (1.0 + exp(-z)));
+            P[e] = p;
+            if (ga != nullptr) ga[e] = (p - targets[e]) / b;
+        } else {
+            const double r = z - t;
+            sum += 0.5 * c * r * r;
+            if (ga != nullptr) ga[e] = (float)(c * r);
+        }
+    }
+    block_add(sum, loss);
+}
+// RGA = (the loss' Hessian in a) RA
+__global__ void k_top_r_softmax(const float* P, const float* RA, int rows, int d, int b, float* RGA) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)blockDim.x * gridDim.x) {
+        const float* p = P + i * d;
+        const float* r = RA + i * d;
+        double pr = 0;
+        for (int j = 0; j < d; ++j) pr += (double)p[j] * r[j];
+        for (int j = 0; j < d; ++j) RGA[i * d + j] = p[j] * (r[j] - (float)pr) / b;
+    }
+}
+__global__ void k_top_r_elementwise(int kind, const float* P, const float* RA, long long n, int d, int b, float* RGA) {
+    const float c = (float)(kind == AN_LOSS_SQUARED_MEAN ? 2.0 / ((double)b * d) : 2.0 / b);
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n; e += (long long)blockDim.x * gridDim.x)
+        RGA[e] = kind == AN_LOSS_BCE ? P[e] * (1.0f - P[e]) * RA[e] / b : c * RA[e];
+}
+
+}  // namespace
+
+namespace an {
+namespace cuda {
+
+void bias_act(cudaStream_t s, int act, float* A, const float* b, int rows, int width, int period) {
+    k_bias_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, A, b, rows, width, period);
+}
+void back_act(cudaStream_t s, int act, float* G, const float* A, long long n) { k_back_act<<<blocks(n), THREADS, 0, s>>>(act, G, A, n); }
+void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
+    k_rfwd_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, RZ, RA, A, vb, rows, width, period);
+}
+void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
+    k_rbwd_act<<<blocks(n), THREADS, 0, s>>>(act, RG, RZ, G, A, n);
+}
+void im2col(cudaStream_t s, const Geometry& g, const float* x, int rows, float* cols) {
+    k_im2col<<<blocks((long long)rows * g.P()), THREADS, 0, s>>>(g, x, rows, cols);
+}
+void col2im(cudaStream_t s, const Geometry& g, const float* cols, int rows, float beta, float* gx) {
+    k_col2im<<<blocks((long long)rows * g.cin * g.hin * g.win), THREADS, 0, s>>>(g, cols, rows, beta, gx);
+}
+void cm_to_nchw(cudaStream_t s, const float* cm, int rows, int channels, int positions, float beta, float* z) {
+    k_cm_to_nchw<<<blocks((long long)rows * channels * positions), THREADS, 0, s>>>(cm, rows, channels, positions, beta, z);
+}
+void nchw_to_cm(cudaStream_t s, const float* g, int rows, int channels, int positions, float* cm) {
+    k_nchw_to_cm<<<blocks((long long)rows * channels * positions), THREADS, 0, s>>>(g, rows, channels, positions, cm);
+}
+void pool_forward(cudaStream_t s, const Geometry& g, bool max, const float* x, int rows, float* y, int* arg) {
+    k_pool_fwd<<<blocks((long long)rows * g.cin * g.P()), THREADS, 0, s>>>(g, max, x, rows, y, arg);
+}
+void pool_apply(cudaStream_t s, const Geometry& g, bool max, const float* rx, int rows, const int* arg, float* ry) {
+    k_pool_apply<<<blocks((long long)rows * g.cin * g.P()), THREADS, 0, s>>>(g, max, rx, rows, arg, ry);
+}
+void pool_transpose(cudaStream_t s, const Geometry& g, bool max, const float* gy, int rows, const int* arg, float* gx) {
+    CK(cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)rows * g.cin * g.hin * g.win, s));
+    k_pool_t<<<blocks((long long)rows * g.cin * g.P()), THREADS, 0, s>>>(g, max, gy, rows, arg, gx);
+}
+void loss(cudaStream_t s, int kind, const float* Z, const int* labels, const float* targets, int rows, int d, float* P, float* ga, double* slot) {
+    if (kind == AN_LOSS_SOFTMAX_CE) k_top_softmax<<<blocks(rows), THREADS, 0, s>>>(Z, labels, rows, d, rows, P, ga, slot);
+    else k_top_elementwise<<<blocks((long long)rows * d), THREADS, 0, s>>>(kind, Z, targets, (long long)rows * d, d, rows, P, ga, slot);
+}
+void loss_r(cudaStream_t s, int kind, const float* P, const float* RA, int rows, int d, float* RGA) {
+    if (kind == AN_LOSS_SOFTMAX_CE) k_top_r_softmax<<<blocks(rows), THREADS, 0, s>>>(P, RA, rows, d, rows, RGA);
+    else k_top_r_elementwise<<<blocks((long long)rows * d), THREADS, 0, s>>>(kind, P, RA, (long long)rows * d, d, rows, RGA);
+}
+
+}  // namespace cuda
+}  // namespace an
