@@ -240,7 +240,8 @@ struct an_net {
     int cap = 0;  // rows per block
     std::unique_ptr<Pool> pool;
     std::vector<Block> blocks;
-    std::vector<double> norms;  // the tensors' norms at the last point (the norm regularizer's Hessian)
+    // the tensors' squared norms and norms at the last point (the regularizer; sized once)
+    std::vector<double> squares, norms;
     // The point of the last gradient()/hvp() call, reused by the *_cached calls.
     bool cached = false;
     const float* w = nullptr;
@@ -288,10 +289,9 @@ struct an_net {
     // The regularizer's value at w_ (its gradient added to grad if non-null); keeps the norms.
     double regularizer(const float* w_, float* grad) {
         if (!topo.regularized()) return 0;
-        std::vector<double> sq(topo.tensors.size());
-        for (size_t i = 0; i < sq.size(); ++i) sq[i] = an_dot(w_ + topo.tensors[i].off, w_ + topo.tensors[i].off, topo.tensors[i].len);
+        for (size_t i = 0; i < squares.size(); ++i) squares[i] = an_dot(w_ + topo.tensors[i].off, w_ + topo.tensors[i].off, topo.tensors[i].len);
         Vectors v{topo};
-        return an::regularizer_value(v, topo, sq.data(), w_, grad, norms.data());
+        return an::regularizer_value(v, topo, squares.data(), w_, grad, norms.data());
     }
     void regularizer_hvp(const float* w_, const float* v, float* out) {
         Vectors vec{topo};
@@ -649,6 +649,7 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
         size_t max_cols = 1;
         for (const Layer& L : topo.layers)
             if (L.conv()) max_cols = std::max(max_cols, static_cast<size_t>(L.g.K()) * L.g.P());
+        net->squares.assign(topo.tensors.size(), 0.0);
         net->norms.assign(topo.tensors.size(), 0.0);
         net->pool = std::make_unique<Pool>(threads);
         net->cap = (max_batch + threads - 1) / threads;
