@@ -78,14 +78,14 @@ final class CompareCommand implements Callable<Integer> {
         for (TrainConfig c : configs) {
             String label = c.methodSpec().label();
             System.out.printf(Locale.ROOT, "== %s: %d epochs, batch %d ==%n", label, c.epochs(), c.batch());
-            try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method()),
+            try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method().name()),
                     new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), label))) {
                 Trainer.Result r = t.run(null);
-                Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method()).resolve("train.png"));
+                Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method().name()).resolve("train.png"));
                 System.out.println(label + ": " + r.message());
                 String note = TrainCommand.shortRunNote(c, r.last());
                 if (note != null) System.out.println(note);
-                outcomes.add(new Outcome(c.method(), label, r.rows(), r.status()));
+                outcomes.add(new Outcome(c.method().name(), label, r.rows(), r.status()));
             }
             plotAndSummarize(p, outcomes, dir); // after each method, so a long run shows its progress
         }

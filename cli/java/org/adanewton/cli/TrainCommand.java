@@ -78,8 +78,9 @@ final class TrainCommand implements Callable<Integer> {
                 if (spec.commandLine().getParseResult().hasMatchedOption("--preset") && !preset.equals(config.preset()))
                     throw new IllegalArgumentException("--preset = " + preset + " but the checkpoint in " + resume + " is a " + config.preset()
                             + " run (" + state.network() + "); a checkpoint resumes only its own network");
-                if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).name().equals(config.method()))
-                    throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method() + " run");
+                if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).equals(config.method()))
+                    throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method().name()
+                            + " run");
                 p = Preset.get(config.preset());
                 if (epochs != null) {
                     int straight = Math.min(p.warmEpochs(), epochs - 1); // the warm start a run started for `epochs` would have
@@ -93,8 +94,8 @@ final class TrainCommand implements Callable<Integer> {
                 // where it runs may change (results then match an uninterrupted run only on the same backend and threads)
                 var parsed = spec.commandLine().getParseResult();
                 if (parsed.hasMatchedOption("--backend") || parsed.hasMatchedOption("--threads"))
-                    config = config.withExecution(parsed.hasMatchedOption("--threads") ? options.threads : config.threads(),
-                            parsed.hasMatchedOption("--backend") ? options.backend : config.backend());
+                    config = config.withExecution(parsed.hasMatchedOption("--threads") ? options.threads : config.threadCount(),
+                            parsed.hasMatchedOption("--backend") ? BackendKind.parse(options.backend) : config.backend());
                 loaded = Checkpoint.read(found.dir(), p.network());
             } else {
                 p = Preset.get(preset);
@@ -110,8 +111,8 @@ final class TrainCommand implements Callable<Integer> {
             throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
         Path dir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
-                : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
+                : Path.of("runs", p.name() + "-" + config.method().name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Backends.Selection sel = Backends.select(config.backend(), config.threadCount());
         sel.notes().forEach(System.out::println);
         DataSource recorded = loaded == null ? null : loaded.state().data();
         // a resumed run reads the data it was trained on, unless --data says otherwise
