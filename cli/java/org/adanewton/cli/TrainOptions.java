@@ -22,6 +22,7 @@ import org.adanewton.train.MethodSpec;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The hyper-parameter overrides shared by `train` and `compare`: each flag, when given, replaces the preset's value. */
@@ -82,10 +83,8 @@ final class TrainOptions {
     Double checkpointEvery;
     @Option(names = "--seed", description = "Seed of the initialization and the batches (default 1).")
     Long seed;
-    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0: all processors).")
-    int threads;
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cuda, cpu or java (default ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ExecutionOptions.Train execution;
     @Option(names = "--data", description = "Directory with the dataset (else $ADANEWTON_DATA, Debian's Fashion-MNIST, the bundled subset).")
     Path data;
 
@@ -248,7 +247,7 @@ final class TrainOptions {
             default -> throw new IllegalArgumentException("--curvature = '" + curvature + "'; must be hessian or gauss-newton");
         };
         TrainConfig.Builder c = b.toBuilder().curvature(curv).trustRegion(tr).cubic(cubic).krylov(k).norm(norm).firstOrder(fo).warmStart(warm)
-                .warmEpochs(b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0).threads(threads);
+                .warmEpochs(b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0).threads(execution.threads());
         given(batch, c::batch);
         given(hessianBatch, c::hessianBatch);
         given(seed, c::seed);
@@ -259,6 +258,6 @@ final class TrainOptions {
         given(checkpointEvery, c::checkpointEvery);
         given(trainSamples, c::trainSamples);
         TrainConfig config = c.build();
-        return config.toBuilder().backend(org.adanewton.backend.BackendKind.parse(backend)).build(); // its name checked last, as before
+        return config.toBuilder().backend(execution.backend()).build(); // its name checked last, as before
     }
 }
