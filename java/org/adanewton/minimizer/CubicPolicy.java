@@ -25,6 +25,53 @@ public record CubicPolicy(double initialSigma, double minSigma, double maxSigma,
         if (!(gamma > 1) || Double.isInfinite(gamma)) throw new IllegalArgumentException("gamma = " + gamma + "; must be finite and > 1");
     }
 
+    /**
+     * The initial weight sigma0 (the CLI's --sigma0); the minimum weight is lowered to it when it
+     * is above (so that minSigma &lt;= initialSigma holds).
+     */
+    public CubicPolicy withInitialSigma(double sigma0) {
+        return toBuilder().initialSigma(sigma0).minSigma(Math.min(minSigma, sigma0)).build();
+    }
+
+    public static Builder builder() {
+        return DEFAULT.toBuilder();
+    }
+
+    /** A builder holding these values. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds a policy (from {@link #DEFAULT}'s values, or another policy's); validated by build(). Not thread-safe. */
+    public static final class Builder {
+        private double initialSigma, minSigma, maxSigma, eta1, eta2, gamma;
+
+        private Builder(CubicPolicy p) {
+            initialSigma = p.initialSigma;
+            minSigma = p.minSigma;
+            maxSigma = p.maxSigma;
+            eta1 = p.eta1;
+            eta2 = p.eta2;
+            gamma = p.gamma;
+        }
+
+        public Builder initialSigma(double v) { initialSigma = v; return this; }
+
+        public Builder minSigma(double v) { minSigma = v; return this; }
+
+        public Builder maxSigma(double v) { maxSigma = v; return this; }
+
+        public Builder eta1(double v) { eta1 = v; return this; }
+
+        public Builder eta2(double v) { eta2 = v; return this; }
+
+        public Builder gamma(double v) { gamma = v; return this; }
+
+        public CubicPolicy build() {
+            return new CubicPolicy(initialSigma, minSigma, maxSigma, eta1, eta2, gamma);
+        }
+    }
+
     @Override
     public double initial() {
         return initialSigma;

@@ -33,8 +33,64 @@ public record TrustRegionPolicy(double initialRadius, double maxRadius, double m
         if (!(v > 0) || Double.isInfinite(v)) throw new IllegalArgumentException(name + " = " + v + "; must be finite and > 0");
     }
 
+    /** This policy started from radius r, by the rule of {@link Builder#delta0}. */
     public TrustRegionPolicy withInitialRadius(double r) {
-        return new TrustRegionPolicy(r, Math.max(maxRadius, r), Math.min(minRadius, r / 10), eta1, eta2, gammaInc, gammaDec);
+        return toBuilder().delta0(r).build();
+    }
+
+    public static Builder builder() {
+        return DEFAULT.toBuilder();
+    }
+
+    /** A builder holding these values. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds a policy (from {@link #DEFAULT}'s values, or another policy's); validated by build(). Not thread-safe. */
+    public static final class Builder {
+        private double initialRadius, maxRadius, minRadius, eta1, eta2, gammaInc, gammaDec;
+
+        private Builder(TrustRegionPolicy p) {
+            initialRadius = p.initialRadius;
+            maxRadius = p.maxRadius;
+            minRadius = p.minRadius;
+            eta1 = p.eta1;
+            eta2 = p.eta2;
+            gammaInc = p.gammaInc;
+            gammaDec = p.gammaDec;
+        }
+
+        public Builder initialRadius(double v) { initialRadius = v; return this; }
+
+        /**
+         * The one rule for what a new initial radius (the CLI's --delta0) changes: the initial
+         * radius becomes r, and the minimum radius is lowered to r / 10 when it is not already
+         * below (so the region may shrink tenfold before it counts as collapsed). The maximum radius
+         * is kept: an r above it is refused by build() (maxRadius must be &gt;= initialRadius), not
+         * raised quietly.
+         */
+        public Builder delta0(double r) {
+            initialRadius = r;
+            minRadius = Math.min(minRadius, r / 10);
+            return this;
+        }
+
+        public Builder maxRadius(double v) { maxRadius = v; return this; }
+
+        public Builder minRadius(double v) { minRadius = v; return this; }
+
+        public Builder eta1(double v) { eta1 = v; return this; }
+
+        public Builder eta2(double v) { eta2 = v; return this; }
+
+        public Builder gammaInc(double v) { gammaInc = v; return this; }
+
+        public Builder gammaDec(double v) { gammaDec = v; return this; }
+
+        public TrustRegionPolicy build() {
+            return new TrustRegionPolicy(initialRadius, maxRadius, minRadius, eta1, eta2, gammaInc, gammaDec);
+        }
     }
 
     @Override

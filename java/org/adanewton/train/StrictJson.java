@@ -80,7 +80,9 @@ final class StrictJson {
             if (raw == long.class || raw == Long.class) return (TypeAdapter<T>) number(type, JsonReader::nextLong, false);
             if (raw == double.class || raw == Double.class) return (TypeAdapter<T>) number(type, StrictJson::nextDouble, true);
             if (raw.isEnum()) return (TypeAdapter<T>) new EnumAdapter(raw, gson.getDelegateAdapter(this, type));
-            if (raw.isRecord()) return new RecordAdapter<>(gson, this, type, legacy);
+            if (raw == TrainConfig.class) return (TypeAdapter<T>) new ConfigAdapter(new RecordAdapter<>(gson, this, TypeToken.get(TrainConfigJson.class),
+                    legacy, "TrainConfig"));
+            if (raw.isRecord()) return new RecordAdapter<>(gson, this, type, legacy, null);
             return null;
         }
     }
@@ -165,6 +167,26 @@ final class StrictJson {
         };
     }
 
+    /** A TrainConfig as its JSON form ({@link TrainConfigJson}: the format of state.json). */
+    private static final class ConfigAdapter extends TypeAdapter<TrainConfig> {
+        private final TypeAdapter<TrainConfigJson> json;
+
+        ConfigAdapter(TypeAdapter<TrainConfigJson> json) {
+            this.json = json;
+        }
+
+        @Override
+        public void write(JsonWriter out, TrainConfig value) throws IOException {
+            json.write(out, value == null ? null : TrainConfigJson.of(value));
+        }
+
+        @Override
+        public TrainConfig read(JsonReader in) throws IOException {
+            TrainConfigJson j = json.read(in);
+            return j == null ? null : j.config();
+        }
+    }
+
     private static final class RecordAdapter<T> extends TypeAdapter<T> {
         private final TypeAdapter<T> writer;
         private final RecordComponent[] components;
@@ -173,7 +195,8 @@ final class StrictJson {
         private final String name;
         private final boolean legacy;
 
-        RecordAdapter(Gson gson, TypeAdapterFactory skip, TypeToken<T> type, boolean legacy) {
+        /** name: the record's name in refusals and in {@link #NULLABLE} (null: its class name, e.g. "Norm.NormState"). */
+        RecordAdapter(Gson gson, TypeAdapterFactory skip, TypeToken<T> type, boolean legacy, String name) {
             this.legacy = legacy;
             Class<? super T> raw = type.getRawType();
             this.writer = gson.getDelegateAdapter(skip, type);
@@ -190,8 +213,7 @@ final class StrictJson {
             } catch (NoSuchMethodException e) {
                 throw new IllegalStateException(raw + " has no canonical constructor", e);
             }
-            this.name = raw.getName().substring(raw.getPackageName().length() + 1).replace('$', '.'); // "TrainConfig", "Norm.NormState"
-
+            this.name = name != null ? name : raw.getName().substring(raw.getPackageName().length() + 1).replace('$', '.'); // "Norm.NormState"
         }
 
         private boolean nullable(int component) {

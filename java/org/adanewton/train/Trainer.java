@@ -3,21 +3,14 @@ package org.adanewton.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.Consumer;
 import org.adanewton.api.TerminationType;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Vector;
 import org.adanewton.data.Dataset;
-import org.adanewton.minimizer.FirstOrderOptimizer;
-import org.adanewton.minimizer.Minimizer;
-import org.adanewton.minimizer.MinimizerOptions;
-import org.adanewton.minimizer.MinimizerState;
 import org.adanewton.minimizer.NetworkProblem;
 import org.adanewton.nn.Network;
 
@@ -27,9 +20,11 @@ import org.adanewton.nn.Network;
  * training loss and the test loss/accuracy every evalEvery epochs (excluded from the time), metrics
  * (CSV + JSONL), checkpoints (safetensors + JSON, atomic) and exact resume (the CLI draws the plots).
  *
- * <p>Counts: gradients and HVPs (one backprop each, as the authors count), trial loss evaluations,
- * and matrix FLOPs; flop_backprops = FLOPs / FLOPs of one gradient on a batch of the run's batch
- * size. An epoch is training-set-size samples drawn for gradients (warm start included).
+ * <p>The trainer sequences its parts: the phases ({@link FirstOrderPhase} for a warm start or a
+ * first-order method, then {@link SecondOrderPhase} for TR/ARC), the {@link PivotSafeguard}, the
+ * {@link FlopCounter} and the evaluation and checkpoint schedules; {@link CheckpointCodec} turns
+ * their saved states into a checkpoint and back. An epoch is training-set-size samples drawn for
+ * gradients (warm start included).
  *
  * <p>Thread safety: not thread-safe, except {@link #requestStop} and {@link #awaitFinish}, which
  * any thread may call while {@link #run} runs (the CLI's shutdown hook does). Use everything else
@@ -54,6 +49,9 @@ public final class Trainer implements AutoCloseable {
         default void message(String line) {}
     }
 
+    /** The trainer's own state between iterations: iterations, time, the evaluation and checkpoint schedules, and why the run ended ("" while it runs). */
+    record Clock(long iterations, double seconds, double nextEval, double nextCheckpoint, String termination) {}
+
     private final TrainConfig config;
     private final MethodSpec method;
     private final Network network;
@@ -62,31 +60,31 @@ public final class Trainer implements AutoCloseable {
     private final Path outDir;
     private final Progress progress;
     private final Vector w, g;
-    private final NetworkProblem mainProblem, warmProblem;
-    private final Minimizer minimizer;
-    private final FirstOrderOptimizer firstOrder, warmOptimizer;
-    private final Vector pivotWeights;
+    /** The method's phase, and the warm start before it (null: none). */
+    private final Phase main;
+    private final FirstOrderPhase warm;
+    /** Null without the safeguard (first-order methods, --pivot-every 0). */
+    private final PivotSafeguard pivot;
+    private final FlopCounter work;
     private final Evaluator evaluator;
     private final DataSource dataSource;
-    private final double gradientFlops, hvpFlops, forwardFlops;
     private volatile boolean stopRequested;
     private final CountDownLatch finished = new CountDownLatch(1);
 
     // state between iterations
-    private long iterations, gradients, hvps, lossEvaluations, warmSteps, firstOrderSteps;
-    private double flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss = Double.NaN;
+    private long iterations;
+    private double seconds, nextEval, nextCheckpoint;
     private String termination = "";
-    /** Skipped first-order steps (non-finite loss or gradient): in all, and in a row. */
-    private long firstOrderInvalid, firstOrderInvalidStreak;
     /** Non-finite first-order steps in a row that end a run, as the minimizer's default for second-order steps. */
-    static final int MAX_FIRST_ORDER_INVALID = 20;
+    static final int MAX_FIRST_ORDER_INVALID = FirstOrderPhase.MAX_INVALID;
 
     public Trainer(TrainConfig config, Network network, Dataset train, Dataset test, Backend backend, Path outDir, Progress progress) {
         this.config = config;
-        this.method = config.methodSpec();
+        this.method = config.method();
         this.dataSource = DataSource.of(train, test);
         this.network = network;
-        this.train = config.trainSamples() > 0 && config.trainSamples() < train.size() ? train.subset(0, config.trainSamples()) : train;
+        int samples = config.trainSamples().orElse(0);
+        this.train = samples > 0 && samples < train.size() ? train.subset(0, samples) : train;
         this.test = test;
         this.backend = backend;
         this.outDir = outDir;
@@ -94,43 +92,39 @@ public final class Trainer implements AutoCloseable {
         if (this.train.inputDim() != network.inputDim())
             throw new IllegalArgumentException("the data have " + this.train.inputDim() + " inputs per sample but the network expects " + network.inputDim());
         int n = network.parameterCount(), size = this.train.size();
+        boolean pivoting = method.isSecondOrder() && config.pivotEvery().isPresent();
         // every schedule moves by at least one iteration: a shorter interval would evaluate (or checkpoint, or pivot) forever
         requireInterval("evalEvery", config.evalEvery(), config.batch(), size);
-        if (config.checkpointEvery() > 0) requireInterval("checkpointEvery", config.checkpointEvery(), config.batch(), size);
-        if (method.isSecondOrder() && config.pivotEvery() > 0) requireInterval("pivotEvery", config.pivotEvery(), config.batch(), size);
+        if (config.checkpointEvery().isPresent()) requireInterval("checkpointEvery", config.checkpointEvery().getAsDouble(), config.batch(), size);
+        if (pivoting) requireInterval("pivotEvery", config.pivotEvery().getAsDouble(), config.batch(), size);
         w = backend.vector(network.initialize(config.seed()));
         g = backend.allocate(n);
-        float[] targets = network.loss().usesLabels() ? null : this.train.targets();
-        int[] labels = network.loss().usesLabels() ? this.train.labels() : null;
         if (method.isSecondOrder()) {
-            int cap = config.pivotEvery() > 0 ? Math.max(config.batch(), (int) Math.min(size, Math.ceil(config.pivotCap() * size))) : config.batch();
-            mainProblem = new NetworkProblem(backend, network, this.train.inputs(), labels, targets, config.batch(), cap, config.hessianBatch(),
-                    config.curvature(), config.seed());
-            MinimizerOptions o = MinimizerOptions.builder().method(method.method()).norm(config.norm()).krylov(config.krylov())
-                    .trustRegion(config.trustRegion()).cubic(config.cubic()).gradientTolerance(0).maxIterations(Integer.MAX_VALUE).keepHistory(false)
-                    .build();
-            minimizer = new Minimizer(mainProblem, o, w);
-            firstOrder = null;
-            pivotWeights = config.pivotEvery() > 0 ? backend.allocate(n) : null;
+            int cap = pivoting ? PivotSafeguard.capacity(config, size) : config.batch();
+            main = new SecondOrderPhase(new NetworkProblem(backend, network, this.train.inputs(), labels(), targets(), config.batch(), cap,
+                    config.hessianBatch().orElse(0), config.curvature(), config.seed()), config, w);
         } else {
-            mainProblem = new NetworkProblem(backend, network, this.train.inputs(), labels, targets, config.batch(), 0, config.curvature(), config.seed());
-            minimizer = null;
-            firstOrder = new FirstOrderOptimizer(backend, n, config.firstOrder());
-            pivotWeights = null;
+            main = new FirstOrderPhase(backend, problem(config.batch(), config.seed()), config.firstOrder(), CheckpointCodec.FIRST_ORDER);
         }
-        if (method.isSecondOrder() && config.warmEpochs() > 0) {
-            warmProblem = new NetworkProblem(backend, network, this.train.inputs(), labels, targets, config.warmBatch(), 0, config.curvature(),
-                    config.seed() + 7919);
-            warmOptimizer = new FirstOrderOptimizer(backend, n, config.warmStart());
-        } else {
-            warmProblem = null;
-            warmOptimizer = null;
-        }
+        pivot = pivoting ? new PivotSafeguard(backend, n, config, size) : null;
+        warm = method.isSecondOrder() && config.warmEpochs() > 0
+                ? new FirstOrderPhase(backend, problem(config.warmBatch(), config.seed() + 7919), config.warmStart(), CheckpointCodec.WARM)
+                : null;
         evaluator = new Evaluator(backend, network);
-        gradientFlops = network.gradientFlopsPerSample();
-        hvpFlops = network.hvpCachedFlopsPerSample();
-        forwardFlops = network.forwardFlopsPerSample();
-        nextPivot = config.warmEpochs();
+        work = new FlopCounter(network, config.batch());
+    }
+
+    private float[] targets() {
+        return network.loss().usesLabels() ? null : train.targets();
+    }
+
+    private int[] labels() {
+        return network.loss().usesLabels() ? train.labels() : null;
+    }
+
+    /** A problem for first-order steps on batches of this size. */
+    private NetworkProblem problem(int batch, long seed) {
+        return new NetworkProblem(backend, network, train.inputs(), labels(), targets(), batch, 0, config.curvature(), seed);
     }
 
     /**
@@ -163,12 +157,12 @@ public final class Trainer implements AutoCloseable {
 
     /** Epochs so far: samples drawn for gradients / training-set size. */
     public double epochs() {
-        return (warmProblem == null ? 0 : warmProblem.epochs()) + mainProblem.epochs();
+        return (warm == null ? 0 : warm.problem().epochs()) + main.problem().epochs();
     }
 
     /** The current radius (TR) or sigma (ARC), NaN for first-order methods. */
     public double regularization() {
-        return minimizer == null ? Double.NaN : minimizer.regularization();
+        return main.regularization();
     }
 
     /** Asks the run to stop after the current iteration, write a checkpoint and return (thread-safe). */
@@ -199,7 +193,7 @@ public final class Trainer implements AutoCloseable {
                     case "completed" -> String.format(Locale.ROOT, "completed %d epochs", config.epochs());
                     case "numerical_failure" -> termination.isEmpty()
                             ? String.format(Locale.ROOT, "ended with a training loss of %s after %d epochs: the run diverged%s", finalLoss, config.epochs(),
-                                    firstOrderInvalid == 0 ? "" : " (" + firstOrderInvalid + " first-order steps skipped for a non-finite loss or gradient)")
+                                    firstOrderInvalid() == 0 ? "" : " (" + firstOrderInvalid() + " first-order steps skipped for a non-finite loss or gradient)")
                             : "ended early: " + termination;
                     default -> "ended early: " + termination;
                 };
@@ -217,8 +211,8 @@ public final class Trainer implements AutoCloseable {
                 evaluate(metrics);
                 nextEval = following(nextEval, config.evalEvery(), e);
             }
-            if (config.checkpointEvery() > 0 && e >= nextCheckpoint - 1e-9) {
-                nextCheckpoint = following(nextCheckpoint, config.checkpointEvery(), e);
+            if (config.checkpointEvery().isPresent() && e >= nextCheckpoint - 1e-9) {
+                nextCheckpoint = following(nextCheckpoint, config.checkpointEvery().getAsDouble(), e);
                 if (e > 0) writeCheckpoint(outDir.resolve("checkpoint"));
             }
             if (stopRequested) return "interrupted";
@@ -228,169 +222,80 @@ public final class Trainer implements AutoCloseable {
             seconds += (System.nanoTime() - t0) * 1e-9;
             progress.onStep(epochs(), this);
             if (end != null) {
-                termination = minimizer != null ? minimizer.summary(end).message()
-                        : String.format(Locale.ROOT, "%d first-order steps in a row had a non-finite loss or gradient (%d in all); the learning rate "
-                                + "is probably too large", firstOrderInvalidStreak, firstOrderInvalid);
+                termination = current().termination(end);
                 progress.message("the minimizer ended: " + end + ": " + termination);
                 return end.name().toLowerCase(Locale.ROOT);
             }
         }
     }
 
-    /** One iteration of the current phase. Returns a termination of the second-order loop, else null. */
-    private TerminationType step() {
-        iterations++;
-        if (warmProblem != null && warmProblem.epochs() < config.warmEpochs() - 1e-12) {
-            warmSteps++;
-            return firstOrderStep(warmProblem, warmOptimizer);
-        }
-        if (firstOrder != null) {
-            firstOrderSteps++;
-            return firstOrderStep(mainProblem, firstOrder);
-        }
-        long g0 = minimizer.gradients(), h0 = minimizer.products(), v0 = minimizer.functionValues();
-        TerminationType end = minimizer.next();
-        long dg = minimizer.gradients() - g0, dh = minimizer.products() - h0, dv = minimizer.functionValues() - v0;
-        int rows = mainProblem.rows(), hRows = config.hessianBatch() > 0 ? Math.min(rows, config.hessianBatch()) : rows;
-        gradients += dg;
-        hvps += dh;
-        lossEvaluations += dv;
-        flops += dg * gradientFlops * rows + dh * hvpFlops * hRows + dv * forwardFlops * rows
-                + (config.hessianBatch() > 0 ? dg * gradientFlops * hRows : 0);
-        return end == TerminationType.REGION_COLLAPSED || end == TerminationType.NUMERICAL_FAILURE ? end : null;
+    /** The phase that runs now: the warm start until its epochs are done, then the method's. */
+    private Phase current() {
+        return warm != null && !warmDone() ? warm : main;
     }
 
-    /**
-     * One first-order step; a non-finite loss or gradient skips it and is counted, and
-     * {@value #MAX_FIRST_ORDER_INVALID} of them in a row end the run with NUMERICAL_FAILURE (returned).
-     */
-    private TerminationType firstOrderStep(NetworkProblem problem, FirstOrderOptimizer optimizer) {
-        problem.advance();
-        double f = problem.gradient(w, g);
-        gradients++;
-        flops += gradientFlops * problem.rows();
-        if (Double.isFinite(f) && backend.countNonFinite(g) == 0) {
-            optimizer.step(w, g);
-            firstOrderInvalidStreak = 0;
-            return null;
-        }
-        firstOrderInvalid++;
-        return ++firstOrderInvalidStreak >= MAX_FIRST_ORDER_INVALID ? TerminationType.NUMERICAL_FAILURE : null;
+    private boolean warmDone() {
+        return warm == null || warm.problem().epochs() >= config.warmEpochs() - 1e-12;
+    }
+
+    /** One iteration of the current phase. Returns a termination that ends the run, else null. */
+    private TerminationType step() {
+        iterations++;
+        return current().step(w, g, work);
+    }
+
+    /** Skipped first-order steps (non-finite loss or gradient) in all: of the run's first-order phase (it has at most one). */
+    private long firstOrderInvalid() {
+        return main instanceof FirstOrderPhase f ? f.invalid() : warm != null ? warm.invalid() : 0;
     }
 
     private void evaluate(MetricsLog metrics) throws IOException {
         Evaluator.Result tr = evaluator.evaluate(w, train);
         Evaluator.Result te = test == null ? new Evaluator.Result(Double.NaN, Double.NaN) : evaluator.evaluate(w, test);
         double e = epochs();
-        if (pivotWeights != null && e >= nextPivot - 1e-9 && (warmProblem == null || warmProblem.epochs() >= config.warmEpochs() - 1e-12)) {
-            pivot(tr.loss());
-            nextPivot = following(nextPivot, config.pivotEvery(), e);
-        }
-        double perGradient = gradientFlops * config.batch();
-        MetricsLog.Row row = new MetricsLog.Row(e, iterations, gradients, hvps, gradients + hvps, flops / perGradient, seconds, tr.loss(), tr.accuracy(),
-                te.loss(), te.accuracy(), regularization(), mainProblem.batchSize());
+        if (pivot != null) pivot.evaluated(e, tr.loss(), warmDone(), w, main.problem(), progress::message);
+        MetricsLog.Row row = new MetricsLog.Row(e, iterations, work.gradients(), work.hvps(), work.gradients() + work.hvps(), work.backprops(), seconds,
+                tr.loss(), tr.accuracy(), te.loss(), te.accuracy(), regularization(), main.problem().batchSize());
         metrics.add(row);
         progress.onEvaluation(row, this);
     }
 
-    /**
-     * The pivot safeguard: if the full training loss did not improve since the last pivot, undo
-     * every step since then and grow the batch (x pivotGrowth, capped at pivotCap of the data).
-     */
-    private void pivot(double loss) {
-        if (Double.isNaN(pivotLoss) || loss < pivotLoss) {
-            pivotLoss = loss;
-            backend.copy(w, pivotWeights);
-            return;
-        }
-        backend.copy(pivotWeights, w);
-        int cap = (int) Math.min(train.size(), Math.ceil(config.pivotCap() * train.size()));
-        int grown = (int) Math.min(cap, Math.ceil(mainProblem.batchSize() * config.pivotGrowth()));
-        progress.message(String.format(Locale.ROOT, "pivot at epoch %.2f: loss %.6g did not improve on %.6g; steps undone, batch %d -> %d", epochs(), loss,
-                pivotLoss, mainProblem.batchSize(), grown));
-        mainProblem.setBatchSize(Math.max(grown, mainProblem.batchSize()));
+    /** The saved states of the run's parts. */
+    private CheckpointCodec.Parts save() {
+        return new CheckpointCodec.Parts(new Clock(iterations, seconds, nextEval, nextCheckpoint, termination), work.save(), main.save(),
+                warm == null ? null : warm.save(), pivot == null ? null : pivot.save());
     }
 
     /** Writes the complete state into dir (atomically). */
     public void writeCheckpoint(Path dir) throws IOException {
-        MinimizerState ms = minimizer == null ? null : minimizer.saveState();
-        Map<String, double[]> vectors = optimizerVectors(ms);
-        TrainerState ts = new TrainerState(iterations, gradients, hvps, lossEvaluations, flops, seconds, nextEval, nextPivot, nextCheckpoint, pivotLoss,
-                mainProblem.batchSize(), warmProblem == null ? null : warmProblem.sampler().state(), mainProblem.sampler().state(),
-                TrainerState.scalarsOnly(ms), firstOrder == null ? 0 : firstOrder.steps(), warmOptimizer == null ? 0 : warmOptimizer.steps(), termination,
-                firstOrderInvalid, firstOrderInvalidStreak);
-        Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config, ts,
-                dataSource);
-        Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, vectors);
-    }
-
-    /** The optimizer vectors a checkpoint of this run holds (ms: the minimizer's saved state, or null without one). */
-    private Map<String, double[]> optimizerVectors(MinimizerState ms) {
-        Map<String, double[]> vectors = new LinkedHashMap<>();
-        if (ms != null) vectors.put("norm.accumulator", ms.norm().accumulator());
-        if (firstOrder != null) put(vectors, "optimizer", firstOrder.saveState());
-        if (warmOptimizer != null) put(vectors, "warm", warmOptimizer.saveState());
-        if (pivotWeights != null) vectors.put("pivot.weights", pivotWeights.toArray());
-        return vectors;
-    }
-
-    private static void put(Map<String, double[]> vectors, String prefix, FirstOrderOptimizer.State s) {
-        if (s.m() != null) vectors.put(prefix + ".m", s.m());
-        if (s.v() != null) vectors.put(prefix + ".v", s.v());
+        CheckpointCodec.Parts parts = save();
+        Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config,
+                CheckpointCodec.encode(parts, config), dataSource);
+        Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, CheckpointCodec.vectors(parts));
     }
 
     private void restore(Checkpoint.Loaded c) {
-        for (String name : optimizerVectors(minimizer == null ? null : minimizer.saveState()).keySet())
-            if (!c.vectors().containsKey(name))
-                throw new IllegalArgumentException("the checkpoint's optimizer.safetensors lacks the tensor '" + name + "' that a " + config.method()
-                        + " run keeps; it holds " + c.vectors().keySet());
-        DataSource recorded = c.state().data();
-        if (recorded != null && !recorded.sameData(dataSource))
-            throw new IllegalArgumentException("the checkpoint was trained on " + recorded.describe() + ", not on these data (" + dataSource.describe()
-                    + "); resume on the same data (" + recorded.source() + "), or continue on other data on purpose with Checkpoint.Loaded.onData");
-        TrainerState ts = c.state().trainer();
+        CheckpointCodec.Parts p = CheckpointCodec.decode(c, config, dataSource, save());
         backend.set(w, c.weights());
-        if (minimizer != null) {
-            if (ts.minimizer() == null) throw new IllegalArgumentException("the checkpoint has no second-order state for method " + config.method());
-            minimizer.restoreState(TrainerState.withVectors(ts.minimizer(), c.weights(), c.vectors().get("norm.accumulator")));
-        }
-        if (firstOrder != null)
-            firstOrder.restoreState(new FirstOrderOptimizer.State(config.firstOrder().label(), ts.firstOrderSteps(), c.vectors().get("optimizer.m"),
-                    c.vectors().get("optimizer.v")));
-        if (warmOptimizer != null) {
-            warmOptimizer.restoreState(new FirstOrderOptimizer.State(config.warmStart().label(), ts.warmSteps(), c.vectors().get("warm.m"),
-                    c.vectors().get("warm.v")));
-            warmProblem.sampler().restore(ts.warmSampler());
-        }
-        if (pivotWeights != null) backend.set(pivotWeights, c.vectors().get("pivot.weights"));
-        mainProblem.sampler().restore(ts.mainSampler());
-        mainProblem.setBatchSize(ts.batchSize());
-        iterations = ts.iterations();
-        gradients = ts.gradients();
-        hvps = ts.hvps();
-        lossEvaluations = ts.lossEvaluations();
-        flops = ts.flops();
-        seconds = ts.seconds();
-        nextEval = ts.nextEval();
-        nextPivot = ts.nextPivot();
-        nextCheckpoint = ts.nextCheckpoint();
-        pivotLoss = ts.pivotLoss();
-        warmSteps = ts.warmSteps();
-        firstOrderSteps = ts.firstOrderSteps();
-        termination = ts.termination() == null ? "" : ts.termination();
-        firstOrderInvalid = ts.firstOrderInvalid();
-        firstOrderInvalidStreak = ts.firstOrderInvalidStreak();
+        if (main instanceof FirstOrderPhase f) f.restore((FirstOrderPhase.State) p.main());
+        else ((SecondOrderPhase) main).restore((SecondOrderPhase.State) p.main());
+        if (warm != null) warm.restore(p.warm());
+        if (pivot != null) pivot.restore(p.pivot());
+        work.restore(p.work());
+        Clock k = p.clock();
+        iterations = k.iterations();
+        seconds = k.seconds();
+        nextEval = k.nextEval();
+        nextCheckpoint = k.nextCheckpoint();
+        termination = k.termination();
     }
 
     @Override
     public void close() {
         evaluator.close();
-        if (minimizer != null) minimizer.close();
-        if (firstOrder != null) firstOrder.close();
-        if (warmOptimizer != null) warmOptimizer.close();
-        mainProblem.close();
-        if (warmProblem != null) warmProblem.close();
-        if (pivotWeights != null) pivotWeights.close();
+        main.close();
+        if (warm != null) warm.close();
+        if (pivot != null) pivot.close();
         w.close();
         g.close();
     }

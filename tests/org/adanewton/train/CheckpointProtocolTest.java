@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.data.DataLocator;
 import org.adanewton.nn.Network;
@@ -30,8 +31,8 @@ class CheckpointProtocolTest {
 
     static TrainConfig config(int epochs) {
         TrainConfig c = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse("sgd"), epochs);
-        return new TrainConfig(c.preset(), c.method(), epochs, 100, 0, c.curvature(), 3, c.trustRegion(), c.cubic(), c.krylov(), c.norm(),
-                c.firstOrder(), 0, c.warmStart(), c.warmBatch(), 0, c.pivotGrowth(), c.pivotCap(), 0.5, 1, 500, 1, "cpu");
+        return c.toBuilder().epochs(epochs).batch(100).hessianBatch(0).seed(3).warmEpochs(0).pivotEvery(0).evalEvery(0.5).checkpointEvery(1)
+                .trainSamples(500).threads(1).backend(BackendKind.CPU).build();
     }
 
     static Trainer.Result train(TrainConfig c, Path out, Checkpoint.Loaded resume) throws IOException {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
+import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.data.DataLocator;
 import org.adanewton.nn.Network;
@@ -33,8 +34,8 @@ class CheckpointVerificationTest {
         Preset p = Preset.get("fmnist-mlp");
         net = p.network();
         TrainConfig c = TrainConfig.of(p, MethodSpec.parse("tr-rmsprop"), 2);
-        TrainConfig small = new TrainConfig(c.preset(), c.method(), 2, 100, 0, c.curvature(), 3, c.trustRegion(), c.cubic(), c.krylov(), c.norm(),
-                c.firstOrder(), 1, c.warmStart(), c.warmBatch(), 1, c.pivotGrowth(), c.pivotCap(), 1, 0, 500, 1, "cpu");
+        TrainConfig small = c.toBuilder().epochs(2).batch(100).hessianBatch(0).seed(3).warmEpochs(1).pivotEvery(1).evalEvery(1).checkpointEvery(0)
+                .trainSamples(500).threads(1).backend(BackendKind.CPU).build();
         try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(small, net, data.train(), data.test(), be, dir, (row, tr) -> {})) {
             assertEquals("completed", t.run(null).status());
         }

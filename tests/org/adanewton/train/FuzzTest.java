@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.zip.GZIPOutputStream;
+import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.data.Cifar10Reader;
 import org.adanewton.data.DataLocator;
@@ -221,8 +222,8 @@ class FuzzTest {
         data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
         Preset p = Preset.get("fmnist-mlp");
         TrainConfig c = TrainConfig.of(p, MethodSpec.parse("tr-rmsprop"), 2);
-        TrainConfig small = new TrainConfig(c.preset(), c.method(), 2, 100, 0, c.curvature(), 3, c.trustRegion(), c.cubic(), c.krylov(), c.norm(),
-                c.firstOrder(), 1, c.warmStart(), c.warmBatch(), 1, c.pivotGrowth(), c.pivotCap(), 1, 0, 300, 1, "cpu");
+        TrainConfig small = c.toBuilder().epochs(2).batch(100).hessianBatch(0).seed(3).warmEpochs(1).pivotEvery(1).evalEvery(1).checkpointEvery(0)
+                .trainSamples(300).threads(1).backend(BackendKind.CPU).build();
         try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(small, p.network(), data.train(), data.test(), be, dir, (row, tr) -> {})) {
             t.run(null);
         }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.data.DataLocator;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ class KillDuringCheckpointTest {
         DataLocator.Located data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
         Preset p = Preset.get("fmnist-mlp");
         TrainConfig c = TrainConfig.of(p, MethodSpec.parse("sgd"), 10_000);
-        TrainConfig every = new TrainConfig(c.preset(), c.method(), 10_000, 100, 0, c.curvature(), 5, c.trustRegion(), c.cubic(), c.krylov(),
-                c.norm(), c.firstOrder(), 0, c.warmStart(), c.warmBatch(), 0, c.pivotGrowth(), c.pivotCap(), 100, 0.1, 1000, 1, "cpu");
+        TrainConfig every = c.toBuilder().epochs(10_000).batch(100).hessianBatch(0).seed(5).warmEpochs(0).pivotEvery(0).evalEvery(100)
+                .checkpointEvery(0.1).trainSamples(1000).threads(1).backend(BackendKind.CPU).build();
         try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(every, p.network(), data.train(), data.test(), be, Path.of(args[0]), (row, tr) -> {})) {
             t.run(null);
         }

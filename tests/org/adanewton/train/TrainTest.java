@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.data.DataLocator;
 import org.adanewton.data.Dataset;
@@ -28,10 +29,9 @@ class TrainTest {
         TrainConfig c = TrainConfig.of(Preset.get("fmnist-mlp"), MethodSpec.parse(method), epochs);
         // 1,000 samples and pivots every epoch keep the test short while exercising every mechanism
         // and a larger initial radius than the preset's 1e-4, which is sized for ~100 iterations per epoch, not 5
-        return new TrainConfig(c.preset(), c.method(), epochs, c.batch() == 512 ? 200 : 100, c.hessianBatch(), c.curvature(), 3,
-                c.trustRegion() == null ? null : c.trustRegion().withInitialRadius(0.02),
-                c.cubic(), c.krylov(), c.norm(), c.firstOrder(), c.warmEpochs(), c.warmStart(), c.warmBatch(), c.firstOrder() == null ? 1 : 0,
-                c.pivotGrowth(), c.pivotCap(), 0.5, 0, 1000, 2, "cpu");
+        return c.toBuilder().epochs(epochs).batch(c.batch() == 512 ? 200 : 100).seed(3)
+                .trustRegion(c.trustRegion() == null ? null : c.trustRegion().withInitialRadius(0.02)).pivotEvery(c.firstOrder() == null ? 1 : 0)
+                .evalEvery(0.5).checkpointEvery(0).trainSamples(1000).threads(2).backend(BackendKind.CPU).build();
     }
 
     private static Trainer.Result train(TrainConfig c, Path dir, Checkpoint.Loaded resume) throws Exception {
@@ -106,10 +106,8 @@ class TrainTest {
     void aDivergingFirstOrderRunEndsWithNumericalFailure(@TempDir Path dir) throws Exception {
         TrainConfig c = config("sgd", 3);
         org.adanewton.minimizer.FirstOrderOptions f = c.firstOrder();
-        TrainConfig huge = new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(), c.curvature(), c.seed(), c.trustRegion(),
-                c.cubic(), c.krylov(), c.norm(), new org.adanewton.minimizer.FirstOrderOptions(f.kind(), 1e308, f.momentum(), f.nesterov(), f.beta1(),
-                        f.beta2(), f.eps(), f.weightDecay()), c.warmEpochs(), c.warmStart(), c.warmBatch(), c.pivotEvery(), c.pivotGrowth(),
-                c.pivotCap(), c.evalEvery(), c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend());
+        TrainConfig huge = c.toBuilder().firstOrder(new org.adanewton.minimizer.FirstOrderOptions(f.kind(), 1e308, f.momentum(), f.nesterov(), f.beta1(),
+                f.beta2(), f.eps(), f.weightDecay())).build();
         Trainer.Result r = train(huge, dir, null);
         assertEquals("numerical_failure", r.status(), r.message());
         assertTrue(r.message().contains(Trainer.MAX_FIRST_ORDER_INVALID + " first-order steps in a row"), r.message());
@@ -119,18 +117,14 @@ class TrainTest {
     @Test
     void anIntervalShorterThanOneIterationIsRefused() {
         TrainConfig c = config("tr-rmsprop", 2);
-        TrainConfig tiny = new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(), c.curvature(), c.seed(), c.trustRegion(),
-                c.cubic(), c.krylov(), c.norm(), c.firstOrder(), c.warmEpochs(), c.warmStart(), c.warmBatch(), c.pivotEvery(), c.pivotGrowth(),
-                c.pivotCap(), 1e-300, c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend());
+        TrainConfig tiny = c.toBuilder().evalEvery(1e-300).build();
         Network net = Preset.get("fmnist-mlp").network();
         try (CpuBackend be = new CpuBackend(1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new Trainer(tiny, net, data.train(), data.test(), be, Path.of("unused"), QUIET));
             assertTrue(e.getMessage().startsWith("evalEvery = 1.0E-300 epochs; must be at least one iteration"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> new TrainConfig(c.preset(), c.method(), c.epochs(), c.batch(), c.hessianBatch(),
-                c.curvature(), c.seed(), c.trustRegion(), c.cubic(), c.krylov(), c.norm(), c.firstOrder(), c.warmEpochs(), c.warmStart(), c.warmBatch(),
-                Double.POSITIVE_INFINITY, c.pivotGrowth(), c.pivotCap(), c.evalEvery(), c.checkpointEvery(), c.trainSamples(), c.threads(), c.backend()));
+        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().pivotEvery(Double.POSITIVE_INFINITY).build());
     }
 
     @Test

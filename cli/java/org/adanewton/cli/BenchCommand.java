@@ -52,11 +52,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", split = ",", description = "Batch sizes (default: 128,512,2048).")
     List<Integer> batches;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Threads (0 = all processors).")
-    int threads;
-
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu, cuda or java (default: ${DEFAULT-VALUE}).")
-    String backendName;
+    @picocli.CommandLine.Mixin
+    ExecutionOptions.Bench execution;
 
     @Option(names = "--seconds", defaultValue = "0.5", description = "Minimum time per measurement (default: ${DEFAULT-VALUE}).")
     double seconds;
@@ -89,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
             if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");
         }
         if (!(seconds > 0)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--seconds = " + seconds + "; must be > 0");
-        Backends.Selection sel = Backends.select(BackendKind.parse(backendName), threads);
+        Backends.Selection sel = execution.select();
         Backend backend = sel.backend();
         if (!json) sel.notes().forEach(System.out::println);
         if (!json) {

@@ -4,14 +4,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.adanewton.backend.Backend;
-import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
 import org.adanewton.train.MethodSpec;
@@ -29,8 +26,8 @@ import picocli.CommandLine.Option;
         description = {"Run several methods on one preset (default: the paper's 7 on fmnist-mlp, 100 epochs each).",
                 "Writes one run directory per method, compare.png (ln training loss vs epochs, backprops and seconds; test accuracy vs epochs) and summary.csv."})
 final class CompareCommand implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
-    String preset;
+    @Mixin
+    RunOptions.PresetOption preset;
 
     @Option(names = "--methods", split = ",", description = "Methods (default: the preset's: tr-uniform, tr-adagrad, tr-rmsprop, sgd, adagrad, rmsprop, adam).")
     List<String> methods;
@@ -41,11 +38,11 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--target-log-loss", defaultValue = "-3.2", description = "Report epochs and seconds to reach ln(training loss) <= this (default ${DEFAULT-VALUE}).")
     double target;
 
-    @Option(names = "--out", description = "Output directory (default runs/compare-PRESET-TIME).")
-    Path out;
+    @Mixin
+    RunOptions.CompareOut out;
 
-    @Option(names = "--progress", defaultValue = "auto", description = "auto, bar or lines (default ${DEFAULT-VALUE}).")
-    ConsoleProgress.Mode progressMode;
+    @Mixin
+    RunOptions.ProgressOption progress;
 
     @Mixin
     TrainOptions options;
@@ -62,14 +59,14 @@ final class CompareCommand implements Callable<Integer> {
         List<TrainConfig> configs = new ArrayList<>();
         try {
             if (epochs < 1) throw new IllegalArgumentException("--epochs = " + epochs + "; must be >= 1");
-            p = Preset.get(preset);
+            p = Preset.get(preset.name);
             for (String m : methods == null ? p.compareMethods() : methods) configs.add(options.apply(TrainConfig.of(p, MethodSpec.parse(m), epochs)));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Path dir = out != null ? out : Path.of("runs", "compare-" + p.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path dir = out.or("compare-" + p.name());
         Files.createDirectories(dir);
-        Backends.Selection sel = Backends.select(BackendKind.parse(options.backend), options.threads);
+        Backends.Selection sel = options.execution.select();
         sel.notes().forEach(System.out::println);
         Backend backend = sel.backend();
         DataLocator.Located data = DataChoice.load(p, options.data);
@@ -78,14 +75,14 @@ final class CompareCommand implements Callable<Integer> {
         for (TrainConfig c : configs) {
             String label = c.methodSpec().label();
             System.out.printf(Locale.ROOT, "== %s: %d epochs, batch %d ==%n", label, c.epochs(), c.batch());
-            try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method()),
-                    new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), label))) {
+            try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method().name()),
+                    progress.console(label))) {
                 Trainer.Result r = t.run(null);
-                Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method()).resolve("train.png"));
+                Plots.trainingRun(p.network().shortName(), label, r.rows(), dir.resolve(c.method().name()).resolve("train.png"));
                 System.out.println(label + ": " + r.message());
                 String note = TrainCommand.shortRunNote(c, r.last());
                 if (note != null) System.out.println(note);
-                outcomes.add(new Outcome(c.method(), label, r.rows(), r.status()));
+                outcomes.add(new Outcome(c.method().name(), label, r.rows(), r.status()));
             }
             plotAndSummarize(p, outcomes, dir); // after each method, so a long run shows its progress
         }

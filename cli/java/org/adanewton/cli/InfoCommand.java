@@ -1,7 +1,6 @@
 package org.adanewton.cli;
 
 import java.util.concurrent.Callable;
-import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
 import org.adanewton.backend.cpu.NativeLibrary;
 import org.adanewton.backend.cuda.CudaProbe;
@@ -13,11 +12,8 @@ import picocli.CommandLine.Option;
 @Command(name = "info", mixinStandardHelpOptions = true, description = "Show the backends, threads and native libraries.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cuda, cpu or java (default: ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0 = all processors).")
-    int threads;
+    @picocli.CommandLine.Mixin
+    ExecutionOptions.Info execution;
 
     @Option(names = "--data", description = "A dataset directory to check.")
     java.nio.file.Path data;
@@ -50,7 +46,7 @@ final class InfoCommand implements Callable<Integer> {
                 : NativeLibrary.loadError()));
         CudaProbe.Result cuda = CudaProbe.probe();
         System.out.println("cuda probe: " + (cuda.available() ? cuda.devices() + " device(s): " : "") + cuda.message());
-        Backends.Selection s = Backends.select(BackendKind.parse(backend), threads);
+        Backends.Selection s = execution.select();
         s.notes().forEach(System.out::println);
         try {
             System.out.println("data (Fashion-MNIST, first match of --data, $" + DataLocator.ENV + ", Debian, bundled): "

@@ -76,11 +76,7 @@ final class SolveCommand implements Callable<Integer> {
         try {
             m = Method.parse(method);
             nk = NormKind.parse(norm);
-            rule = switch (krylovRule.toLowerCase(Locale.ROOT)) {
-                case "residual" -> KrylovOptions.StoppingRule.RESIDUAL;
-                case "model-decrease" -> KrylovOptions.StoppingRule.MODEL_DECREASE;
-                default -> throw new IllegalArgumentException("--krylov-rule = '" + krylovRule + "'; must be residual or model-decrease");
-            };
+            rule = KrylovOptions.StoppingRule.parse(krylovRule);
             if (dim < 2) throw new IllegalArgumentException("--dim = " + dim + "; must be >= 2");
             // the problem's data and the minimizer's and solver's vectors (about 24 of the dimension); logistic holds 10 dim x dim samples
             long bytes = 8L * dim * (problem.equals("logistic") ? 10L * dim + 24 : 24);
@@ -91,10 +87,10 @@ final class SolveCommand implements Callable<Integer> {
             int n = instance.objective().dimension();
             int krylov = maxKrylov > 0 ? maxKrylov : Math.min(Math.max(n, 2), 500);
             options = MinimizerOptions.builder().method(m).norm(nk).gradientTolerance(gtol).maxIterations(maxIterations)
-                    .krylov(new KrylovOptions(krylov, 0.1, rule)).keepHistory(false).build();
+                    .krylov(KrylovOptions.builder().maxIterations(krylov).tolerance(0.1).rule(rule).build()).keepHistory(false).build();
         } catch (IllegalArgumentException e) {
             throw usage(TrainOptions.withFlags(e.getMessage(), Map.of("gradientTolerance", "--gtol", "maxIterations", "--max-iterations",
-                    "negative", "--negative")));
+                    "negative", "--negative", "rule", "--krylov-rule")));
         }
         try (ObjectiveProblem p = new ObjectiveProblem(instance.objective()); Vector x = p.backend().vector(instance.start());
                 Minimizer minimizer = new Minimizer(p, options, x)) {

@@ -2,8 +2,6 @@ package org.adanewton.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -11,7 +9,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.adanewton.backend.Backend;
-import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.TrustRegionPolicy;
@@ -32,8 +29,8 @@ import picocli.CommandLine.Option;
         description = {"Train a network (default: Fashion-MNIST MLP, TR with the RMSProp norm, the paper's preset, 20 epochs).",
                 "Writes metrics.csv, metrics.jsonl, train.png and checkpoint/ under --out; Ctrl-C writes a checkpoint first."})
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae (default ${DEFAULT-VALUE}).")
-    String preset;
+    @Mixin
+    RunOptions.PresetOption preset;
 
     @Option(names = "--method", defaultValue = "tr-rmsprop",
             description = "SOLVER-NORM (tr, gltr, arc x uniform, adagrad, rmsprop, adam) or sgd, adagrad, rmsprop, adam, adamw (default ${DEFAULT-VALUE}).")
@@ -44,14 +41,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "Epochs (default 20; on --resume: extend the run to this many).")
     Integer epochs;
 
-    @Option(names = "--out", description = "Output directory (default runs/PRESET-METHOD-TIME).")
-    Path out;
+    @Mixin
+    RunOptions.TrainOut out;
 
     @Option(names = "--resume", description = "Continue the run saved in this checkpoint directory (its configuration is used).")
     Path resume;
 
-    @Option(names = "--progress", defaultValue = "auto", description = "auto, bar or lines (default ${DEFAULT-VALUE}).")
-    ConsoleProgress.Mode progressMode;
+    @Mixin
+    RunOptions.ProgressOption progress;
 
     @Mixin
     TrainOptions options;
@@ -75,11 +72,12 @@ final class TrainCommand implements Callable<Integer> {
                 if (found.note() != null) System.out.println("checkpoint: " + found.note());
                 Checkpoint.State state = Checkpoint.readState(found.dir());
                 config = state.config();
-                if (spec.commandLine().getParseResult().hasMatchedOption("--preset") && !preset.equals(config.preset()))
-                    throw new IllegalArgumentException("--preset = " + preset + " but the checkpoint in " + resume + " is a " + config.preset()
+                if (spec.commandLine().getParseResult().hasMatchedOption("--preset") && !preset.name.equals(config.preset()))
+                    throw new IllegalArgumentException("--preset = " + preset.name + " but the checkpoint in " + resume + " is a " + config.preset()
                             + " run (" + state.network() + "); a checkpoint resumes only its own network");
-                if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).name().equals(config.method()))
-                    throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method() + " run");
+                if (spec.commandLine().getParseResult().hasMatchedOption("--method") && !MethodSpec.parse(method).equals(config.method()))
+                    throw new IllegalArgumentException("--method = " + method + " but the checkpoint in " + resume + " is a " + config.method().name()
+                            + " run");
                 p = Preset.get(config.preset());
                 if (epochs != null) {
                     int straight = Math.min(p.warmEpochs(), epochs - 1); // the warm start a run started for `epochs` would have
@@ -93,11 +91,11 @@ final class TrainCommand implements Callable<Integer> {
                 // where it runs may change (results then match an uninterrupted run only on the same backend and threads)
                 var parsed = spec.commandLine().getParseResult();
                 if (parsed.hasMatchedOption("--backend") || parsed.hasMatchedOption("--threads"))
-                    config = config.withExecution(parsed.hasMatchedOption("--threads") ? options.threads : config.threads(),
-                            parsed.hasMatchedOption("--backend") ? options.backend : config.backend());
+                    config = config.withExecution(parsed.hasMatchedOption("--threads") ? options.execution.threads() : config.threadCount(),
+                            parsed.hasMatchedOption("--backend") ? options.execution.backend() : config.backend());
                 loaded = Checkpoint.read(found.dir(), p.network());
             } else {
-                p = Preset.get(preset);
+                p = Preset.get(preset.name);
                 MethodSpec m = MethodSpec.parse(method);
                 List<String> unused = options.unused(m);
                 if (!unused.isEmpty())
@@ -109,9 +107,8 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
-        Path dir = out != null ? out : resume != null ? resume.toAbsolutePath().getParent()
-                : Path.of("runs", p.name() + "-" + config.method() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Backends.Selection sel = Backends.select(BackendKind.parse(config.backend()), config.threads());
+        Path dir = out.given() == null && resume != null ? resume.toAbsolutePath().getParent() : out.or(p.name() + "-" + config.method().name());
+        Backends.Selection sel = Backends.select(config.backend(), config.threadCount());
         sel.notes().forEach(System.out::println);
         DataSource recorded = loaded == null ? null : loaded.state().data();
         // a resumed run reads the data it was trained on, unless --data says otherwise
@@ -134,8 +131,7 @@ final class TrainCommand implements Callable<Integer> {
         Backend backend = sel.backend();
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
                 config.methodSpec().label(), config.epochs(), config.batch());
-        ConsoleProgress progress = new ConsoleProgress(System.out, ConsoleProgress.isTerminal(progressMode), config.methodSpec().label());
-        try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, p.network(), data, backend, dir, progress)) {
+        try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, p.network(), data, backend, dir, progress.console(config.method().label()))) {
             // Ctrl-C: the hook asks the trainer to stop and waits for its checkpoint, then for the plot
             CountDownLatch plotted = new CountDownLatch(1);
             Thread hook = new Thread(() -> {

@@ -22,6 +22,7 @@ import org.adanewton.train.MethodSpec;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The hyper-parameter overrides shared by `train` and `compare`: each flag, when given, replaces the preset's value. */
@@ -82,10 +83,8 @@ final class TrainOptions {
     Double checkpointEvery;
     @Option(names = "--seed", description = "Seed of the initialization and the batches (default 1).")
     Long seed;
-    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads (0: all processors).")
-    int threads;
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cuda, cpu or java (default ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ExecutionOptions.Train execution;
     @Option(names = "--data", description = "Directory with the dataset (else $ADANEWTON_DATA, Debian's Fashion-MNIST, the bundled subset).")
     Path data;
 
@@ -101,7 +100,7 @@ final class TrainOptions {
             Map.entry("batch", "--batch"), Map.entry("hessianBatch", "--hessian-batch"), Map.entry("warmEpochs", "--warm-epochs"),
             Map.entry("pivotEvery", "--pivot-every"), Map.entry("pivotGrowth", "--pivot-growth"), Map.entry("pivotCap", "--pivot-cap"),
             Map.entry("evalEvery", "--eval-every"), Map.entry("checkpointEvery", "--checkpoint-every"), Map.entry("trainSamples", "--train-samples"),
-            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"), Map.entry("backend", "--backend"));
+            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"), Map.entry("backend", "--backend"), Map.entry("rule", "--krylov-rule"));
 
     private static final Pattern NAMED = Pattern.compile("(?<![\\w-])([a-zA-Z][a-zA-Z0-9]*) = ");
 
@@ -173,6 +172,11 @@ final class TrainOptions {
         }
     }
 
+    /** Sets a value that was given on the command line. */
+    private static <T> void given(T value, java.util.function.Consumer<T> setter) {
+        if (value != null) setter.accept(value);
+    }
+
     private static <T> T or(T value, T fallback) {
         return value != null ? value : fallback;
     }
@@ -188,22 +192,25 @@ final class TrainOptions {
 
     private TrainConfig build(TrainConfig b) {
         TrustRegionPolicy tr = b.trustRegion();
-        if (tr != null)
-            tr = new TrustRegionPolicy(or(delta0, tr.initialRadius()), or(deltaMax, tr.maxRadius()),
-                    Math.min(tr.minRadius(), or(delta0, tr.initialRadius()) / 10), or(eta1, tr.eta1()), or(eta2, tr.eta2()), or(gammaInc, tr.gammaInc()),
-                    or(gammaDec, tr.gammaDec()));
+        if (tr != null) {
+            TrustRegionPolicy.Builder t = tr.toBuilder();
+            given(delta0, t::delta0); // the one rule for what --delta0 changes (the minimum radius follows it)
+            given(deltaMax, t::maxRadius);
+            given(eta1, t::eta1);
+            given(eta2, t::eta2);
+            given(gammaInc, t::gammaInc);
+            given(gammaDec, t::gammaDec);
+            tr = t.build();
+        }
         CubicPolicy cubic = b.cubic();
-        if (cubic != null && sigma0 != null)
-            cubic = new CubicPolicy(sigma0, Math.min(cubic.minSigma(), sigma0), cubic.maxSigma(), cubic.eta1(), cubic.eta2(), cubic.gamma());
+        if (cubic != null && sigma0 != null) cubic = cubic.withInitialSigma(sigma0);
         KrylovOptions k = b.krylov();
         if (k != null) {
-            KrylovOptions.StoppingRule rule = k.rule();
-            if (krylovRule != null) rule = switch (krylovRule.toLowerCase(Locale.ROOT)) {
-                case "residual" -> KrylovOptions.StoppingRule.RESIDUAL;
-                case "model-decrease" -> KrylovOptions.StoppingRule.MODEL_DECREASE;
-                default -> throw new IllegalArgumentException("--krylov-rule = '" + krylovRule + "'; must be residual or model-decrease");
-            };
-            k = new KrylovOptions(or(maxKrylov, k.maxIterations()), or(krylovTol, k.tolerance()), rule);
+            KrylovOptions.Builder kb = k.toBuilder();
+            if (krylovRule != null) kb.rule(KrylovOptions.StoppingRule.parse(krylovRule));
+            given(maxKrylov, kb::maxIterations);
+            given(krylovTol, kb::tolerance);
+            k = kb.build();
         }
         NormOptions norm = b.norm();
         if (norm != null) {
@@ -239,9 +246,18 @@ final class TrainOptions {
             case "gauss-newton", "gn" -> NetworkProblem.Curvature.GAUSS_NEWTON;
             default -> throw new IllegalArgumentException("--curvature = '" + curvature + "'; must be hessian or gauss-newton");
         };
-        return new TrainConfig(b.preset(), b.method(), b.epochs(), or(batch, b.batch()), or(hessianBatch, b.hessianBatch()), curv, or(seed, b.seed()), tr,
-                cubic, k, norm, fo, b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0, warm, b.warmBatch(), or(pivotEvery, b.pivotEvery()),
-                or(pivotGrowth, b.pivotGrowth()), or(pivotCap, b.pivotCap()), or(evalEvery, b.evalEvery()), or(checkpointEvery, b.checkpointEvery()),
-                or(trainSamples, b.trainSamples()), threads, backend);
+        TrainConfig.Builder c = b.toBuilder().curvature(curv).trustRegion(tr).cubic(cubic).krylov(k).norm(norm).firstOrder(fo).warmStart(warm)
+                .warmEpochs(b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0).threads(execution.threads());
+        given(batch, c::batch);
+        given(hessianBatch, c::hessianBatch);
+        given(seed, c::seed);
+        given(pivotEvery, c::pivotEvery);
+        given(pivotGrowth, c::pivotGrowth);
+        given(pivotCap, c::pivotCap);
+        given(evalEvery, c::evalEvery);
+        given(checkpointEvery, c::checkpointEvery);
+        given(trainSamples, c::trainSamples);
+        TrainConfig config = c.build();
+        return config.toBuilder().backend(execution.backend()).build(); // its name checked last, as before
     }
 }
