@@ -17,9 +17,7 @@ import org.adanewton.backend.ExclusiveUse;
 import org.adanewton.backend.Vector;
 import org.adanewton.norm.DiagonalNorm;
 import org.adanewton.subproblem.CauchyPoint;
-import org.adanewton.subproblem.LanczosCubic;
-import org.adanewton.subproblem.LanczosTrustRegion;
-import org.adanewton.subproblem.SteihaugCg;
+import org.adanewton.subproblem.KrylovSolvers;
 
 /**
  * The one outer loop of trust region and adaptive cubic regularization (Kohler et al., arXiv 1905.09201):
@@ -74,13 +72,14 @@ public final class Minimizer implements AutoCloseable {
         trial = backend.allocate(n);
         norm = DiagonalNorm.create(backend, n, options.norm());
         switch (options.method()) {
-            case TR_STEIHAUG -> { SteihaugCg cg = new SteihaugCg(backend, n, options.krylov()); solver = cg; solverResource = cg; }
-            case TR_GLTR -> { LanczosTrustRegion l = new LanczosTrustRegion(backend, n, options.krylov()); solver = l; solverResource = l; }
-            case TR_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, false); solver = c; solverResource = c; }
-            case ARC -> { LanczosCubic l = new LanczosCubic(backend, n, options.krylov()); solver = l; solverResource = l; }
-            case ARC_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, true); solver = c; solverResource = c; }
+            case TR_STEIHAUG -> solver = KrylovSolvers.steihaug(backend, n, options.krylov(), problem.curvature());
+            case TR_GLTR -> solver = KrylovSolvers.gltr(backend, n, options.krylov(), problem.curvature());
+            case TR_CAUCHY -> solver = new CauchyPoint(backend, n, false);
+            case ARC -> solver = KrylovSolvers.arc(backend, n, options.krylov(), problem.curvature());
+            case ARC_CAUCHY -> solver = new CauchyPoint(backend, n, true);
             default -> throw new IllegalArgumentException("method " + options.method());
         }
+        solverResource = solver;
         policy = options.method().cubic ? options.cubic() : options.trustRegion();
         region = policy.initial();
     }
