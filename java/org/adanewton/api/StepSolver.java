@@ -1,5 +1,6 @@
 package org.adanewton.api;
 
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**
@@ -11,7 +12,7 @@ import org.adanewton.backend.Vector;
  * the thread that runs it. The built-in solvers reuse their work vectors and serve one thread at a
  * time.
  */
-public interface StepSolver {
+public interface StepSolver extends AutoCloseable {
     /** Writes the step into s (same backend and length as g). */
     StepResult solve(Vector g, CurvatureOperator b, Vector metric, double regularization, Vector s);
 
@@ -19,4 +20,8 @@ public interface StepSolver {
     boolean isCubic();
 
     String name();
+
+    /** Releases the solver's work vectors (nothing by default). */
+    @Override
+    default void close() {}
 }

@@ -1,8 +1,6 @@
 package org.adanewton.backend;
 
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 
 /**
  * Where vectors live and kernels run. The public operations validate their arguments (owner,

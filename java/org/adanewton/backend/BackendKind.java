@@ -1,7 +1,7 @@
 package org.adanewton.backend;
 
 /**
- * Which backend to use. {@link #AUTO} tries CUDA, then CPU, then Java (see {@link Backends}).
+ * Which backend to use. {@link #AUTO} tries CUDA, then CPU, then Java (see {@code org.adanewton.select.Backends}).
  *
  * <p>Thread safety: immutable: safe to share between threads.
  */

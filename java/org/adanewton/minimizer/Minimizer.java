@@ -15,11 +15,6 @@ import org.adanewton.api.TerminationType;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.ExclusiveUse;
 import org.adanewton.backend.Vector;
-import org.adanewton.norm.DiagonalNorm;
-import org.adanewton.subproblem.CauchyPoint;
-import org.adanewton.subproblem.LanczosCubic;
-import org.adanewton.subproblem.LanczosTrustRegion;
-import org.adanewton.subproblem.SteihaugCg;
 
 /**
  * The one outer loop of trust region and adaptive cubic regularization (Kohler et al., arXiv 1905.09201):
@@ -37,52 +32,77 @@ import org.adanewton.subproblem.SteihaugCg;
  * NUMERICAL_FAILURE. Never an exception. The state between iterations can be saved and restored so
  * that a resumed run continues exactly like an uninterrupted one.
  *
+ * <p>The solver, the region policy and the norm are interfaces: {@code new Minimizer(problem,
+ * options, x)} takes the named method's ({@link Strategies#of}), and {@code new Minimizer(problem,
+ * options, x, new Strategies(solver, policy, norm))} any others (options then give only the
+ * stopping rules, the ratio guard and the history).
+ *
  * <p>Thread safety: a minimizer serves one thread at a time. {@link #next}, {@link #run},
  * {@link #saveState}, {@link #restoreState} or {@link #close} from a second thread while one of them
  * runs throws {@link IllegalStateException} and changes nothing.
  */
 public final class Minimizer implements AutoCloseable {
-    private final ExclusiveUse use = new ExclusiveUse(() -> "the Minimizer (" + options().method() + ")");
+    private final ExclusiveUse use;
     private final Problem problem;
     private final MinimizerOptions options;
     private final Backend backend;
     private final Vector x, g, s, trial;
-    private final DiagonalNorm norm;
+    private final Norm norm;
     private final StepSolver solver;
-    private final AutoCloseable solverResource;
     private final RegionPolicy policy;
+    /** The method's name in saved states: the named method's CLI name, or the injected solver's name. */
+    private final String method;
+    /** Whether the solver and the norm were made here (and are closed here). */
+    private final boolean ownsStrategies;
     private final List<IterationSummary> history = new ArrayList<>();
 
     // state between iterations
-    private double region, f = Double.NaN, gradientNorm = Double.NaN, initialValue = Double.NaN;
+    private Progress progress;
+    private double f = Double.NaN, gradientNorm = Double.NaN;
     private boolean needGradient = true;
-    private int iteration, accepted, rejected, invalid, invalidStreak;
-    private long gradients, values, products, krylovIterations;
-    private double secondsBefore, solverSeconds;
     private long startNanos = System.nanoTime();
 
-    /** A minimizer of problem from x (x is updated in place and stays the caller's). */
+    /**
+     * A minimizer of problem from x (x is updated in place and stays the caller's) with the
+     * strategies of options.method() ({@link Strategies#of}), which it closes.
+     */
     public Minimizer(Problem problem, MinimizerOptions options, Vector x) {
+        this(problem, options, x, checked(problem, x, options), true, options.method().cliName, options.method().toString());
+    }
+
+    /**
+     * A minimizer of problem from x with the given solver, policy and norm (for vectors of the
+     * problem's backend and dimension; they stay the caller's, to close). Of options only the
+     * stopping rules, the ratio guard and keepHistory apply; saved states name the solver.
+     */
+    public Minimizer(Problem problem, MinimizerOptions options, Vector x, Strategies strategies) {
+        this(problem, options, x, strategies, false, strategies.solver().name(), strategies.solver().name());
+    }
+
+    /** The named method's strategies, once x is known to fit the problem (so that a refusal leaks nothing). */
+    private static Strategies checked(Problem problem, Vector x, MinimizerOptions options) {
+        problem.backend().check("x", x, problem.dimension(), "the problem's dimension");
+        return Strategies.of(options, problem);
+    }
+
+    private Minimizer(Problem problem, MinimizerOptions options, Vector x, Strategies strategies, boolean owned, String method, String label) {
         this.problem = problem;
         this.options = options;
         this.backend = problem.backend();
+        this.use = new ExclusiveUse(() -> "the Minimizer (" + label + ")");
         backend.check("x", x, problem.dimension(), "the problem's dimension");
-        this.x = x;
         int n = problem.dimension();
+        if (!owned) backend.check("the norm's metric", strategies.norm().metric(), n, "the problem's dimension");
+        this.x = x;
         g = backend.allocate(n);
         s = backend.allocate(n);
         trial = backend.allocate(n);
-        norm = DiagonalNorm.create(backend, n, options.norm());
-        switch (options.method()) {
-            case TR_STEIHAUG -> { SteihaugCg cg = new SteihaugCg(backend, n, options.krylov()); solver = cg; solverResource = cg; }
-            case TR_GLTR -> { LanczosTrustRegion l = new LanczosTrustRegion(backend, n, options.krylov()); solver = l; solverResource = l; }
-            case TR_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, false); solver = c; solverResource = c; }
-            case ARC -> { LanczosCubic l = new LanczosCubic(backend, n, options.krylov()); solver = l; solverResource = l; }
-            case ARC_CAUCHY -> { CauchyPoint c = new CauchyPoint(backend, n, true); solver = c; solverResource = c; }
-            default -> throw new IllegalArgumentException("method " + options.method());
-        }
-        policy = options.method().cubic ? options.cubic() : options.trustRegion();
-        region = policy.initial();
+        norm = strategies.norm();
+        solver = strategies.solver();
+        policy = strategies.policy();
+        this.method = method;
+        this.ownsStrategies = owned;
+        progress = new Progress(policy.initial());
     }
 
     public MinimizerOptions options() {
@@ -126,58 +146,59 @@ public final class Minimizer implements AutoCloseable {
             for (IterationListener l : listeners) go &= l.onIteration(it);
             return go ? null : TerminationType.USER_STOP;
         } finally {
-            secondsBefore += (System.nanoTime() - startNanos) * 1e-9;
+            progress.seconds += (System.nanoTime() - startNanos) * 1e-9;
             startNanos = System.nanoTime();
             use.exit();
         }
     }
 
     private double elapsed() {
-        return secondsBefore + (System.nanoTime() - startNanos) * 1e-9;
+        return progress.seconds + (System.nanoTime() - startNanos) * 1e-9;
     }
 
     private void ensureGradient() {
         if (!needGradient) return;
         problem.advance();
         f = problem.gradient(x, g);
-        gradients++;
+        progress.gradients++;
         gradientNorm = backend.norm(g);
-        if (Double.isNaN(initialValue)) initialValue = f;
+        if (Double.isNaN(progress.initialValue)) progress.initialValue = f;
         needGradient = problem.isStochastic();
     }
 
     /** The stopping rules that need no new gradient (checked before a sample is drawn). */
     private TerminationType budgetExhausted() {
-        if (iteration >= options.maxIterations()) return TerminationType.MAX_ITERATIONS;
+        if (progress.iteration >= options.maxIterations()) return TerminationType.MAX_ITERATIONS;
         if (problem.epochs() >= options.maxEpochs()) return TerminationType.MAX_EPOCHS;
         if (elapsed() >= options.maxSeconds()) return TerminationType.TIME_LIMIT;
-        if (policy.collapsed(region)) return TerminationType.REGION_COLLAPSED;
-        if (invalidStreak >= options.maxConsecutiveInvalid()) return TerminationType.NUMERICAL_FAILURE;
+        if (policy.collapsed(progress.region)) return TerminationType.REGION_COLLAPSED;
+        if (progress.invalidStreak >= options.maxConsecutiveInvalid()) return TerminationType.NUMERICAL_FAILURE;
         return null;
     }
 
     /** One outer iteration at the current (f, g). */
     private IterationSummary iterate() {
-        double used = region;
+        Progress p = progress;
+        double used = p.region;
         if (!Double.isFinite(f) || !Double.isFinite(gradientNorm)) {
-            region = policy.shrink(region);
+            p.region = policy.shrink(p.region);
             return record(used, Double.NaN, 0, Double.NaN, Double.NaN, 0, SolverExit.NON_FINITE, false, false);
         }
         norm.update(g);
         long t0 = System.nanoTime();
-        StepResult step = solver.solve(g, problem.curvature(), norm.metric(), region, s);
-        solverSeconds += (System.nanoTime() - t0) * 1e-9;
-        products += step.products();
-        krylovIterations += step.iterations();
+        StepResult step = solver.solve(g, problem.curvature(), norm.metric(), p.region, s);
+        p.solverSeconds += (System.nanoTime() - t0) * 1e-9;
+        p.products += step.products();
+        p.krylovIterations += step.iterations();
         backend.copy(x, trial);
         backend.axpy(1.0, s, trial);
         double fTrial = problem.value(trial);
-        values++;
+        p.values++;
         double pred = step.modelDecrease(), ared = f - fTrial;
         boolean valid = step.isFinite() && Double.isFinite(fTrial) && pred > 0;
         double rho = valid ? ratio(ared, pred) : Double.NaN;
         boolean accept = valid && policy.accept(rho);
-        region = valid ? policy.update(region, rho) : policy.shrink(region);
+        p.region = valid ? policy.update(p.region, rho) : policy.shrink(p.region);
         if (accept) {
             backend.copy(trial, x);
             f = fTrial;
@@ -194,23 +215,26 @@ public final class Minimizer implements AutoCloseable {
 
     private IterationSummary record(double used, double rho, double stepNorm, double pred, double ared, int krylov, SolverExit exit,
             boolean accept, boolean valid) {
+        Progress p = progress;
         if (!valid) {
-            invalid++;
-            invalidStreak++;
+            p.invalid++;
+            p.invalidStreak++;
         } else {
-            invalidStreak = 0;
-            if (accept) accepted++;
-            else rejected++;
+            p.invalidStreak = 0;
+            if (accept) p.accepted++;
+            else p.rejected++;
         }
-        IterationSummary it = new IterationSummary(iteration, f, gradientNorm, rho, used, stepNorm, pred, ared, krylov, exit, accept, valid,
+        IterationSummary it = new IterationSummary(p.iteration, f, gradientNorm, rho, used, stepNorm, pred, ared, krylov, exit, accept, valid,
                 elapsed());
         if (options.keepHistory()) history.add(it);
-        iteration++;
+        p.iteration++;
         return it;
     }
 
     /** The summary of the run so far, ended for the given reason. */
     public Summary summary(TerminationType why) {
+        Progress p = progress;
+        int iteration = p.iteration;
         String what = policy.isCubic() ? "sigma" : "radius";
         String message = switch (why) {
             case CONVERGENCE -> String.format(Locale.ROOT, "||g|| = %.3e <= gradientTolerance = %.3e after %d iterations", gradientNorm,
@@ -219,15 +243,21 @@ public final class Minimizer implements AutoCloseable {
             case MAX_EPOCHS -> String.format(Locale.ROOT, "reached maxEpochs = %s after %d iterations", fmt(options.maxEpochs()), iteration);
             case TIME_LIMIT -> String.format(Locale.ROOT, "reached maxSeconds = %s after %d iterations", fmt(options.maxSeconds()), iteration);
             case REGION_COLLAPSED -> String.format(Locale.ROOT, "%s = %.3e is beyond its limit (%s) after %d iterations: no further progress",
-                    what, region, policy.isCubic() ? "maxSigma = " + fmt(options.cubic().maxSigma()) : "minRadius = " + fmt(options.trustRegion().minRadius()),
-                    iteration);
+                    what, p.region, limit(), iteration);
             case NUMERICAL_FAILURE -> String.format(Locale.ROOT,
-                    "%d consecutive invalid steps (non-finite loss, gradient or model decrease) >= maxConsecutiveInvalid = %d", invalidStreak,
+                    "%d consecutive invalid steps (non-finite loss, gradient or model decrease) >= maxConsecutiveInvalid = %d", p.invalidStreak,
                     options.maxConsecutiveInvalid());
             case USER_STOP -> "stopped by the caller after " + iteration + " iterations";
         };
-        return new Summary(why, message, iteration, gradients, values, products, krylovIterations, accepted, rejected, invalid, initialValue, f,
-                gradientNorm, secondsBefore, solverSeconds, List.copyOf(history));
+        return new Summary(why, message, iteration, p.gradients, p.values, p.products, p.krylovIterations, p.accepted, p.rejected, p.invalid,
+                p.initialValue, f, gradientNorm, p.seconds, p.solverSeconds, List.copyOf(history));
+    }
+
+    /** The policy's limit, for the REGION_COLLAPSED message. */
+    private String limit() {
+        if (policy == options.cubic()) return "maxSigma = " + fmt(options.cubic().maxSigma());
+        if (policy == options.trustRegion()) return "minRadius = " + fmt(options.trustRegion().minRadius());
+        return "the policy's limit: " + policy;
     }
 
     private static String fmt(double v) {
@@ -236,35 +266,34 @@ public final class Minimizer implements AutoCloseable {
 
     /** Gradient evaluations so far. */
     public long gradients() {
-        return gradients;
+        return progress.gradients;
     }
 
     /** Curvature products (HVPs) so far. */
     public long products() {
-        return products;
+        return progress.products;
     }
 
     /** Trial function values so far. */
     public long functionValues() {
-        return values;
+        return progress.values;
     }
 
     /** Outer iterations so far. */
     public int iterations() {
-        return iteration;
+        return progress.iteration;
     }
 
     /** The current radius (TR) or sigma (ARC). */
     public double regularization() {
-        return region;
+        return progress.region;
     }
 
     /** The complete state between iterations (x, norm, region, counters). */
     public MinimizerState saveState() {
         use.enter();
         try {
-            return new MinimizerState(options.method().cliName, x.toArray(), norm.saveState(), region, iteration, accepted, rejected, invalid,
-                    invalidStreak, gradients, values, products, krylovIterations, secondsBefore, solverSeconds, initialValue);
+            return progress.save(method, x.toArray(), norm.saveState());
         } finally {
             use.exit();
         }
@@ -277,40 +306,46 @@ public final class Minimizer implements AutoCloseable {
     public void restoreState(MinimizerState state) {
         use.enter();
         try {
-            if (!state.method().equals(options.method().cliName))
-                throw new IllegalArgumentException("state of method '" + state.method() + "' cannot resume a " + options.method().cliName + " run");
-            if (state.x().length != problem.dimension())
-                throw new IllegalArgumentException("state has dimension " + state.x().length + "; the problem has " + problem.dimension());
-            for (int i = 0; i < state.x().length; i++)
-                if (!Double.isFinite(state.x()[i])) throw new IllegalArgumentException("state x[" + i + "] = " + state.x()[i] + "; must be finite");
-            if (!policy.admits(state.region()))
-                throw new IllegalArgumentException((policy.isCubic() ? "state sigma = " : "state radius = ") + state.region() + "; outside what the "
-                        + (policy.isCubic() ? "cubic" : "trust-region") + " policy allows (" + policy + ")");
-            long[] counters = {state.iteration(), state.accepted(), state.rejected(), state.invalid(), state.invalidStreak(), state.gradients(),
-                    state.values(), state.products(), state.krylovIterations()};
-            for (long c : counters) if (c < 0) throw new IllegalArgumentException("state has a negative counter (" + c + ")");
-            if (!(state.seconds() >= 0 && state.solverSeconds() >= 0 && state.seconds() < Double.POSITIVE_INFINITY
-                    && state.solverSeconds() < Double.POSITIVE_INFINITY))
-                throw new IllegalArgumentException("state seconds = " + state.seconds() + ", solver seconds = " + state.solverSeconds() + "; must be finite, >= 0");
+            state.check(method, problem.dimension(), policy);
             norm.restoreState(state.norm());
             backend.set(x, state.x());
-            region = state.region();
-            iteration = state.iteration();
-            accepted = state.accepted();
-            rejected = state.rejected();
-            invalid = state.invalid();
-            invalidStreak = state.invalidStreak();
-            gradients = state.gradients();
-            values = state.values();
-            products = state.products();
-            krylovIterations = state.krylovIterations();
-            secondsBefore = state.seconds();
-            solverSeconds = state.solverSeconds();
-            initialValue = state.initialValue();
+            progress = new Progress(state);
             needGradient = true;
             history.clear();
         } finally {
             use.exit();
+        }
+    }
+
+    /** The region and the counters between iterations: what a {@link MinimizerState} holds besides x and the norm. */
+    private static final class Progress {
+        double region, seconds, solverSeconds, initialValue = Double.NaN;
+        int iteration, accepted, rejected, invalid, invalidStreak;
+        long gradients, values, products, krylovIterations;
+
+        Progress(double region) {
+            this.region = region;
+        }
+
+        Progress(MinimizerState s) {
+            region = s.region();
+            iteration = s.iteration();
+            accepted = s.accepted();
+            rejected = s.rejected();
+            invalid = s.invalid();
+            invalidStreak = s.invalidStreak();
+            gradients = s.gradients();
+            values = s.values();
+            products = s.products();
+            krylovIterations = s.krylovIterations();
+            seconds = s.seconds();
+            solverSeconds = s.solverSeconds();
+            initialValue = s.initialValue();
+        }
+
+        MinimizerState save(String method, double[] x, Norm.NormState norm) {
+            return new MinimizerState(method, x, norm, region, iteration, accepted, rejected, invalid, invalidStreak, gradients, values, products,
+                    krylovIterations, seconds, solverSeconds, initialValue);
         }
     }
 
@@ -321,11 +356,9 @@ public final class Minimizer implements AutoCloseable {
             g.close();
             s.close();
             trial.close();
-            norm.close();
-            try {
-                solverResource.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+            if (ownsStrategies) {
+                norm.close();
+                solver.close();
             }
         } finally {
             use.exit();

@@ -1,11 +1,11 @@
 package org.adanewton.minimizer;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 
 /**
  * A network's training loss as a stochastic {@link Problem}: each iteration draws a mini-batch

@@ -1,8 +1,8 @@
 package org.adanewton.minimizer;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.Objective;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.java.JavaBackend;
 

@@ -1,7 +1,7 @@
 package org.adanewton.minimizer;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**

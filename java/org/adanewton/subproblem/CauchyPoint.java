@@ -1,10 +1,10 @@
 package org.adanewton.subproblem;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.SolverExit;
 import org.adanewton.api.StepResult;
 import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**

@@ -1,10 +1,10 @@
 package org.adanewton.subproblem;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.SolverExit;
 import org.adanewton.api.StepResult;
 import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**
@@ -14,7 +14,8 @@ import org.adanewton.backend.Vector;
  * boundary and under negative curvature, solving the tridiagonal problem exactly
  * ({@link TridiagonalSolvers}), which gives better steps. Stopping: the residual of the full model
  * at s = V h is gamma_{k+1} |h_k| (in the M^-1 norm), compared with eta gamma_0 (RESIDUAL), or the
- * change of the model value (MODEL_DECREASE).
+ * change of the model value (MODEL_DECREASE). This is the loop over the backend's vectors; for a
+ * native network curvature {@link KrylovSolvers} gives the same solve run natively.
  *
  * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
  * its work vectors).
@@ -41,8 +42,6 @@ public abstract class LanczosSolver implements StepSolver, AutoCloseable {
     public StepResult solve(Vector g, CurvatureOperator b, Vector a, double regularization, Vector s) {
         if (!(regularization > 0))
             throw new IllegalArgumentException((isCubic() ? "sigma" : "radius") + " = " + regularization + "; must be > 0");
-        StepResult nativeResult = NativeSolvers.lanczos(this, b, g, a, regularization, options, s);
-        if (nativeResult != null) return nativeResult;
         double g0 = lanczos.start(g, a);
         if (g0 == 0) {
             lanczos.assemble(new double[0], s);

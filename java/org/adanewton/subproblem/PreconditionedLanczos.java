@@ -2,8 +2,8 @@ package org.adanewton.subproblem;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**

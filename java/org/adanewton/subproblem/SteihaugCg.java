@@ -1,10 +1,10 @@
 package org.adanewton.subproblem;
 
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.SolverExit;
 import org.adanewton.api.StepResult;
 import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.backend.Vector;
 
 /**
@@ -16,10 +16,10 @@ import org.adanewton.backend.Vector;
  * decrease costs no extra product. Exits: converged, boundary, negative curvature (to the boundary
  * along p), max iterations, zero gradient, non-finite.
  *
- * <p>Where the curvature is a CPU or CUDA network's cached Hessian or Gauss-Newton matrix,
- * {@link NativeSolvers} runs this same loop inside native code in one JNI call (the driver of
- * native/cpu/krylov_driver.h, on the CPU or the device); otherwise it runs here over the backend's
- * vectors.
+ * <p>This is the loop over the backend's vectors. Where the curvature is a CPU or CUDA network's
+ * cached Hessian or Gauss-Newton matrix, {@link KrylovSolvers#steihaug} gives the same loop run
+ * inside native code in one JNI call (the driver of native/cpu/krylov_driver.h, on the CPU or the
+ * device).
  * Work vectors are allocated once per solver: a solve allocates nothing.
  *
  * <p>Thread safety: not thread-safe: use an instance from one thread at a time (every solve reuses
@@ -56,8 +56,6 @@ public final class SteihaugCg implements StepSolver, AutoCloseable {
     @Override
     public StepResult solve(Vector g, CurvatureOperator b, Vector a, double delta, Vector s) {
         if (!(delta > 0)) throw new IllegalArgumentException("radius = " + delta + "; must be > 0");
-        StepResult nativeResult = NativeSolvers.steihaug(b, g, a, delta, options, s);
-        if (nativeResult != null) return nativeResult;
         backend.fill(s, 0.0);
         double gnorm = backend.norm(g);
         if (gnorm == 0) return new StepResult(0, 0, 0, 0, SolverExit.ZERO_GRADIENT, 0);

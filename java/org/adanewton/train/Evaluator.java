@@ -1,12 +1,12 @@
 package org.adanewton.train;
 
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.data.Dataset;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Loss;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 
 /**
  * Full-dataset loss (data term + regularizer, as the training objective) and accuracy, in chunks,

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.management.ManagementFactory;
 import org.adanewton.backend.cpu.CpuBackend;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.adanewton.nn.TestNetworks;
 import org.junit.jupiter.api.Test;
 

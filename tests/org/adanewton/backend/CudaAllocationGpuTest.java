@@ -2,13 +2,11 @@ package org.adanewton.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import org.adanewton.api.StepSolver;
 import org.adanewton.backend.cuda.CudaBackend;
-import org.adanewton.nn.Batch;
-import org.adanewton.nn.NetworkModel;
 import org.adanewton.nn.TestNetworks;
 import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.LanczosCubic;
-import org.adanewton.subproblem.SteihaugCg;
+import org.adanewton.subproblem.KrylovSolvers;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,7 +24,8 @@ class CudaAllocationGpuTest {
         try (CudaBackend be = new CudaBackend(); NetworkModel m = be.model(AllocationTest.NET, 32);
                 Batch b = TestNetworks.batch(be, AllocationTest.NET, 32, 1); Vector w = be.vector(AllocationTest.NET.initialize(1));
                 Vector g = be.allocate(n); Vector v = be.vector(TestNetworks.direction(n, 2)); Vector out = be.allocate(n); Vector a = be.allocate(n);
-                Vector s = be.allocate(n); SteihaugCg cg = new SteihaugCg(be, n, k); LanczosCubic arc = new LanczosCubic(be, n, k)) {
+                Vector s = be.allocate(n); StepSolver cg = KrylovSolvers.steihaug(be, n, k, m.hessian());
+                StepSolver arc = KrylovSolvers.arc(be, n, k, m.gaussNewton())) {
             be.fill(a, 1.0);
             Runnable solves = () -> {
                 m.gradient(w, b, g);

@@ -10,6 +10,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.adanewton.select.Backends;
 import org.junit.jupiter.api.Test;
 
 /**

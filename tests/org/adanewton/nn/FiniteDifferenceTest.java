@@ -3,6 +3,8 @@ package org.adanewton.nn;
 import static org.adanewton.Tolerances.*;
 
 import java.util.stream.Stream;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.java.JavaBackend;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.Batch;
 
 /** Small networks and data for the numerical tests. */
 public final class TestNetworks {

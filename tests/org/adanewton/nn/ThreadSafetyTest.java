@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.adanewton.Tolerances;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.cpu.CpuBackend;
 import org.adanewton.backend.java.JavaBackend;

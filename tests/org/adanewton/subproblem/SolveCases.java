@@ -2,14 +2,14 @@ package org.adanewton.subproblem;
 
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
-import org.adanewton.api.CurvatureOperator;
 import org.adanewton.api.StepResult;
 import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.adanewton.nn.TestNetworks;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -27,13 +27,13 @@ public final class SolveCases {
                 .map(reg -> Arguments.of(solver, gn, reg))));
     }
 
-    /** "steihaug", "gltr" or "arc", with tolerance 0.01 and the residual rule. */
-    public static StepSolver solver(String name, Backend be, int n, int maxIterations) {
+    /** "steihaug", "gltr" or "arc", with tolerance 0.01 and the residual rule, for the curvature op (native where it offers it). */
+    public static StepSolver solver(String name, Backend be, int n, int maxIterations, CurvatureOperator op) {
         KrylovOptions k = new KrylovOptions(maxIterations, 0.01, KrylovOptions.StoppingRule.RESIDUAL);
         return switch (name) {
-            case "steihaug" -> new SteihaugCg(be, n, k);
-            case "gltr" -> new LanczosTrustRegion(be, n, k);
-            default -> new LanczosCubic(be, n, k);
+            case "steihaug" -> KrylovSolvers.steihaug(be, n, k, op);
+            case "gltr" -> KrylovSolvers.gltr(be, n, k, op);
+            default -> KrylovSolvers.arc(be, n, k, op);
         };
     }
 
@@ -57,7 +57,7 @@ public final class SolveCases {
                 CurvatureOperator inner = op;
                 op = inner::apply; // hides the native solve: the Java loop runs
             }
-            StepSolver solver = solver(name, be, n, maxIterations);
+            StepSolver solver = solver(name, be, n, maxIterations, op);
             try (AutoCloseable closeSolver = (AutoCloseable) solver) {
                 long before = counter.getAsLong();
                 StepResult r = solver.solve(g, op, a, reg, s);

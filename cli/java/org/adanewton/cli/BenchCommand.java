@@ -8,18 +8,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.adanewton.api.StepResult;
+import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
-import org.adanewton.backend.Backends;
-import org.adanewton.api.StepResult;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.backend.cpu.GemmFloor;
 import org.adanewton.backend.cuda.CudaBackend;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
+import org.adanewton.select.Backends;
 import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.SteihaugCg;
+import org.adanewton.subproblem.KrylovSolvers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -130,7 +130,8 @@ final class BenchCommand implements Callable<Integer> {
             double gn = time(backend, () -> model.gaussNewtonCached(v, out));
             // one native Steihaug CG iteration (per-solve time / iterations, at most 10 per solve)
             double[] cg = new double[2];
-            try (SteihaugCg solver = new SteihaugCg(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
+            try (StepSolver solver = KrylovSolvers.steihaug(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL),
+                    model.hessian());
                     Vector metric = backend.allocate(net.parameterCount())) {
                 backend.fill(metric, 1.0);
                 double solve = time(backend, () -> cg[0] = solver.solve(g, model.hessian(), metric, 1e30, out).iterations());
@@ -144,11 +145,12 @@ final class BenchCommand implements Callable<Integer> {
             row.put("gn_ms", gn);
             if (backend.kind() == BackendKind.CPU) {
                 int reps = Math.max(5, (int) Math.min(200, seconds * 1000 / Math.max(0.05, grad)));
-                GemmFloor.Result ff = GemmFloor.measure(model, GemmFloor.Op.FORWARD, batch, reps);
-                GemmFloor.Result fg = GemmFloor.measure(model, GemmFloor.Op.GRADIENT, batch, reps);
-                GemmFloor.Result fh = GemmFloor.measure(model, GemmFloor.Op.HVP, batch, reps);
-                GemmFloor.Result fc = GemmFloor.measure(model, GemmFloor.Op.HVP_CACHED, batch, reps);
-                GemmFloor.Result fn = GemmFloor.measure(model, GemmFloor.Op.GN_CACHED, batch, reps);
+                Backends.GemmFloors floors = Backends.gemmFloors(model, batch, reps);
+                var ff = floors.forward();
+                var fg = floors.gradient();
+                var fh = floors.hvp();
+                var fc = floors.hvpCached();
+                var fn = floors.gaussNewtonCached();
                 row.put("gemm_floor_forward_ms", ff.ms());
                 row.put("gemm_floor_gradient_ms", fg.ms());
                 row.put("gemm_floor_hvp_ms", fh.ms());
@@ -170,7 +172,7 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static void solve50(CudaBackend cuda, NetworkModel model, Vector g, Vector out, Map<String, Object> row) {
         int n = model.network().parameterCount();
-        try (SteihaugCg solver = new SteihaugCg(cuda, n, new KrylovOptions(50, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
+        try (StepSolver solver = KrylovSolvers.steihaug(cuda, n, new KrylovOptions(50, 1e-12, KrylovOptions.StoppingRule.RESIDUAL), model.gaussNewton());
                 Vector metric = cuda.allocate(n)) {
             cuda.fill(metric, 1.0);
             solver.solve(g, model.gaussNewton(), metric, 1e30, out);

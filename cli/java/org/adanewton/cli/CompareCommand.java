@@ -9,17 +9,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.adanewton.backend.Backend;
-import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
+import org.adanewton.select.Backends;
 import org.adanewton.train.MethodSpec;
 import org.adanewton.train.MetricsLog;
 import org.adanewton.train.Preset;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Runs several methods on one preset and writes compare.png and summary.csv. */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,

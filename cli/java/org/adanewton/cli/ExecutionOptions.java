@@ -1,7 +1,7 @@
 package org.adanewton.cli;
 
 import org.adanewton.backend.BackendKind;
-import org.adanewton.backend.Backends;
+import org.adanewton.select.Backends;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;

@@ -1,10 +1,8 @@
 package org.adanewton.cli;
 
 import java.util.concurrent.Callable;
-import org.adanewton.backend.Backends;
-import org.adanewton.backend.cpu.NativeLibrary;
-import org.adanewton.backend.cuda.CudaProbe;
 import org.adanewton.data.DataLocator;
+import org.adanewton.select.Backends;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,11 +38,10 @@ final class InfoCommand implements Callable<Integer> {
         }
         System.out.println("java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         System.out.println("processors: " + Runtime.getRuntime().availableProcessors());
-        System.out.println("platform: " + NativeLibrary.platform() + " (native kernels built for: " + String.join(", ", NativeLibrary.NATIVE_PLATFORMS)
+        System.out.println("platform: " + Backends.platform() + " (native kernels built for: " + String.join(", ", Backends.nativePlatforms())
                 + "; elsewhere the Java reference runs)");
-        System.out.println("native library: " + (NativeLibrary.isAvailable() ? "loaded; " + NativeLibrary.runtimeInfo()
-                : NativeLibrary.loadError()));
-        CudaProbe.Result cuda = CudaProbe.probe();
+        System.out.println("native library: " + Backends.nativeLibraryInfo());
+        var cuda = Backends.cudaProbe();
         System.out.println("cuda probe: " + (cuda.available() ? cuda.devices() + " device(s): " : "") + cuda.message());
         Backends.Selection s = execution.select();
         s.notes().forEach(System.out::println);

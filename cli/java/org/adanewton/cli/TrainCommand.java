@@ -9,9 +9,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.adanewton.backend.Backend;
-import org.adanewton.backend.Backends;
 import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.TrustRegionPolicy;
+import org.adanewton.select.Backends;
 import org.adanewton.train.Checkpoint;
 import org.adanewton.train.DataSource;
 import org.adanewton.train.MethodSpec;
@@ -19,10 +19,10 @@ import org.adanewton.train.MetricsLog;
 import org.adanewton.train.Preset;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Trains one network with one method; writes metrics, a plot and a checkpoint. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,

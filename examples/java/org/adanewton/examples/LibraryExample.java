@@ -8,20 +8,20 @@ import org.adanewton.api.IterationSummary;
 import org.adanewton.api.Summary;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
-import org.adanewton.backend.Backends;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.minimizer.Method;
 import org.adanewton.minimizer.Minimizer;
 import org.adanewton.minimizer.MinimizerOptions;
 import org.adanewton.minimizer.NetworkProblem;
 import org.adanewton.minimizer.TrustRegionPolicy;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Loss;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.adanewton.nn.Regularization;
 import org.adanewton.norm.NormKind;
 import org.adanewton.norm.NormOptions;
+import org.adanewton.select.Backends;
 import org.adanewton.subproblem.KrylovOptions;
 
 /**

@@ -3,10 +3,10 @@ package org.adanewton.backend.cpu;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.BackendUnavailableException;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 

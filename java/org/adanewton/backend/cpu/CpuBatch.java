@@ -1,6 +1,6 @@
 package org.adanewton.backend.cpu;
 
-import org.adanewton.nn.Batch;
+import org.adanewton.backend.Batch;
 import org.adanewton.nn.Network;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;

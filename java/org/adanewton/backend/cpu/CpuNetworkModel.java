@@ -1,11 +1,9 @@
 package org.adanewton.backend.cpu;
 
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.NativeKrylovOperator;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -96,18 +94,19 @@ final class CpuNetworkModel extends NetworkModel {
     }
 
     @Override
-    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, int maxIterations, double tolerance, int rule, Vector s) {
         long n = network().parameterCount();
-        NativeLibrary.check("an_net_steihaug", NativeApi.an_net_steihaug(net, curvature, p(g), p(a), radius, o.maxIterations(), o.tolerance(),
-                NativeKrylovOperator.ruleCode(o), p(s), work(4 * n), solveResult));
+        NativeLibrary.check("an_net_steihaug", NativeApi.an_net_steihaug(net, curvature, p(g), p(a), radius, maxIterations, tolerance,
+                rule, p(s), work(4 * n), solveResult));
         return result();
     }
 
     @Override
-    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, int maxIterations, double tolerance, int rule,
+            Vector s) {
         long n = network().parameterCount();
-        NativeLibrary.check("an_net_lanczos", NativeApi.an_net_lanczos(net, curvature, cubic ? 1 : 0, p(g), p(a), reg, o.maxIterations(),
-                o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s), work((5L + o.maxIterations()) * n), solveResult));
+        NativeLibrary.check("an_net_lanczos", NativeApi.an_net_lanczos(net, curvature, cubic ? 1 : 0, p(g), p(a), reg, maxIterations,
+                tolerance, rule, p(s), work((5L + maxIterations) * n), solveResult));
         return result();
     }
 

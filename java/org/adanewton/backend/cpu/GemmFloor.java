@@ -1,6 +1,6 @@
 package org.adanewton.backend.cpu;
 
-import org.adanewton.nn.NetworkModel;
+import org.adanewton.backend.NetworkModel;
 
 /**
  * The "GEMM-only floor" of a network operation: the time of only the sgemm calls it needs, with

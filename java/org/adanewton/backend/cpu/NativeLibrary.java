@@ -67,16 +67,6 @@ public final class NativeLibrary {
         }
     }
 
-    /** The CUDA probe: device count, or 0 with the reason in reason[0]. */
-    public static int cudaProbe(String[] reason) {
-        require();
-        try (BytePointer buf = new BytePointer(512)) {
-            int n = NativeApi.an_cuda_probe(buf, 512);
-            reason[0] = cString(buf);
-            return n;
-        }
-    }
-
     /** Throws a NativeException naming the call when status is not AN_OK. */
     static void check(String call, int status) {
         if (status != NativeApi.AN_OK) {

@@ -1,7 +1,6 @@
 package org.adanewton.backend.cuda;
 
-import org.adanewton.backend.cpu.CudaNative;
-import org.adanewton.nn.Batch;
+import org.adanewton.backend.Batch;
 import org.adanewton.nn.Network;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;

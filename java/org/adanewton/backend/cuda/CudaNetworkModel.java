@@ -1,12 +1,9 @@
 package org.adanewton.backend.cuda;
 
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.backend.cpu.CudaNative;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
-import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.NativeKrylovOperator;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -87,19 +84,20 @@ final class CudaNetworkModel extends NetworkModel {
      * over device vectors; the host waits once per solve and twice per CG iteration.
      */
     @Override
-    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, int maxIterations, double tolerance, int rule, Vector s) {
         long n = network().parameterCount();
-        CudaNative.netSteihaug(net, curvature, p(g), p(a), radius, o.maxIterations(), o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s),
+        CudaNative.netSteihaug(net, curvature, p(g), p(a), radius, maxIterations, tolerance, rule, p(s),
                 work(4 * n), solveResult);
         return result();
     }
 
     /** A whole GLTR or ARC solve on the device; the host waits once per solve and once per Lanczos iteration. */
     @Override
-    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, int maxIterations, double tolerance, int rule,
+            Vector s) {
         long n = network().parameterCount();
-        CudaNative.netLanczos(net, curvature, cubic, p(g), p(a), reg, o.maxIterations(), o.tolerance(), NativeKrylovOperator.ruleCode(o), p(s),
-                work((5L + o.maxIterations()) * n), solveResult);
+        CudaNative.netLanczos(net, curvature, cubic, p(g), p(a), reg, maxIterations, tolerance, rule, p(s),
+                work((5L + maxIterations) * n), solveResult);
         return result();
     }
 

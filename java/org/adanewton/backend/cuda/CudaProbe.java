@@ -30,7 +30,7 @@ public final class CudaProbe {
                 r = new Result(0, NativeLibrary.loadError());
             } else {
                 String[] reason = new String[1];
-                int n = NativeLibrary.cudaProbe(reason);
+                int n = CudaNative.probe(reason);
                 r = new Result(n, reason[0]);
             }
             cached = r;

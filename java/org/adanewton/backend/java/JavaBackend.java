@@ -2,10 +2,10 @@ package org.adanewton.backend.java;
 
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 
 /**
  * The reference backend: plain Java, double precision, single-threaded, written for clarity. Every

@@ -1,6 +1,6 @@
 package org.adanewton.backend.java;
 
-import org.adanewton.nn.Batch;
+import org.adanewton.backend.Batch;
 import org.adanewton.nn.Network;
 
 /** A batch held as double arrays (the reference backend). */

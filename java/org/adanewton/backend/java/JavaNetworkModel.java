@@ -1,16 +1,16 @@
 package org.adanewton.backend.java;
 
 import java.util.List;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Activation;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Loss;
-import org.adanewton.nn.Network;
 import org.adanewton.nn.Network.Conv2d;
 import org.adanewton.nn.Network.Dense;
 import org.adanewton.nn.Network.Layer;
 import org.adanewton.nn.Network.Pool2d;
-import org.adanewton.nn.NetworkModel;
+import org.adanewton.nn.Network;
 import org.adanewton.nn.Regularization;
 
 /**

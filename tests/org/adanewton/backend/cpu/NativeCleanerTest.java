@@ -7,8 +7,8 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.junit.jupiter.api.Test;
 
 /** Models that are never closed are freed by the backstop, which says so once; closed ones are not counted. */

@@ -2,12 +2,11 @@ package org.adanewton.bench;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.cpu.CpuBackend;
-import org.adanewton.nn.Batch;
 import org.adanewton.nn.Network;
-import org.adanewton.nn.NetworkModel;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,7 +1,7 @@
-package org.adanewton.nn;
+package org.adanewton.backend;
 
-import org.adanewton.backend.Backend;
-import org.adanewton.backend.ExclusiveUse;
+import org.adanewton.nn.Loss;
+import org.adanewton.nn.Network;
 
 /**
  * Up to {@link #capacity()} rows of inputs with their labels (softmax cross-entropy) or targets

@@ -1,6 +1,5 @@
-package org.adanewton.api;
+package org.adanewton.backend;
 
-import org.adanewton.backend.Vector;
 
 /**
  * v -> B v for the model's curvature B (an exact Hessian, a Gauss-Newton matrix...) at the current point.

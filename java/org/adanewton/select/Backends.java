@@ -1,12 +1,24 @@
-package org.adanewton.backend;
+package org.adanewton.select;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.adanewton.api.StepSolver;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.BackendUnavailableException;
+import org.adanewton.backend.Batch;
+import org.adanewton.backend.NetworkModel;
+import org.adanewton.backend.Vector;
 import org.adanewton.backend.cpu.CpuBackend;
+import org.adanewton.backend.cpu.GemmFloor;
 import org.adanewton.backend.cpu.NativeLibrary;
+import org.adanewton.backend.cuda.CudaBackend;
 import org.adanewton.backend.cuda.CudaProbe;
 import org.adanewton.backend.java.JavaBackend;
+import org.adanewton.nn.Network;
+import org.adanewton.subproblem.KrylovOptions;
+import org.adanewton.subproblem.KrylovSolvers;
 
 /**
  * Backend selection. {@link BackendKind#AUTO} tries CUDA (a device answers, cuBLAS loads and a
@@ -17,6 +29,9 @@ import org.adanewton.backend.java.JavaBackend;
  * <p>When AUTO ends on the Java reference because the native library is missing (a platform without
  * natives) or did not load, a WARNING is logged once per JVM through {@link System.Logger} (logger
  * {@value #LOGGER}), naming the platform and the reason; the selection's notes give the reason too.
+ *
+ * <p>Tools (the CLI) ask here, not of the backends' packages, for what the native library reports:
+ * {@link #platform()}, {@link #nativeLibraryInfo()}, {@link #cudaProbe()}, {@link #gemmFloors}.
  *
  * <p>Thread safety: {@code select} may be called from any thread: the only static state is an
  * atomic flag that keeps the fallback warning to once per JVM, and each call returns a new backend.
@@ -77,7 +92,7 @@ public final class Backends {
     private static Backend cuda() {
         CudaProbe.Result probe = CudaProbe.probe();
         if (!probe.available()) throw new BackendUnavailableException("cuda backend requested but unavailable: " + probe.message());
-        org.adanewton.backend.cuda.CudaBackend backend = new org.adanewton.backend.cuda.CudaBackend();
+        CudaBackend backend = new CudaBackend();
         try {
             String failure = selfTest(backend);
             if (failure != null) throw new BackendUnavailableException("cuda backend failed its self-test: " + failure);
@@ -94,7 +109,7 @@ public final class Backends {
      * they agree.
      */
     static String selfTest(Backend device) {
-        org.adanewton.nn.Network net = org.adanewton.nn.Network.builder(8).dense(6).tanh().dense(3).build();
+        Network net = Network.builder(8).dense(6).tanh().dense(3).build();
         Backend reference = new JavaBackend();
         float[] x = new float[5 * 8];
         int[] y = {0, 1, 2, 1, 0};
@@ -103,14 +118,13 @@ public final class Backends {
         double[][] results = new double[2][];
         int k = 0;
         int n = net.parameterCount();
-        org.adanewton.subproblem.KrylovOptions options = new org.adanewton.subproblem.KrylovOptions(5, 1e-8,
-                org.adanewton.subproblem.KrylovOptions.StoppingRule.RESIDUAL);
+        KrylovOptions options = new KrylovOptions(5, 1e-8, KrylovOptions.StoppingRule.RESIDUAL);
         for (Backend be : new Backend[] {device, reference}) {
-            try (org.adanewton.nn.NetworkModel m = be.model(net, 5); org.adanewton.nn.Batch b = be.batch(net, 5); Vector w = be.vector(w0);
+            try (NetworkModel m = be.model(net, 5); Batch b = be.batch(net, 5); Vector w = be.vector(w0);
                     Vector v = be.vector(v0); Vector g = be.allocate(n); Vector hv = be.allocate(n); Vector a = be.allocate(n);
                     Vector cg = be.allocate(n); Vector gltr = be.allocate(n);
-                    org.adanewton.subproblem.SteihaugCg steihaug = new org.adanewton.subproblem.SteihaugCg(be, n, options);
-                    org.adanewton.subproblem.LanczosTrustRegion lanczos = new org.adanewton.subproblem.LanczosTrustRegion(be, n, options)) {
+                    StepSolver steihaug = KrylovSolvers.steihaug(be, n, options, m.gaussNewton());
+                    StepSolver lanczos = KrylovSolvers.gltr(be, n, options, m.gaussNewton())) {
                 b.set(x, y, 5);
                 m.gradient(w, b, g);
                 m.hvpCached(v, hv);
@@ -136,6 +150,42 @@ public final class Backends {
                 return parts[part] + " differs from the reference by " + diff + " (scale " + size + ")";
         }
         return null;
+    }
+
+    /** The JavaCPP platform name of this JVM, e.g. "linux-x86_64". */
+    public static String platform() {
+        return NativeLibrary.platform();
+    }
+
+    /** The platforms this build makes native kernels for. */
+    public static List<String> nativePlatforms() {
+        return NativeLibrary.NATIVE_PLATFORMS;
+    }
+
+    /**
+     * What the native library says of itself: "loaded; " and OpenBLAS's build configuration, core
+     * and thread count, or why it did not load.
+     */
+    public static String nativeLibraryInfo() {
+        return NativeLibrary.isAvailable() ? "loaded; " + NativeLibrary.runtimeInfo() : NativeLibrary.loadError();
+    }
+
+    /** Whether a CUDA device answers (devices, and the device summary or the reason). */
+    public static CudaProbe.Result cudaProbe() {
+        return CudaProbe.probe();
+    }
+
+    /** The GEMM-only floors of a CPU model's five operations (see {@link GemmFloor}). */
+    public record GemmFloors(GemmFloor.Result forward, GemmFloor.Result gradient, GemmFloor.Result hvp, GemmFloor.Result hvpCached,
+            GemmFloor.Result gaussNewtonCached) {}
+
+    /** Measures the GEMM floors (in the order of the record) of a cpu-backend model; repeats at least 1. */
+    public static GemmFloors gemmFloors(NetworkModel model, int batch, int repeats) {
+        GemmFloor.Result forward = GemmFloor.measure(model, GemmFloor.Op.FORWARD, batch, repeats);
+        GemmFloor.Result gradient = GemmFloor.measure(model, GemmFloor.Op.GRADIENT, batch, repeats);
+        GemmFloor.Result hvp = GemmFloor.measure(model, GemmFloor.Op.HVP, batch, repeats);
+        GemmFloor.Result hvpCached = GemmFloor.measure(model, GemmFloor.Op.HVP_CACHED, batch, repeats);
+        return new GemmFloors(forward, gradient, hvp, hvpCached, GemmFloor.measure(model, GemmFloor.Op.GN_CACHED, batch, repeats));
     }
 
     private static Selection chosen(Backend backend, List<String> notes) {

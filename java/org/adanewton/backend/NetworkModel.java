@@ -1,12 +1,6 @@
-package org.adanewton.nn;
+package org.adanewton.backend;
 
-import org.adanewton.api.CurvatureOperator;
-import org.adanewton.api.StepResult;
-import org.adanewton.backend.Backend;
-import org.adanewton.backend.ExclusiveUse;
-import org.adanewton.backend.Vector;
-import org.adanewton.subproblem.KrylovOptions;
-import org.adanewton.subproblem.NativeKrylovOperator;
+import org.adanewton.nn.Network;
 
 /**
  * A {@link Network} bound to a backend, with buffers for batches of up to {@link #maxBatch()} rows.
@@ -154,7 +148,7 @@ public abstract class NetworkModel implements AutoCloseable {
 
     /**
      * The exact Hessian at the cached point as an operator (each apply is {@link #hvpCached}); on
-     * backends with native solves it is a {@link NativeKrylovOperator}.
+     * backends with native solves it is a {@link NativeCurvature}.
      */
     public final CurvatureOperator hessian() {
         return hessian;
@@ -169,7 +163,7 @@ public abstract class NetworkModel implements AutoCloseable {
      * The cached point's curvature (Hessian or Gauss-Newton) for backends that run whole Krylov
      * solves natively (one call per solve, products computed natively at the cached point).
      */
-    private final class NativeCachedCurvature implements NativeKrylovOperator {
+    private final class NativeCachedCurvature implements NativeCurvature {
         private final int curvature;
 
         NativeCachedCurvature(int curvature) {
@@ -192,26 +186,26 @@ public abstract class NetworkModel implements AutoCloseable {
         }
 
         @Override
-        public StepResult steihaug(Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+        public double[] steihaug(Vector g, Vector a, double radius, int maxIterations, double tolerance, int rule, Vector s) {
             Batch held = enterCached();
             try {
                 checkSolve(g, a, s);
-                double[] r = nativeSteihaug(curvature, g, a, radius, o, s);
+                double[] r = nativeSteihaug(curvature, g, a, radius, maxIterations, tolerance, rule, s);
                 s.markWritten();
-                return NativeKrylovOperator.decode(r);
+                return r;
             } finally {
                 exit(held);
             }
         }
 
         @Override
-        public StepResult lanczos(boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+        public double[] lanczos(boolean cubic, Vector g, Vector a, double reg, int maxIterations, double tolerance, int rule, Vector s) {
             Batch held = enterCached();
             try {
                 checkSolve(g, a, s);
-                double[] r = nativeLanczos(curvature, cubic, g, a, reg, o, s);
+                double[] r = nativeLanczos(curvature, cubic, g, a, reg, maxIterations, tolerance, rule, s);
                 s.markWritten();
-                return NativeKrylovOperator.decode(r);
+                return r;
             } finally {
                 exit(held);
             }
@@ -221,14 +215,15 @@ public abstract class NetworkModel implements AutoCloseable {
     /**
      * The native Steihaug solve behind {@link #hessian()} / {@link #gaussNewton()} (curvature 0 / 1;
      * arguments validated) for models built with nativeSolves: returns the native result array
-     * (see {@link NativeKrylovOperator#decode}).
+     * (see {@link NativeCurvature}).
      */
-    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, KrylovOptions o, Vector s) {
+    protected double[] nativeSteihaug(int curvature, Vector g, Vector a, double radius, int maxIterations, double tolerance, int rule, Vector s) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Steihaug solve");
     }
 
     /** The native GLTR (cubic false) or ARC (cubic true) solve, as {@link #nativeSteihaug}. */
-    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, KrylovOptions o, Vector s) {
+    protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, int maxIterations, double tolerance, int rule,
+            Vector s) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Lanczos solve");
     }
 

@@ -1,7 +1,9 @@
-package org.adanewton.backend;
+package org.adanewton.select;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.BackendUnavailableException;
 import org.adanewton.backend.cuda.CudaProbe;
 import org.junit.jupiter.api.Test;
 

@@ -1,0 +1,53 @@
+package org.adanewton.minimizer;
+
+import org.adanewton.api.Norm;
+import org.adanewton.api.RegionPolicy;
+import org.adanewton.api.StepSolver;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.norm.DiagonalNorm;
+import org.adanewton.subproblem.CauchyPoint;
+import org.adanewton.subproblem.KrylovSolvers;
+
+/**
+ * What a {@link Minimizer} is made of besides its problem and its stopping rules: the step solver,
+ * the region policy (TR radius or ARC sigma) and the norm (the region's metric and the solver's
+ * preconditioner). Any implementations of the three interfaces work together as long as the solver
+ * and the policy agree on {@code isCubic()}; {@link #of} makes the named methods' strategies.
+ *
+ * <p>Thread safety: immutable itself; the strategies it holds are used by one minimizer at a time.
+ *
+ * @param solver the subproblem solver
+ * @param policy the acceptance and regularization update rule
+ * @param norm   the metric A = diag(a), updated with every gradient
+ */
+public record Strategies(StepSolver solver, RegionPolicy policy, Norm norm) {
+
+    public Strategies {
+        if (solver == null || policy == null || norm == null) throw new IllegalArgumentException("solver, policy and norm must not be null");
+        if (solver.isCubic() != policy.isCubic())
+            throw new IllegalArgumentException("the solver " + solver.name() + " is " + (solver.isCubic() ? "" : "not ") + "cubic but the policy "
+                    + policy + " is " + (policy.isCubic() ? "" : "not ") + "cubic");
+    }
+
+    /**
+     * The strategies of options.method() with options.norm(), options.krylov() and the method's
+     * policy, for vectors of the problem's backend and dimension. A Krylov method gets a native
+     * whole-solve where the problem's curvature offers one (a CPU or CUDA network's), else the Java
+     * loop. The caller closes the solver and the norm.
+     */
+    public static Strategies of(MinimizerOptions options, Problem problem) {
+        Backend backend = problem.backend();
+        int n = problem.dimension();
+        CurvatureOperator curvature = problem.curvature();
+        StepSolver solver = switch (options.method()) {
+            case TR_STEIHAUG -> KrylovSolvers.steihaug(backend, n, options.krylov(), curvature);
+            case TR_GLTR -> KrylovSolvers.gltr(backend, n, options.krylov(), curvature);
+            case TR_CAUCHY -> new CauchyPoint(backend, n, false);
+            case ARC -> KrylovSolvers.arc(backend, n, options.krylov(), curvature);
+            case ARC_CAUCHY -> new CauchyPoint(backend, n, true);
+        };
+        RegionPolicy policy = options.method().cubic ? options.cubic() : options.trustRegion();
+        return new Strategies(solver, policy, DiagonalNorm.create(backend, n, options.norm()));
+    }
+}
