@@ -20,7 +20,17 @@ import org.adanewton.nn.Network;
 public final class NetworkProblem implements Problem {
 
     /** Which curvature the model uses. */
-    public enum Curvature { HESSIAN, GAUSS_NEWTON }
+    public enum Curvature {
+        HESSIAN,
+        GAUSS_NEWTON;
+
+        /** The curvature named {@code hessian}, or {@code gauss-newton} / {@code gn} (any case). */
+        public static Curvature parse(String name) {
+            if ("hessian".equalsIgnoreCase(name)) return HESSIAN;
+            if ("gauss-newton".equalsIgnoreCase(name) || "gn".equalsIgnoreCase(name)) return GAUSS_NEWTON;
+            throw new IllegalArgumentException("curvature = '" + name + "'; must be hessian or gauss-newton");
+        }
+    }
 
     private final Backend backend;
     private final Network network;

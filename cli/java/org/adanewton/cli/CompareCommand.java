@@ -62,7 +62,7 @@ final class CompareCommand implements Callable<Integer> {
             p = Preset.get(preset.name);
             for (String m : methods == null ? p.compareMethods() : methods) configs.add(options.apply(TrainConfig.of(p, MethodSpec.parse(m), epochs)));
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
         Path dir = out.or("compare-" + p.name());
         Files.createDirectories(dir);

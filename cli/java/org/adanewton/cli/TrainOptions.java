@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -100,7 +99,8 @@ final class TrainOptions {
             Map.entry("batch", "--batch"), Map.entry("hessianBatch", "--hessian-batch"), Map.entry("warmEpochs", "--warm-epochs"),
             Map.entry("pivotEvery", "--pivot-every"), Map.entry("pivotGrowth", "--pivot-growth"), Map.entry("pivotCap", "--pivot-cap"),
             Map.entry("evalEvery", "--eval-every"), Map.entry("checkpointEvery", "--checkpoint-every"), Map.entry("trainSamples", "--train-samples"),
-            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"), Map.entry("backend", "--backend"), Map.entry("rule", "--krylov-rule"));
+            Map.entry("threads", "--threads"), Map.entry("epochs", "--epochs"), Map.entry("backend", "--backend"), Map.entry("rule", "--krylov-rule"),
+            Map.entry("epsPlacement", "--eps-placement"), Map.entry("curvature", "--curvature"));
 
     private static final Pattern NAMED = Pattern.compile("(?<![\\w-])([a-zA-Z][a-zA-Z0-9]*) = ");
 
@@ -216,11 +216,7 @@ final class TrainOptions {
         if (norm != null) {
             NormOptions.Builder nb = NormOptions.builder(norm.kind()).beta(or(beta, norm.beta())).beta2(norm.beta2()).eps(or(eps, norm.eps()))
                     .biasCorrection(norm.biasCorrection()).clamp(norm.aMin(), norm.aMax()).epsPlacement(norm.epsPlacement());
-            if (epsPlacement != null) nb.epsPlacement(switch (epsPlacement.toLowerCase(Locale.ROOT)) {
-                case "after-root" -> EpsPlacement.AFTER_ROOT;
-                case "initial-accumulator" -> EpsPlacement.INITIAL_ACCUMULATOR;
-                default -> throw new IllegalArgumentException("--eps-placement = '" + epsPlacement + "'; must be after-root or initial-accumulator");
-            });
+            if (epsPlacement != null) nb.epsPlacement(EpsPlacement.parse(epsPlacement));
             if (clamp != null) {
                 if (clamp.length != 2) throw new IllegalArgumentException("--clamp takes two values aMin,aMax; got " + clamp.length);
                 nb.clamp(clamp[0], clamp[1]);
@@ -241,11 +237,7 @@ final class TrainOptions {
             }
         }
         NetworkProblem.Curvature curv = b.curvature();
-        if (curvature != null) curv = switch (curvature.toLowerCase(Locale.ROOT)) {
-            case "hessian" -> NetworkProblem.Curvature.HESSIAN;
-            case "gauss-newton", "gn" -> NetworkProblem.Curvature.GAUSS_NEWTON;
-            default -> throw new IllegalArgumentException("--curvature = '" + curvature + "'; must be hessian or gauss-newton");
-        };
+        if (curvature != null) curv = NetworkProblem.Curvature.parse(curvature);
         TrainConfig.Builder c = b.toBuilder().curvature(curv).trustRegion(tr).cubic(cubic).krylov(k).norm(norm).firstOrder(fo).warmStart(warm)
                 .warmEpochs(b.firstOrder() == null ? or(warmEpochs, b.warmEpochs()) : 0).threads(execution.threads());
         given(batch, c::batch);
