@@ -18,7 +18,7 @@ import org.adanewton.backend.Vector;
  *
  * <p>This is the loop over the backend's vectors. Where the curvature is a CPU or CUDA network's
  * cached Hessian or Gauss-Newton matrix, {@link KrylovSolvers#steihaug} gives the same loop run
- * inside native code in one JNI call (the driver of native/cpu/krylov_driver.h, on the CPU or the
+ * inside native code in one JNI call (the driver of native/common/krylov_driver.h, on the CPU or the
  * device).
  * Work vectors are allocated once per solver: a solve allocates nothing.
  *

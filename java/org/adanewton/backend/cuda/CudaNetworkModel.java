@@ -80,7 +80,7 @@ final class CudaNetworkModel extends NetworkModel {
     }
 
     /**
-     * A whole Steihaug solve on the device: the shared native driver (native/cpu/krylov_driver.h)
+     * A whole Steihaug solve on the device: the shared native driver (native/common/krylov_driver.h)
      * over device vectors; the host waits once per solve and twice per CG iteration.
      */
     @Override
