@@ -12,6 +12,10 @@ import java.util.SplittableRandom;
  * <p>Parameter layout: for each dense layer its weight W (out x in, row-major, like PyTorch's
  * {@code Linear.weight}) followed by its bias b (out).
  *
+ * <p>Tensor names ({@link #parameters()}): those of the same model written as a PyTorch
+ * {@code nn.Sequential}, "I.weight" and "I.bias" with I the layer's index among the Sequential's
+ * modules (see {@link #sequentialIndex(int)}).
+ *
  * <p>Thread safety: immutable: safe to share between threads (its Builder is not thread-safe).
  */
 public final class Network {
@@ -143,6 +147,9 @@ public final class Network {
     private final Loss loss;
     private final Regularization regularization;
     private final int parameterCount;
+    /** Each layer's index in the equivalent nn.Sequential (the one place the naming rule is computed). */
+    private final int[] sequentialIndex;
+    private final List<Parameter> parameters;
 
     private Network(int[] inputShape, List<Layer> layers, Loss loss, Regularization regularization) {
         this.inputShape = inputShape.clone();
@@ -152,6 +159,19 @@ public final class Network {
         int count = 0;
         for (Layer l : layers) count += l.parameterCount();
         this.parameterCount = count;
+        this.sequentialIndex = new int[layers.size()];
+        List<Parameter> named = new ArrayList<>();
+        int module = 0;
+        for (int l = 0; l < layers.size(); l++) {
+            Layer layer = layers.get(l);
+            sequentialIndex[l] = module;
+            if (layer.hasParameters()) {
+                named.add(new Parameter(module + ".weight", l, "weight", layer.weightShape(), layer.weightOffset()));
+                named.add(new Parameter(module + ".bias", l, "bias", new long[] {layer.biasCount()}, layer.biasOffset()));
+            }
+            module += layer.activation() == Activation.IDENTITY ? 1 : 2;
+        }
+        this.parameters = List.copyOf(named);
     }
 
     /** A network on flat input vectors of this size. */
@@ -224,6 +244,49 @@ public final class Network {
             }
         }
         return w;
+    }
+
+    /**
+     * One parameter tensor: its name as PyTorch's {@code state_dict} of the equivalent
+     * {@code nn.Sequential} names it ("0.weight", "2.bias"), the network layer it belongs to, its
+     * kind ("weight" or "bias"), its shape (PyTorch's layout) and where it starts in the flat vector.
+     */
+    public record Parameter(String name, int layer, String kind, long[] shape, int offset) {
+        public Parameter {
+            shape = shape.clone();
+        }
+
+        /** A copy of the shape. */
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        /** How many values it holds. */
+        public int count() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return (int) n;
+        }
+    }
+
+    /**
+     * The index of layer {@code layer} among the modules of the equivalent PyTorch
+     * {@code nn.Sequential}. The rule: each layer is one module (Linear, Conv2d, MaxPool2d,
+     * AvgPool2d, Flatten), and a dense or conv2d layer's activation, when it is not the identity, is
+     * the module after it (Tanh, Sigmoid, ReLU, Softplus); the loss is not a module. So
+     * {@code builder(784).dense(128).tanh().dense(10)} is Sequential(Linear, Tanh, Linear): layers 0
+     * and 1 are modules 0 and 2; the conv net conv-relu-maxpool-conv-relu-maxpool-flatten-dense-relu-dense
+     * has its parameters at modules 0, 3, 7 and 9.
+     */
+    public int sequentialIndex(int layer) {
+        if (layer < 0 || layer >= layers.size()) throw new IndexOutOfBoundsException("layer = " + layer + "; the network has " + layers.size());
+        return sequentialIndex[layer];
+    }
+
+    /** The parameter tensors in the flat vector's order: each dense or conv2d layer's weight, then its bias. */
+    public List<Parameter> parameters() {
+        return parameters;
     }
 
     /** The regularizer's value at w (double): (lambda/2) sum ||T||^2 or lambda sum ||T||. */
