@@ -17,9 +17,11 @@ import org.adanewton.data.HeapBudget;
 import org.adanewton.nn.Network;
 
 /**
- * A checkpoint directory: weights.safetensors (the network's tensors "layers.L.weight" ([out, in]
- * for dense, [out, in, k, k] for conv2d layers, L the layer's index) and "layers.L.bias" [out],
- * loadable from Python), optimizer.safetensors (every other vector of the
+ * A checkpoint directory: weights.safetensors (the network's tensors as {@link Weights} names them,
+ * "I.weight" ([out, in] for dense, [out, in, k, k] for conv2d layers) and "I.bias" [out], I the
+ * layer's index in the equivalent PyTorch nn.Sequential, so that
+ * {@code model.load_state_dict(safetensors.torch.load_file(...))} loads it; formats 1 and 2 named
+ * them "layers.L.weight", L the network layer's index), optimizer.safetensors (every other vector of the
  * optimizer state) and state.json (configuration and scalars). Written into a temporary directory
  * and moved into place, so a crash mid-write leaves the previous checkpoint intact.
  *
@@ -28,8 +30,14 @@ import org.adanewton.nn.Network;
  * (a run holds the lock OUT/.adanewton.lock for this).
  */
 public final class Checkpoint {
-    /** 2: strict JSON, nulls written, the data source and the first-order failure counters recorded; 1 is still read. */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * 3: weights.safetensors names its tensors as PyTorch's nn.Sequential does ("0.weight"; the
+     * state.json is as in 2). 2: strict JSON, nulls written, the data source and the first-order
+     * failure counters recorded; its weights named "layers.L.weight". 1 and 2 are still read.
+     */
+    public static final int FORMAT_VERSION = 3;
+    /** The oldest format read. */
+    static final int OLDEST_FORMAT = 1;
     /** A state.json larger than this is not one of ours. */
     static final long MAX_STATE_BYTES = 1 << 20;
     static final Gson GSON = StrictJson.GSON;
@@ -53,15 +61,7 @@ public final class Checkpoint {
         Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".tmp");
         try {
             String dtype = float32 ? "F32" : "F64";
-            Map<String, Safetensors.Tensor> w = new LinkedHashMap<>();
-            for (int l = 0; l < net.layers().size(); l++) {
-                Network.Layer d = net.layers().get(l);
-                if (!d.hasParameters()) continue;
-                w.put("layers." + l + ".weight", new Safetensors.Tensor(dtype, d.weightShape(),
-                        Arrays.copyOfRange(weights, d.weightOffset(), d.weightOffset() + d.weightCount())));
-                w.put("layers." + l + ".bias", new Safetensors.Tensor(dtype, new long[] {d.biasCount()},
-                        Arrays.copyOfRange(weights, d.biasOffset(), d.biasOffset() + d.biasCount())));
-            }
+            Map<String, Safetensors.Tensor> w = Weights.tensors(net, weights, float32);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "adanewton");
             meta.put("network", state.network());
@@ -177,8 +177,8 @@ public final class Checkpoint {
         try {
             String text = Files.readString(json, StandardCharsets.UTF_8);
             int version = formatVersion(text);
-            if (version != FORMAT_VERSION && version != 1)
-                throw new IOException(json + ": format version " + version + "; this version reads 1 and " + FORMAT_VERSION);
+            if (version < OLDEST_FORMAT || version > FORMAT_VERSION)
+                throw new IOException(json + ": format version " + version + "; this version reads " + OLDEST_FORMAT + " to " + FORMAT_VERSION);
             state = (version == 1 ? StrictJson.LEGACY : GSON).fromJson(text, State.class);
         } catch (java.nio.charset.MalformedInputException e) {
             throw new IOException(json + " is not UTF-8 text");
@@ -195,7 +195,8 @@ public final class Checkpoint {
     /**
      * Reads a checkpoint of `net` and verifies it, trusting nothing: the state as {@link #readState};
      * the network's description and parameter count; in weights.safetensors exactly the network's
-     * tensors ("layers.L.weight", "layers.L.bias"), each with the layer's shape and a float dtype; in
+     * tensors (format 3: "I.weight", "I.bias" as {@link Weights} names them; formats 1 and 2:
+     * "layers.L.weight", "layers.L.bias"), each with the layer's shape and a float dtype; in
      * optimizer.safetensors only known vectors of the parameter count; every value finite. A
      * checkpoint of another network is refused with both descriptions in the message.
      */
@@ -207,16 +208,9 @@ public final class Checkpoint {
         if (state.parameters() != n)
             throw new IOException(dir.resolve("state.json") + ": parameters = " + state.parameters() + "; the network has " + n);
         Path weightsFile = dir.resolve("weights.safetensors"), optimizerFile = dir.resolve("optimizer.safetensors");
-        Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>(Safetensors.read(weightsFile).tensors());
-        double[] weights = new double[n];
-        for (int l = 0; l < net.layers().size(); l++) {
-            Network.Layer d = net.layers().get(l);
-            if (!d.hasParameters()) continue;
-            copy(weightsFile, tensors.remove("layers." + l + ".weight"), "layers." + l + ".weight", d.weightShape(), weights, d.weightOffset());
-            copy(weightsFile, tensors.remove("layers." + l + ".bias"), "layers." + l + ".bias", new long[] {d.biasCount()}, weights, d.biasOffset());
-        }
-        if (!tensors.isEmpty())
-            throw new IOException(weightsFile + ": tensors " + tensors.keySet() + " are not parameters of this network (" + net.shortName() + ")");
+        // format 3 names the tensors as PyTorch's nn.Sequential, 1 and 2 "layers.L.*": each format its own naming
+        double[] weights = Weights.read(net, weightsFile, Safetensors.read(weightsFile).tensors(),
+                state.formatVersion() >= 3 ? Weights.Naming.SEQUENTIAL : Weights.Naming.LAYERS);
         Map<String, double[]> vectors = new LinkedHashMap<>();
         for (Map.Entry<String, Safetensors.Tensor> e : Safetensors.read(optimizerFile).tensors().entrySet()) {
             if (!VECTORS.contains(e.getKey())) throw new IOException(optimizerFile + ": unknown tensor '" + e.getKey() + "'; expected some of " + VECTORS);

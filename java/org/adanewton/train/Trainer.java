@@ -175,6 +175,23 @@ public final class Trainer implements AutoCloseable {
         return finished.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Starts from these weights instead of the seeded initialization (e.g. from {@link Weights#load},
+     * a file PyTorch saved): a flat vector of the network's parameter count, every value finite.
+     * Call it before {@link #run} with no checkpoint (a resumed run takes its checkpoint's weights);
+     * the seed still draws the batches.
+     */
+    public void startFrom(double[] weights) {
+        if (weights.length != network.parameterCount())
+            throw new IllegalArgumentException("the initial weights hold " + weights.length + " values; the network has " + network.parameterCount()
+                    + " parameters");
+        for (int i = 0; i < weights.length; i++)
+            if (!Double.isFinite(weights[i])) throw new IllegalArgumentException("the initial weights hold " + weights[i] + " at index " + i
+                    + "; values must be finite");
+        if (iterations > 0) throw new IllegalStateException("the run has started; initial weights are set before run()");
+        backend.set(w, weights);
+    }
+
     /** Runs (or continues, when resume is non-null) until the epochs are done, a failure ends it, or a stop is requested. */
     public Result run(Checkpoint.Loaded resume) throws IOException {
         try {

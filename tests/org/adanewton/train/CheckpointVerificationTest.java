@@ -27,14 +27,16 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointVerificationTest {
     static Path good;
     static Network net;
+    static TrainConfig small;
+    static DataLocator.Located data;
 
     @BeforeAll
     static void write(@TempDir Path dir) throws Exception {
-        DataLocator.Located data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
+        data = DataLocator.fashionMnist(Path.of("data/fashion-mnist-subset"));
         Preset p = Preset.get("fmnist-mlp");
         net = p.network();
         TrainConfig c = TrainConfig.of(p, MethodSpec.parse("tr-rmsprop"), 2);
-        TrainConfig small = c.toBuilder().epochs(2).batch(100).hessianBatch(0).seed(3).warmEpochs(1).pivotEvery(1).evalEvery(1).checkpointEvery(0)
+        small = c.toBuilder().epochs(2).batch(100).hessianBatch(0).seed(3).warmEpochs(1).pivotEvery(1).evalEvery(1).checkpointEvery(0)
                 .trainSamples(500).threads(1).backend(BackendKind.CPU).build();
         try (CpuBackend be = new CpuBackend(1); Trainer t = new Trainer(small, net, data.train(), data.test(), be, dir, (row, tr) -> {})) {
             assertEquals("completed", t.run(null).status());
@@ -72,10 +74,10 @@ class CheckpointVerificationTest {
 
     @Test
     void tensorsAreComparedWithTheNetwork(@TempDir Path tmp) throws IOException {
-        refused(mutate(tmp, "weights.safetensors", header(h -> h.replace("layers.0.weight", "layers.0.weighs"))), "weights.safetensors",
-                "lacks the tensor 'layers.0.weight'");
+        refused(mutate(tmp, "weights.safetensors", header(h -> h.replace("\"0.weight", "\"0.weighs"))), "weights.safetensors",
+                "lacks the tensor '0.weight'");
         refused(mutate(tmp, "weights.safetensors", header(h -> h.replace("[128,784]", "[784,128]"))), "weights.safetensors",
-                "'layers.0.weight' has shape [784, 128]; the network's is [128, 784]");
+                "'0.weight' has shape [784, 128]; the network's is [128, 784]");
         refused(mutate(tmp, "optimizer.safetensors", header(h -> h.replace("norm.accumulator", "norm.accumulater"))), "optimizer.safetensors",
                 "unknown tensor 'norm.accumulater'");
     }
@@ -90,8 +92,8 @@ class CheckpointVerificationTest {
         refused(mutate(tmp, "weights.safetensors", offByOne), "weights.safetensors", "is not one JSON object", "a wrong header length");
         refused(mutate(tmp, "weights.safetensors", bytes -> java.util.Arrays.copyOf(bytes, bytes.length + 4)), "weights.safetensors",
                 "the tensors end at data offset");
-        // layers.0.bias made to overlap the first tensor: begins where layers.0.weight begins
-        refused(mutate(tmp, "weights.safetensors", header(h -> h.replaceFirst("(\"layers\\.0\\.bias\":\\{[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)",
+        // 0.bias made to overlap the first tensor: begins where 0.weight begins
+        refused(mutate(tmp, "weights.safetensors", header(h -> h.replaceFirst("(\"0\\.bias\":\\{[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)",
                 "$1" + 0 + "," + 4 * 128))), "weights.safetensors", "both start at data offset 0");
         refused(mutate(tmp, "weights.safetensors", header(h -> "[".repeat(5000) + "]".repeat(5000))), "weights.safetensors", "nests 5000 levels");
         refused(mutate(tmp, "weights.safetensors", bytes -> {
@@ -134,16 +136,71 @@ class CheckpointVerificationTest {
     @Test
     void aFormatOneStateStillReads(@TempDir Path tmp) throws IOException {
         // as the format-1 writer wrote it: nulls and the newer fields left out, non-finite doubles as bare words
-        String v1 = Files.readString(good.resolve("state.json")).replace("\"formatVersion\": 2", "\"formatVersion\": 1")
+        String v1 = Files.readString(good.resolve("state.json")).replace("\"formatVersion\": 3", "\"formatVersion\": 1")
                 .replaceAll(",\\s*\"[A-Za-z]+\": null", "").replaceAll("\"[A-Za-z]+\": null,\\s*", "")
                 .replaceAll(",\\s*\"firstOrderInvalid(Streak)?\": \\d+", "").replaceAll("\"(NaN|-?Infinity)\"", "$1")
                 .replaceAll(",\\s*\"data\": \\{[^}]*\\}", "");
         assertFalse(v1.contains("null") || v1.contains("firstOrderInvalid") || v1.contains("\"data\""), v1);
         Path ckpt = mutate(tmp, "state.json", bytes -> v1.getBytes(StandardCharsets.UTF_8));
+        layerNames(ckpt); // and its weights named as format 1 named them
         Checkpoint.Loaded loaded = Checkpoint.read(ckpt, net);
         assertEquals(1, loaded.state().formatVersion());
+        assertArrayEquals(Checkpoint.read(good, net).weights(), loaded.weights());
         assertNull(loaded.state().data(), "format 1 recorded no data source");
         assertEquals(Checkpoint.read(good, net).state().trainer().iterations(), loaded.state().trainer().iterations());
+    }
+
+    /**
+     * Renames the tensors of ckpt/weights.safetensors as checkpoint formats 1 and 2 wrote them
+     * ("layers.L.weight", L the network layer), the values, dtypes, order and metadata kept: the
+     * file the format-2 writer wrote for the same weights.
+     */
+    private static void layerNames(Path ckpt) throws IOException {
+        Path file = ckpt.resolve("weights.safetensors");
+        Safetensors.Contents c = Safetensors.read(file);
+        Map<String, Safetensors.Tensor> renamed = new LinkedHashMap<>();
+        for (Network.Parameter p : net.parameters()) renamed.put("layers." + p.layer() + "." + p.kind(), c.tensors().get(p.name()));
+        assertEquals(c.tensors().size(), renamed.size());
+        Safetensors.write(file, renamed, c.metadata());
+    }
+
+    /** A copy of the good checkpoint as the format-2 writer wrote it: formatVersion 2, tensors "layers.L.*". */
+    private static Path formatTwo(Path tmp) throws IOException {
+        Path ckpt = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8).replace("\"formatVersion\": 3", "\"formatVersion\": 2")
+                .getBytes(StandardCharsets.UTF_8));
+        layerNames(ckpt);
+        return ckpt;
+    }
+
+    @Test
+    void aFormatTwoCheckpointWithLayerNamesStillResumes(@TempDir Path tmp) throws IOException {
+        Path v2 = formatTwo(tmp);
+        assertTrue(Safetensors.read(v2.resolve("weights.safetensors")).tensors().containsKey("layers.1.bias"));
+        Checkpoint.Loaded loaded = Checkpoint.read(v2, net);
+        assertEquals(2, loaded.state().formatVersion());
+        assertArrayEquals(Checkpoint.read(good, net).weights(), loaded.weights());
+        // resumed for one more epoch, it writes format 3 with PyTorch's names
+        Path out = tmp.resolve("resumed");
+        try (CpuBackend be = new CpuBackend(1);
+                Trainer t = new Trainer(small.withEpochs(3), net, data.train(), data.test(), be, out, (row, tr) -> {})) {
+            assertEquals("completed", t.run(loaded).status());
+        }
+        Checkpoint.Loaded after = Checkpoint.read(out.resolve("checkpoint"), net);
+        assertEquals(Checkpoint.FORMAT_VERSION, after.state().formatVersion());
+        assertTrue(after.state().trainer().iterations() > loaded.state().trainer().iterations());
+        assertEquals(java.util.List.of("0.weight", "0.bias", "2.weight", "2.bias"),
+                java.util.List.copyOf(Safetensors.read(out.resolve("checkpoint").resolve("weights.safetensors")).tensors().keySet()));
+    }
+
+    @Test
+    void eachFormatReadsItsOwnNames(@TempDir Path tmp) throws IOException {
+        // format 3 with the old names, format 2 with the new: refused, naming the tensor the format expects
+        Path v3old = mutate(tmp, "state.json", bytes -> bytes);
+        layerNames(v3old);
+        refused(v3old, "weights.safetensors", "lacks the tensor '0.weight' [128, 784]");
+        Path v2new = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8)
+                .replace("\"formatVersion\": 3", "\"formatVersion\": 2").getBytes(StandardCharsets.UTF_8));
+        refused(v2new, "weights.safetensors", "lacks the tensor 'layers.0.weight' [128, 784]");
     }
 
     @Test
@@ -167,7 +224,8 @@ class CheckpointVerificationTest {
         check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": null,"), "null where TrainConfig needs a value (long)");
         check.accept(j -> j.replaceFirst("\"method\": \"tr-rmsprop\"", "\"method\": null"), "null where TrainConfig needs a value (String)");
         check.accept(j -> j.replaceFirst("\"mainSampler\": \\{[^}]*\\}", "\"mainSampler\": null"), "null where TrainerState needs a value (State)");
-        check.accept(j -> j.replaceFirst("\"formatVersion\": 2", "\"formatVersion\": 7"), "format version 7; this version reads 1 and 2");
+        check.accept(j -> j.replaceFirst("\"formatVersion\": 3", "\"formatVersion\": 7"), "format version 7; this version reads 1 to 3");
+        check.accept(j -> j.replaceFirst("\"formatVersion\": 3", "\"formatVersion\": 0"), "format version 0; this version reads 1 to 3");
         check.accept(j -> j.replaceFirst("\\{", "{ // a comment\n"), "not valid JSON");
         check.accept(j -> j.substring(0, j.length() / 2), "is not a valid checkpoint state"); // cut: refused, wherever the cut falls
         check.accept(j -> "[".repeat(100_000) + "]".repeat(100_000), "no numeric formatVersion field");

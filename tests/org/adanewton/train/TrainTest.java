@@ -96,9 +96,11 @@ class TrainTest {
     void checkpointWeightsAreSafetensorsTensors(@TempDir Path dir) throws Exception {
         train(config("sgd", 1), dir, null);
         Safetensors.Contents c = Safetensors.read(dir.resolve("checkpoint").resolve("weights.safetensors"));
-        assertArrayEquals(new long[] {128, 784}, c.tensors().get("layers.0.weight").shape());
-        assertArrayEquals(new long[] {10}, c.tensors().get("layers.1.bias").shape());
-        assertEquals("F32", c.tensors().get("layers.0.weight").dtype());
+        // named as PyTorch's Sequential(Linear, Tanh, Linear) state_dict
+        assertEquals(java.util.List.of("0.weight", "0.bias", "2.weight", "2.bias"), java.util.List.copyOf(c.tensors().keySet()));
+        assertArrayEquals(new long[] {128, 784}, c.tensors().get("0.weight").shape());
+        assertArrayEquals(new long[] {10}, c.tensors().get("2.bias").shape());
+        assertEquals("F32", c.tensors().get("0.weight").dtype());
         assertEquals("adanewton", c.metadata().get("format"));
     }
 

@@ -1,0 +1,180 @@
+package org.adanewton.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.adanewton.nn.Network;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Weights in the layout PyTorch's nn.Sequential state_dict has: the names follow the Sequential's
+ * module indices, a file written as PyTorch would write it loads into the right offsets, and every
+ * mismatch is refused naming the tensor, the expected and the found shape.
+ */
+class WeightsTest {
+    static final Network MLP = Network.builder(784).dense(128).tanh().dense(10).build();
+
+    /** A file as safetensors.torch.save_file(model.state_dict()) writes it for `net`: PyTorch's names and shapes, seeded values. */
+    static Map<String, Safetensors.Tensor> pytorchStateDict(Network net, long seed, String dtype) {
+        Random r = new Random(seed);
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        for (Network.Parameter p : net.parameters()) {
+            double[] v = new double[p.count()];
+            for (int i = 0; i < v.length; i++) v[i] = dtype.equals("F32") ? (float) (r.nextGaussian() * 0.05) : r.nextGaussian() * 0.05;
+            t.put(p.name(), new Safetensors.Tensor(dtype, p.shape(), v));
+        }
+        return t;
+    }
+
+    @Test
+    void namesFollowTheSequentialModuleIndex() {
+        // Sequential(Linear, Tanh, Linear)
+        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), MLP.parameters().stream().map(Network.Parameter::name).toList());
+        assertArrayEquals(new long[] {128, 784}, MLP.parameters().get(0).shape());
+        assertArrayEquals(new long[] {10}, MLP.parameters().get(3).shape());
+        // Sequential(Conv2d, ReLU, MaxPool2d, Conv2d, ReLU, MaxPool2d, Flatten, Linear, ReLU, Linear)
+        Network conv = Preset.get("fmnist-conv").network();
+        assertEquals(List.of("0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "9.weight", "9.bias"),
+                conv.parameters().stream().map(Network.Parameter::name).toList());
+        assertArrayEquals(new long[] {20, 1, 5, 5}, conv.parameters().get(0).shape());
+        assertArrayEquals(new long[] {500, 800}, conv.parameters().get(4).shape());
+        assertEquals(List.of(0, 2, 3, 5, 6, 7, 9), java.util.stream.IntStream.range(0, conv.layers().size()).map(conv::sequentialIndex).boxed().toList());
+        // an identity activation adds no module: Sequential(Linear, Linear, Sigmoid, Linear)
+        Network plain = Network.builder(4).dense(3).dense(3).sigmoid().dense(2).build();
+        assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"),
+                plain.parameters().stream().map(Network.Parameter::name).toList());
+        // an average pool is a module too: Sequential(Conv2d, Tanh, AvgPool2d, Flatten, Linear)
+        Network avg = Network.builder(1, 6, 6).conv2d(1, 2, 3).tanh().avgPool2d(2).flatten().dense(2).build();
+        assertEquals(List.of("0.weight", "0.bias", "4.weight", "4.bias"), avg.parameters().stream().map(Network.Parameter::name).toList());
+        int total = 0;
+        for (Network.Parameter p : conv.parameters()) total += p.count();
+        assertEquals(conv.parameterCount(), total);
+    }
+
+    @Test
+    void aPyTorchStateDictLoadsIntoTheRightOffsets(@TempDir Path dir) throws IOException {
+        for (String dtype : new String[] {"F32", "F64"}) {
+            Map<String, Safetensors.Tensor> sd = pytorchStateDict(MLP, 5, dtype);
+            Path file = dir.resolve(dtype + ".safetensors");
+            Safetensors.write(file, sd, Map.of("format", "pt"));
+            double[] w = Weights.load(MLP, file);
+            Network.Dense d0 = (Network.Dense) MLP.layers().get(0), d1 = (Network.Dense) MLP.layers().get(1);
+            // weight[o][i] (row-major, out x in) and bias[o]
+            assertEquals(sd.get("0.weight").values()[3 * 784 + 17], w[d0.weightOffset() + 3 * 784 + 17]);
+            assertEquals(sd.get("0.bias").values()[127], w[d0.biasOffset() + 127]);
+            assertEquals(sd.get("2.weight").values()[9 * 128 + 5], w[d1.weightOffset() + 9 * 128 + 5]);
+            assertEquals(sd.get("2.bias").values()[0], w[d1.biasOffset()]);
+            // and written back, the same tensors
+            Path again = dir.resolve(dtype + "-again.safetensors");
+            Weights.save(MLP, w, dtype.equals("F32"), again);
+            Map<String, Safetensors.Tensor> back = Safetensors.read(again).tensors();
+            assertEquals(List.copyOf(sd.keySet()), List.copyOf(back.keySet()));
+            for (String k : sd.keySet()) assertArrayEquals(sd.get(k).values(), back.get(k).values(), k);
+        }
+        // mixed dtypes, as a state_dict may hold
+        Map<String, Safetensors.Tensor> mixed = pytorchStateDict(MLP, 6, "F32");
+        mixed.put("2.bias", pytorchStateDict(MLP, 6, "F64").get("2.bias"));
+        Safetensors.write(dir.resolve("mixed.safetensors"), mixed, Map.of());
+        assertEquals(MLP.parameterCount(), Weights.load(MLP, dir.resolve("mixed.safetensors")).length);
+    }
+
+    @Test
+    void theOlderCheckpointNamesLoadToo(@TempDir Path dir) throws IOException {
+        Map<String, Safetensors.Tensor> sd = pytorchStateDict(MLP, 7, "F32"), old = new LinkedHashMap<>();
+        for (Network.Parameter p : MLP.parameters()) old.put("layers." + p.layer() + "." + p.kind(), sd.get(p.name()));
+        Safetensors.write(dir.resolve("new.safetensors"), sd, Map.of());
+        Safetensors.write(dir.resolve("old.safetensors"), old, Map.of("format", "adanewton"));
+        assertArrayEquals(Weights.load(MLP, dir.resolve("new.safetensors")), Weights.load(MLP, dir.resolve("old.safetensors")));
+    }
+
+    private static String refused(Network net, Path file) {
+        IOException e = assertThrows(IOException.class, () -> Weights.load(net, file));
+        assertTrue(e.getMessage().contains(file.toString()), "the message names the file: " + e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test
+    void anotherArchitectureIsRefusedNamingTheFirstMismatch(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("mlp.safetensors");
+        Safetensors.write(file, pytorchStateDict(MLP, 1, "F32"), Map.of("format", "pt"));
+        String m = refused(Network.builder(784).dense(64).tanh().dense(10).build(), file);
+        assertTrue(m.contains("tensor '0.weight' has shape [128, 784]; the network's is [64, 784]"), m);
+        m = refused(Network.builder(784).dense(128).tanh().dense(32).relu().dense(10).build(), file);
+        assertTrue(m.contains("tensor '2.weight' has shape [10, 128]; the network's is [32, 128]"), m);
+        // a deeper file into a shallower network: the extra tensors named
+        Network deep = Network.builder(784).dense(128).tanh().dense(10).tanh().dense(10).build();
+        Path deeper = dir.resolve("deep.safetensors");
+        Safetensors.write(deeper, pytorchStateDict(deep, 1, "F32"), Map.of());
+        m = refused(MLP, deeper);
+        assertTrue(m.contains("tensors [4.weight, 4.bias] are not parameters of this network"), m);
+        // a tanh net's file into the same sizes without the activation: the names differ (module 1, not 2)
+        m = refused(Network.builder(784).dense(128).dense(10).build(), file);
+        assertTrue(m.contains("lacks the tensor '1.weight' [10, 128]"), m);
+        // the conv net's file into the MLP
+        Path conv = dir.resolve("conv.safetensors");
+        Safetensors.write(conv, pytorchStateDict(Preset.get("fmnist-conv").network(), 1, "F32"), Map.of());
+        m = refused(MLP, conv);
+        assertTrue(m.contains("tensor '0.weight' has shape [20, 1, 5, 5]; the network's is [128, 784]"), m);
+    }
+
+    @Test
+    void missingExtraNonFiniteAndCorruptAreRefused(@TempDir Path dir) throws IOException {
+        Map<String, Safetensors.Tensor> sd = pytorchStateDict(MLP, 2, "F32");
+        Map<String, Safetensors.Tensor> missing = new LinkedHashMap<>(sd);
+        missing.remove("2.bias");
+        Path f = dir.resolve("missing.safetensors");
+        Safetensors.write(f, missing, Map.of());
+        String m = refused(MLP, f);
+        assertTrue(m.contains("lacks the tensor '2.bias' [10]"), m);
+
+        Map<String, Safetensors.Tensor> extra = new LinkedHashMap<>(sd);
+        extra.put("num_batches_tracked", new Safetensors.Tensor("F32", new long[] {1}, new double[] {0}));
+        f = dir.resolve("extra.safetensors");
+        Safetensors.write(f, extra, Map.of());
+        m = refused(MLP, f);
+        assertTrue(m.contains("tensors [num_batches_tracked] are not parameters of this network"), m);
+
+        for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY}) {
+            Map<String, Safetensors.Tensor> nan = new LinkedHashMap<>(sd);
+            double[] v = sd.get("2.weight").values().clone();
+            v[7] = bad;
+            nan.put("2.weight", new Safetensors.Tensor("F32", new long[] {10, 128}, v));
+            f = dir.resolve("nan.safetensors");
+            Safetensors.write(f, nan, Map.of());
+            m = refused(MLP, f);
+            assertTrue(m.contains("tensor '2.weight' holds " + bad + " at index 7; values must be finite"), m);
+        }
+
+        Path good = dir.resolve("good.safetensors");
+        Safetensors.write(good, sd, Map.of());
+        byte[] bytes = Files.readAllBytes(good);
+        f = dir.resolve("truncated.safetensors");
+        Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        m = refused(MLP, f);
+        assertTrue(m.contains("truncated or corrupt"), m);
+
+        // a half-precision tensor, as torch saves a .half() model: refused by dtype
+        int length = (int) ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(bytes, 8, length, StandardCharsets.UTF_8).replaceFirst("\"F32\"", "\"F16\"");
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer out = ByteBuffer.allocate(8 + h.length + bytes.length - 8 - length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(h.length).put(h).put(bytes, 8 + length, bytes.length - 8 - length);
+        f = dir.resolve("half.safetensors");
+        Files.write(f, out.array());
+        m = refused(MLP, f);
+        assertTrue(m.contains("dtype F16; only F32 and F64 are supported"), m);
+
+        m = refused(MLP, dir.resolve("absent.safetensors"));
+        assertTrue(m.contains("does not exist"), m);
+    }
+}
