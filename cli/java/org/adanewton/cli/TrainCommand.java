@@ -1,5 +1,6 @@
 package org.adanewton.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import org.adanewton.train.MetricsLog;
 import org.adanewton.train.Preset;
 import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
+import org.adanewton.train.Weights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -47,6 +49,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue the run saved in this checkpoint directory (its configuration is used).")
     Path resume;
 
+    @Option(names = "--init", paramLabel = "FILE.safetensors",
+            description = "Start from these weights (a safetensors file named as PyTorch's nn.Sequential state_dict: 0.weight, 0.bias, ...) instead of "
+                    + "the seeded initialization; not with --resume.")
+    Path init;
+
     @Mixin
     RunOptions.ProgressOption progress;
 
@@ -67,6 +74,9 @@ final class TrainCommand implements Callable<Integer> {
         Preset p;
         try {
             if (resume != null) {
+                if (init != null)
+                    throw new IllegalArgumentException("--init is not taken with --resume: a resumed run continues from its checkpoint's weights; "
+                            + "start a new run (without --resume) to begin from " + init);
                 refuseFlagsResumeCannotHonour();
                 Checkpoint.Location found = Checkpoint.locate(resume);
                 if (found.note() != null) System.out.println("checkpoint: " + found.note());
@@ -107,6 +117,16 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
+        double[] initial = null;
+        if (init != null) {
+            try {
+                initial = Weights.load(p.network(), init);
+            } catch (IOException e) { // the library's message starts with the file: named once, after the flag
+                String why = String.valueOf(e.getMessage());
+                throw usage("--init = " + init + (why.startsWith(init.toString()) ? why.substring(init.toString().length()) : ": " + why));
+            }
+            System.out.printf(Locale.ROOT, "init: %d tensors from %s%n", p.network().parameters().size(), init);
+        }
         Path dir = out.given() == null && resume != null ? resume.toAbsolutePath().getParent() : out.or(p.name() + "-" + config.method().name());
         Backends.Selection sel = Backends.select(config.backend(), config.threadCount());
         sel.notes().forEach(System.out::println);
@@ -145,6 +165,7 @@ final class TrainCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             Trainer.Result r;
             try {
+                if (initial != null) trainer.startFrom(initial);
                 r = trainer.run(loaded);
                 Plots.trainingRun(p.network().shortName(), config.methodSpec().label(), r.rows(), dir.resolve("train.png"));
             } finally {

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.adanewton.train.MethodSpec;
 import org.adanewton.train.MetricsLog;
 import org.adanewton.train.Preset;
+import org.adanewton.train.Safetensors;
 import org.adanewton.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +47,73 @@ class TrainCommandTest {
         List<String> summary = Files.readAllLines(dir.resolve("c").resolve("summary.csv"));
         assertEquals(3, summary.size());
         assertTrue(summary.get(0).contains("epochs_to_target") && summary.get(1).startsWith("TR-RMSProp") && summary.get(2).startsWith("SGD"), summary.toString());
+    }
+
+    /** A state_dict of nn.Sequential(Linear(784, in), Tanh(), Linear(in, 10)) as safetensors.torch.save_file writes it (seeded values). */
+    private static Path stateDict(Path file, int hidden, long seed) throws Exception {
+        java.util.Random r = new java.util.Random(seed);
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        long[][] shapes = {{hidden, 784}, {hidden}, {10, hidden}, {10}};
+        String[] names = {"0.weight", "0.bias", "2.weight", "2.bias"};
+        for (int i = 0; i < names.length; i++) {
+            double[] v = new double[(int) (shapes[i].length == 2 ? shapes[i][0] * shapes[i][1] : shapes[i][0])];
+            for (int j = 0; j < v.length; j++) v[j] = (float) (0.05 * r.nextGaussian() + 0.3);
+            t.put(names[i], new Safetensors.Tensor("F32", shapes[i], v));
+        }
+        Safetensors.write(file, t, Map.of("format", "pt"));
+        return file;
+    }
+
+    @Test
+    void initStartsFromAPyTorchStateDict(@TempDir Path dir) throws Exception {
+        Path fixture = stateDict(dir.resolve("mlp.safetensors"), 128, 11);
+        CliRun t = CliRun.of("train", "--init", fixture.toString(), "--data", "data/fashion-mnist-subset", "--epochs", "1", "--train-samples", "1000",
+                "--out", dir.resolve("t").toString(), "--progress", "lines", "--backend", "cpu");
+        assertEquals(0, t.code(), t.err() + t.out());
+        assertTrue(t.out().contains("init: 4 tensors from " + fixture), t.out());
+        Safetensors.Contents written = Safetensors.read(dir.resolve("t").resolve("checkpoint").resolve("weights.safetensors"));
+        // exactly PyTorch's keys, in order, with its shapes
+        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), List.copyOf(written.tensors().keySet()));
+        long[][] shapes = {{128, 784}, {128}, {10, 128}, {10}};
+        int k = 0;
+        for (Safetensors.Tensor w : written.tensors().values()) assertArrayEquals(shapes[k++], w.shape());
+        // it started from the file (two short TR steps move little), not from the seeded initialization
+        Map<String, Safetensors.Tensor> start = Safetensors.read(fixture).tensors();
+        double moved = 0, seeded = 0;
+        double[] init = Preset.get("fmnist-mlp").network().initialize(1);
+        double[] flat = new double[init.length];
+        int at = 0;
+        for (String name : start.keySet()) {
+            double[] a = start.get(name).values(), b = written.tensors().get(name).values();
+            for (int i = 0; i < a.length; i++) {
+                moved += Math.abs(a[i] - b[i]);
+                flat[at++] = a[i];
+            }
+        }
+        for (int i = 0; i < init.length; i++) seeded += Math.abs(init[i] - flat[i]);
+        assertTrue(moved < seeded / 100, "moved " + moved + " from the file; the seeded start is " + seeded + " away");
+        // and --resume continues it as any run
+        CliRun r = CliRun.of("train", "--resume", dir.resolve("t").resolve("checkpoint").toString(), "--epochs", "2", "--progress", "lines");
+        assertEquals(0, r.code(), r.err() + r.out());
+    }
+
+    @Test
+    void initIsRefusedWithResumeAndForAnotherNetwork(@TempDir Path dir) throws Exception {
+        Path other = stateDict(dir.resolve("mlp64.safetensors"), 64, 1);
+        Path out = dir.resolve("never");
+        CliRun wrong = CliRun.of("train", "--init", other.toString(), "--data", "data/fashion-mnist-subset", "--epochs", "1", "--out", out.toString());
+        assertEquals(2, wrong.code(), wrong.err());
+        assertTrue(wrong.err().contains("--init = " + other + ": tensor '0.weight' has shape [64, 784]; the network's is [128, 784]"),
+                wrong.err());
+        assertFalse(wrong.err().contains("\tat "), "no stack trace: " + wrong.err());
+        assertFalse(Files.exists(out), "a refused --init writes nothing");
+        CliRun absent = CliRun.of("train", "--init", dir.resolve("absent.safetensors").toString(), "--out", out.toString());
+        assertEquals(2, absent.code(), absent.err());
+        assertTrue(absent.err().contains("--init = " + dir.resolve("absent.safetensors") + " is not a file (it does not exist)"), absent.err());
+        CliRun resume = CliRun.of("train", "--resume", dir.resolve("whatever").toString(), "--init", other.toString());
+        assertEquals(2, resume.code(), resume.err());
+        assertTrue(resume.err().contains("--init is not taken with --resume"), resume.err());
+        assertFalse(Files.exists(out));
     }
 
     @Test
