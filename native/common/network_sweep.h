@@ -27,7 +27,8 @@
 //   void rfwd_act(size_t l, const float* vb);  RZ += vb; RA = phi'(A) RZ
 //   void rbwd_act(size_t l);                   RG = kappa(A) RZ G + phi'(A) RG
 //   void bias_grad(size_t l, const float* D, float* db);  db = the sums of D over rows (and positions);
-//                                    called right after the activation pass that wrote D
+//                                    called right after the activation pass that wrote D (the CPU
+//                                    engine sums D in that pass; an engine may rely on it)
 //   void pool_forward(size_t l);               A(l) = pool(input(l)) (max: records the argmax)
 //   void pool_apply(size_t l, const float* rx, float* ry);   ry = P rx (max: the recorded argmax)
 //   void pool_transpose(size_t l, const float* gy, float* gx);  gx = P' gy (overwritten)
@@ -173,8 +174,9 @@ void sweep_product(E& e, int curvature, const float* w, const float* v, float* o
 
 // ---- the regularizer, tensor by tensor: lambda/2 ||w||^2 (squared) or lambda sum ||T|| (norm) ----
 
-// The regularizer's value at w from the tensors' squared norms sq; adds its gradient to grad (if
-// non-null) and keeps the tensors' norms in norms for regularizer_hvp.
+// The regularizer's value at w from the tensors' squared norms sq (for the squared regularizer only
+// their sum counts: an engine may put the whole ||w||^2 in sq[0] and zeros after it); adds its
+// gradient to grad (if non-null) and keeps the tensors' norms in norms for regularizer_hvp.
 template <class V>
 double regularizer_value(V& e, const Topology& t, const double* sq, const float* w, float* grad, double* norms) {
     if (!t.regularized()) return 0;

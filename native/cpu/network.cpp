@@ -642,9 +642,9 @@ extern "C" {
 an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double lambda, int max_batch, int threads) {
     an_net* result = nullptr;
     an::guarded([&] {
-        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
         auto net = std::make_unique<an_net>();
         net->topo = an::parse_topology(spec, spec_len, loss, reg, lambda, max_batch);
+        if (threads < 1) throw std::invalid_argument("threads must be >= 1");
         const Topology& topo = net->topo;
         size_t max_cols = 1;
         for (const Layer& L : topo.layers)

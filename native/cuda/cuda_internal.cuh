@@ -6,7 +6,7 @@
 // Rules for every .cu file of this folder (the CPU emulation, tests/cuda-emulation/translate.cpp,
 // depends on them): each kernel launch is a plain triple-chevron launch (grid, block, 0, the
 // stream) followed by its arguments and ';'; cooperative code only inside block_add; every file
-// includes this header first.
+// but probe.cu (which stands alone) includes this header first.
 #ifndef ADANEWTON_CUDA_INTERNAL_CUH
 #define ADANEWTON_CUDA_INTERNAL_CUH
 

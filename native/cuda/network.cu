@@ -159,7 +159,9 @@ struct an_cuda_net {
     double point_value(const float* w_, float* grad) {
         const int t = T();
         CK(cudaMemsetAsync(reg_dev, 0, sizeof(double) * t, s()));
-        if (topo.regularized())
+        if (topo.regularized() && topo.reg == AN_REG_SQUARED)  // only the sum counts: one reduction over the parameters, which the tensors tile
+            an::cuda::dot(s(), w_, w_, topo.params, reg_dev);
+        else if (topo.regularized())
             for (int i = 0; i < t; ++i) an::cuda::dot(s(), w_ + topo.tensors[i].off, w_ + topo.tensors[i].off, topo.tensors[i].len, reg_dev + i);
         CK(cudaGetLastError());
         CK(cudaMemcpyAsync(reg_host, reg_dev, sizeof(double) * t, cudaMemcpyDeviceToHost, s()));

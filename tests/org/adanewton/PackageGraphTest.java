@@ -53,7 +53,7 @@ class PackageGraphTest {
 
     private static final Pattern PACKAGE = Pattern.compile("^package org\\.adanewton\\.([a-z]\\w*(?:\\.[a-z]\\w*)*);", Pattern.MULTILINE);
     /** A reference to a type (or a static member's type) of an org.adanewton package. */
-    private static final Pattern REFERENCE = Pattern.compile("\\borg\\.adanewton\\.([a-z]\\w*(?:\\.[a-z]\\w*)*)\\.[A-Z]");
+    private static final Pattern REFERENCE = Pattern.compile("\\borg\\.adanewton\\.([a-z]\\w*(?:\\.[a-z]\\w*)*)\\.(?:[A-Z]|\\*)");
     /** Comments, string and character literals (which may name packages without using them). */
     private static final Pattern NOT_CODE = Pattern.compile("/\\*.*?\\*/|//[^\\n]*|\"(?:\\\\.|[^\"\\\\])*\"|'(?:\\\\.|[^'\\\\])*'", Pattern.DOTALL);
 

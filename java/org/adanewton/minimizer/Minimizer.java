@@ -94,9 +94,19 @@ public final class Minimizer implements AutoCloseable {
         int n = problem.dimension();
         if (!owned) backend.check("the norm's metric", strategies.norm().metric(), n, "the problem's dimension");
         this.x = x;
-        g = backend.allocate(n);
-        s = backend.allocate(n);
-        trial = backend.allocate(n);
+        Vector g0 = null, s0 = null;
+        try {
+            g0 = backend.allocate(n);
+            s0 = backend.allocate(n);
+            trial = backend.allocate(n);
+        } catch (RuntimeException | Error e) {  // nothing leaks from a refused construction
+            if (g0 != null) g0.close();
+            if (s0 != null) s0.close();
+            if (owned) strategies.close();
+            throw e;
+        }
+        g = g0;
+        s = s0;
         norm = strategies.norm();
         solver = strategies.solver();
         policy = strategies.policy();

@@ -4,7 +4,6 @@ import org.adanewton.api.Norm;
 import org.adanewton.api.RegionPolicy;
 import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
-import org.adanewton.backend.CurvatureOperator;
 import org.adanewton.norm.DiagonalNorm;
 import org.adanewton.subproblem.CauchyPoint;
 import org.adanewton.subproblem.KrylovSolvers;
@@ -21,7 +20,7 @@ import org.adanewton.subproblem.KrylovSolvers;
  * @param policy the acceptance and regularization update rule
  * @param norm   the metric A = diag(a), updated with every gradient
  */
-public record Strategies(StepSolver solver, RegionPolicy policy, Norm norm) {
+public record Strategies(StepSolver solver, RegionPolicy policy, Norm norm) implements AutoCloseable {
 
     public Strategies {
         if (solver == null || policy == null || norm == null) throw new IllegalArgumentException("solver, policy and norm must not be null");
@@ -32,22 +31,36 @@ public record Strategies(StepSolver solver, RegionPolicy policy, Norm norm) {
 
     /**
      * The strategies of options.method() with options.norm(), options.krylov() and the method's
-     * policy, for vectors of the problem's backend and dimension. A Krylov method gets a native
-     * whole-solve where the problem's curvature offers one (a CPU or CUDA network's), else the Java
-     * loop. The caller closes the solver and the norm.
+     * policy, for vectors of the problem's backend and dimension. A Krylov method's solve is one
+     * native call where the curvature it is given offers one (a CPU or CUDA network's), else the
+     * Java loop ({@link KrylovSolvers}). The caller closes them ({@link #close}).
      */
     public static Strategies of(MinimizerOptions options, Problem problem) {
         Backend backend = problem.backend();
         int n = problem.dimension();
-        CurvatureOperator curvature = problem.curvature();
         StepSolver solver = switch (options.method()) {
-            case TR_STEIHAUG -> KrylovSolvers.steihaug(backend, n, options.krylov(), curvature);
-            case TR_GLTR -> KrylovSolvers.gltr(backend, n, options.krylov(), curvature);
+            case TR_STEIHAUG -> KrylovSolvers.steihaug(backend, n, options.krylov());
+            case TR_GLTR -> KrylovSolvers.gltr(backend, n, options.krylov());
             case TR_CAUCHY -> new CauchyPoint(backend, n, false);
-            case ARC -> KrylovSolvers.arc(backend, n, options.krylov(), curvature);
+            case ARC -> KrylovSolvers.arc(backend, n, options.krylov());
             case ARC_CAUCHY -> new CauchyPoint(backend, n, true);
         };
         RegionPolicy policy = options.method().cubic ? options.cubic() : options.trustRegion();
-        return new Strategies(solver, policy, DiagonalNorm.create(backend, n, options.norm()));
+        try {
+            return new Strategies(solver, policy, DiagonalNorm.create(backend, n, options.norm()));
+        } catch (RuntimeException | Error e) {
+            solver.close();
+            throw e;
+        }
+    }
+
+    /** Closes the solver and the norm (the policy holds no resources). */
+    @Override
+    public void close() {
+        try {
+            solver.close();
+        } finally {
+            norm.close();
+        }
     }
 }

@@ -123,8 +123,8 @@ public final class Backends {
             try (NetworkModel m = be.model(net, 5); Batch b = be.batch(net, 5); Vector w = be.vector(w0);
                     Vector v = be.vector(v0); Vector g = be.allocate(n); Vector hv = be.allocate(n); Vector a = be.allocate(n);
                     Vector cg = be.allocate(n); Vector gltr = be.allocate(n);
-                    StepSolver steihaug = KrylovSolvers.steihaug(be, n, options, m.gaussNewton());
-                    StepSolver lanczos = KrylovSolvers.gltr(be, n, options, m.gaussNewton())) {
+                    StepSolver steihaug = KrylovSolvers.steihaug(be, n, options);
+                    StepSolver lanczos = KrylovSolvers.gltr(be, n, options)) {
                 b.set(x, y, 5);
                 m.gradient(w, b, g);
                 m.hvpCached(v, hv);

@@ -8,20 +8,19 @@ import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.Vector;
 
 /**
- * A Krylov solver bound to a native curvature: a solve on that operator is one native call (the
- * same algorithm as the Java loop); a solve on any other operator runs the Java loop it wraps.
+ * A Krylov solver that goes native where it can: a solve on a {@link NativeCurvature} is one native
+ * call (the same algorithm as the Java loop); a solve on any other operator runs the Java loop it
+ * wraps.
  *
  * <p>Thread safety: not thread-safe, like the solver it wraps.
  */
 final class NativeKrylov implements StepSolver {
-    private final NativeCurvature curvature;
     private final StepSolver loop;
     private final KrylovOptions options;
     private final boolean lanczos;
 
     /** lanczos: GLTR or ARC (as loop.isCubic()); otherwise Steihaug. */
-    NativeKrylov(NativeCurvature curvature, StepSolver loop, KrylovOptions options, boolean lanczos) {
-        this.curvature = curvature;
+    NativeKrylov(StepSolver loop, KrylovOptions options, boolean lanczos) {
         this.loop = loop;
         this.options = options;
         this.lanczos = lanczos;
@@ -29,7 +28,7 @@ final class NativeKrylov implements StepSolver {
 
     @Override
     public StepResult solve(Vector g, CurvatureOperator b, Vector metric, double regularization, Vector s) {
-        if (b != curvature) return loop.solve(g, b, metric, regularization, s);
+        if (!(b instanceof NativeCurvature curvature)) return loop.solve(g, b, metric, regularization, s);
         if (!(regularization > 0))
             throw new IllegalArgumentException((isCubic() ? "sigma" : "radius") + " = " + regularization + "; must be > 0");
         int rule = options.rule() == KrylovOptions.StoppingRule.RESIDUAL ? 0 : 1;

@@ -96,7 +96,12 @@ public record TrainConfig(String preset, MethodSpec method, int epochs, int batc
         return toBuilder().threads(newThreads).backend(newBackend).build();
     }
 
-    /** The method (as {@link #method()}; kept for the callers that named it so). */
+    /**
+     * The method, as {@link #method()}.
+     *
+     * @deprecated since method() is typed; use {@link #method()}
+     */
+    @Deprecated
     public MethodSpec methodSpec() {
         return method;
     }

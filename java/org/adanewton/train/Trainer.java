@@ -235,11 +235,13 @@ public final class Trainer implements AutoCloseable {
             if (stopRequested) return "interrupted";
             if (e >= config.epochs() - 1e-9) return "completed";
             long t0 = System.nanoTime();
-            TerminationType end = step();
+            Phase stepped = current();
+            iterations++;
+            TerminationType end = stepped.step(w, g, work);
             seconds += (System.nanoTime() - t0) * 1e-9;
             progress.onStep(epochs(), this);
             if (end != null) {
-                termination = current().termination(end);
+                termination = stepped.termination(end);  // the phase that ended the run, even where its step finished it
                 progress.message("the minimizer ended: " + end + ": " + termination);
                 return end.name().toLowerCase(Locale.ROOT);
             }
@@ -253,12 +255,6 @@ public final class Trainer implements AutoCloseable {
 
     private boolean warmDone() {
         return warm == null || warm.problem().epochs() >= config.warmEpochs() - 1e-12;
-    }
-
-    /** One iteration of the current phase. Returns a termination that ends the run, else null. */
-    private TerminationType step() {
-        iterations++;
-        return current().step(w, g, work);
     }
 
     /** Skipped first-order steps (non-finite loss or gradient) in all: of the run's first-order phase (it has at most one). */

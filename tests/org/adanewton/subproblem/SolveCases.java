@@ -31,9 +31,9 @@ public final class SolveCases {
     public static StepSolver solver(String name, Backend be, int n, int maxIterations, CurvatureOperator op) {
         KrylovOptions k = new KrylovOptions(maxIterations, 0.01, KrylovOptions.StoppingRule.RESIDUAL);
         return switch (name) {
-            case "steihaug" -> KrylovSolvers.steihaug(be, n, k, op);
-            case "gltr" -> KrylovSolvers.gltr(be, n, k, op);
-            default -> KrylovSolvers.arc(be, n, k, op);
+            case "steihaug" -> KrylovSolvers.steihaug(be, n, k);
+            case "gltr" -> KrylovSolvers.gltr(be, n, k);
+            default -> KrylovSolvers.arc(be, n, k);
         };
     }
 

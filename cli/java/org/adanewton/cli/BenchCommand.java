@@ -130,8 +130,7 @@ final class BenchCommand implements Callable<Integer> {
             double gn = time(backend, () -> model.gaussNewtonCached(v, out));
             // one native Steihaug CG iteration (per-solve time / iterations, at most 10 per solve)
             double[] cg = new double[2];
-            try (StepSolver solver = KrylovSolvers.steihaug(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL),
-                    model.hessian());
+            try (StepSolver solver = KrylovSolvers.steihaug(backend, net.parameterCount(), new KrylovOptions(10, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
                     Vector metric = backend.allocate(net.parameterCount())) {
                 backend.fill(metric, 1.0);
                 double solve = time(backend, () -> cg[0] = solver.solve(g, model.hessian(), metric, 1e30, out).iterations());
@@ -172,7 +171,7 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static void solve50(CudaBackend cuda, NetworkModel model, Vector g, Vector out, Map<String, Object> row) {
         int n = model.network().parameterCount();
-        try (StepSolver solver = KrylovSolvers.steihaug(cuda, n, new KrylovOptions(50, 1e-12, KrylovOptions.StoppingRule.RESIDUAL), model.gaussNewton());
+        try (StepSolver solver = KrylovSolvers.steihaug(cuda, n, new KrylovOptions(50, 1e-12, KrylovOptions.StoppingRule.RESIDUAL));
                 Vector metric = cuda.allocate(n)) {
             cuda.fill(metric, 1.0);
             solver.solve(g, model.gaussNewton(), metric, 1e30, out);

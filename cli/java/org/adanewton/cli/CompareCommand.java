@@ -73,7 +73,7 @@ final class CompareCommand implements Callable<Integer> {
         System.out.println("data: " + data.summary());
         List<Outcome> outcomes = new ArrayList<>();
         for (TrainConfig c : configs) {
-            String label = c.methodSpec().label();
+            String label = c.method().label();
             System.out.printf(Locale.ROOT, "== %s: %d epochs, batch %d ==%n", label, c.epochs(), c.batch());
             try (Trainer t = TrainOptions.trainer(spec.commandLine(), c, p.network(), data, backend, dir.resolve(c.method().name()),
                     progress.console(label))) {

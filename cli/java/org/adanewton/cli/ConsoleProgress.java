@@ -38,8 +38,8 @@ final class ConsoleProgress implements Trainer.Progress {
         last = r;
         String line = String.format(Locale.ROOT, "%s epoch %6.2f  train loss %.5f  log %.3f  train acc %s  test loss %s  test acc %s  %s %.3g  %7.1f s",
                 label, r.epoch(), r.trainLoss(), Math.log(r.trainLoss()), pct(r.trainAccuracy()), num(r.testLoss()), pct(r.testAccuracy()),
-                t.config().methodSpec().isSecondOrder() ? (t.config().methodSpec().method().cubic ? "sigma" : "radius") : "lr",
-                t.config().methodSpec().isSecondOrder() ? r.regularization() : t.config().firstOrder().lr(), r.seconds());
+                t.config().method().isSecondOrder() ? (t.config().method().method().cubic ? "sigma" : "radius") : "lr",
+                t.config().method().isSecondOrder() ? r.regularization() : t.config().firstOrder().lr(), r.seconds());
         if (bar) out.print("\r\033[K");
         out.println(line);
     }

@@ -92,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (epochs != null) {
                     int straight = Math.min(p.warmEpochs(), epochs - 1); // the warm start a run started for `epochs` would have
                     boolean shortened = config.warmEpochs() == config.epochs() - 1; // capped by its first epoch count, not set by --warm-epochs
-                    if (config.methodSpec().isSecondOrder() && shortened && config.warmEpochs() < straight)
+                    if (config.method().isSecondOrder() && shortened && config.warmEpochs() < straight)
                         System.out.printf(Locale.ROOT, "note: this run was started for %d epochs with %d warm-start epoch(s); a run started for %d "
                                 + "epochs has %d. It continues as started, so it will not match a straight %d-epoch run.%n", config.epochs(),
                                 config.warmEpochs(), epochs, straight, epochs);
@@ -150,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         Backend backend = sel.backend();
         System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
-                config.methodSpec().label(), config.epochs(), config.batch());
+                config.method().label(), config.epochs(), config.batch());
         try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, p.network(), data, backend, dir, progress.console(config.method().label()))) {
             // Ctrl-C: the hook asks the trainer to stop and waits for its checkpoint, then for the plot
             CountDownLatch plotted = new CountDownLatch(1);
@@ -167,7 +167,7 @@ final class TrainCommand implements Callable<Integer> {
             try {
                 if (initial != null) trainer.startFrom(initial);
                 r = trainer.run(loaded);
-                Plots.trainingRun(p.network().shortName(), config.methodSpec().label(), r.rows(), dir.resolve("train.png"));
+                Plots.trainingRun(p.network().shortName(), config.method().label(), r.rows(), dir.resolve("train.png"));
             } finally {
                 plotted.countDown();
             }
@@ -216,12 +216,12 @@ final class TrainCommand implements Callable<Integer> {
      */
     static String shortRunNote(TrainConfig config, MetricsLog.Row last) {
         TrustRegionPolicy t = config.trustRegion();
-        MethodSpec m = config.methodSpec();
+        MethodSpec m = config.method();
         if (t == null || !m.isSecondOrder() || m.method().cubic || last == null || !(last.regularization() < SHORT_RUN_GROWTH * t.initialRadius()))
             return null;
         return String.format(Locale.ROOT, "note: %s's radius ended at %.2g, within %sx of its start (--delta0 %s, growing at most %sx per step "
                 + "up to --delta-max %s): a run this short cannot show the method's behaviour; train for more --epochs or start from a larger --delta0.",
-                config.methodSpec().label(), last.regularization(), plain(SHORT_RUN_GROWTH), plain(t.initialRadius()), plain(t.gammaInc()),
+                config.method().label(), last.regularization(), plain(SHORT_RUN_GROWTH), plain(t.initialRadius()), plain(t.gammaInc()),
                 plain(t.maxRadius()));
     }
 
