@@ -452,7 +452,8 @@ class VectorObjectiveTest {
 
     @Test
     void cpuStorageViewsAreTheVectorsOwnMemory() {
-        try (CpuBackend be = new CpuBackend(1); Vector v = be.vector(1, 2, 3)) {
+        try (CpuBackend be = new CpuBackend(1)) {
+            Vector v = be.vector(1, 2, 3);
             FloatBuffer b = CpuBackend.buffer(v);
             assertEquals(3, b.capacity());
             assertEquals(3, b.remaining());
