@@ -235,7 +235,7 @@ public final class Minimizer implements AutoCloseable {
             else p.rejected++;
         }
         IterationSummary it = new IterationSummary(p.iteration, f, gradientNorm, rho, used, stepNorm, pred, ared, krylov, exit, accept, valid,
-                elapsed());
+                elapsed(), problem.isStochastic());
         if (options.keepHistory()) history.add(it);
         p.iteration++;
         return it;
@@ -260,7 +260,7 @@ public final class Minimizer implements AutoCloseable {
             case USER_STOP -> "stopped by the caller after " + iteration + " iterations";
         };
         return new Summary(why, message, iteration, p.gradients, p.values, p.products, p.krylovIterations, p.accepted, p.rejected, p.invalid,
-                p.initialValue, f, gradientNorm, p.seconds, p.solverSeconds, List.copyOf(history));
+                p.initialValue, f, gradientNorm, p.seconds, p.solverSeconds, List.copyOf(history), problem.isStochastic());
     }
 
     /** The policy's limit, for the REGION_COLLAPSED message. */

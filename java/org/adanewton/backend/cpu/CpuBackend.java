@@ -7,6 +7,7 @@ import org.adanewton.backend.Batch;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
+import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 
@@ -60,6 +61,52 @@ public final class CpuBackend extends Backend {
 
     static FloatPointer ptr(Vector v) {
         return ((CpuVector) v).data;
+    }
+
+    /**
+     * A view of v's own off-heap float32 storage (no copy), for user code that works in place (a
+     * {@code VectorObjective} writing a gradient or a Hessian-vector product): a direct, native-order
+     * FloatBuffer of capacity v.length() whose element i is v's entry i. One view per vector, made
+     * on the first call and returned again (position 0, limit v.length()) by every later call, so
+     * the call allocates nothing in steady state; use absolute get(i)/put(i, f).
+     *
+     * <p>Lifetime: the view is valid only while v is open. {@link Vector#close()} frees the memory
+     * under it, and a view used after that reads or writes freed memory (undefined behaviour, which
+     * can crash the JVM): do not keep it beyond v's life, and inside a {@code VectorObjective} call
+     * not beyond the call. Versions: a write through the view bypasses {@link Vector#version()}:
+     * call {@link Vector#markWritten()} after writing, except inside a {@code VectorObjective}
+     * call, whose caller marks the output vectors itself. Thread rule: the view is v, so the rules of
+     * {@link Vector} apply: one thread at a time (this backend's kernels return only when done, so
+     * nothing else touches v between calls).
+     *
+     * @throws NullPointerException     when v is null
+     * @throws IllegalArgumentException when v is not a cpu vector (naming its backend)
+     * @throws IllegalStateException    when v is closed
+     */
+    public static FloatBuffer buffer(Vector v) {
+        return cpu(v, "buffer").view();
+    }
+
+    /**
+     * The native address of v's first float32 entry (v.length() contiguous floats), for user JNI
+     * code that works in place: the same memory as {@link #buffer(Vector)}, with its lifetime,
+     * version and thread rules.
+     *
+     * @throws NullPointerException     when v is null
+     * @throws IllegalArgumentException when v is not a cpu vector (naming its backend)
+     * @throws IllegalStateException    when v is closed
+     */
+    public static long address(Vector v) {
+        FloatPointer p = cpu(v, "address").data;
+        return p.address() + p.position() * (long) Float.BYTES;
+    }
+
+    private static CpuVector cpu(Vector v, String method) {
+        if (v == null) throw new NullPointerException("v is null");
+        if (!(v instanceof CpuVector cv))
+            throw new IllegalArgumentException("v is a " + v.backend().kind() + " vector; CpuBackend." + method + " needs a CPU vector");
+        if (v.isClosed()) throw new IllegalStateException("v is closed");
+        return cv;
     }
 
     @Override
@@ -164,6 +211,7 @@ public final class CpuBackend extends Backend {
     private static final class CpuVector extends Vector {
         private final FloatPointer data;
         private final NativeCleaner.Handle cleaner;
+        private FloatBuffer view;
 
         CpuVector(CpuBackend backend, int length) {
             super(backend, length);
@@ -172,8 +220,16 @@ public final class CpuBackend extends Backend {
             cleaner = NativeCleaner.register(this, "a Vector", () -> {});
         }
 
+        /** The one view of the storage, reset to the whole vector. */
+        FloatBuffer view() {
+            if (view == null) view = new FloatPointer(data).asBuffer().limit(length()).slice();
+            view.clear();
+            return view;
+        }
+
         @Override
         protected void release() {
+            view = null;
             cleaner.close();
             data.close();
         }

@@ -105,6 +105,34 @@ public final class CudaBackend extends Backend {
         return ((CudaVector) v).data;
     }
 
+    /**
+     * The device address of v's first float32 entry (v.length() contiguous floats in this backend's
+     * device memory; no copy), for user CUDA or JNI code that works in place (a
+     * {@code VectorObjective} writing a gradient or a Hessian-vector product on the device).
+     *
+     * <p>Stream rule: this backend queues its kernels on its own stream and returns early. Call
+     * {@link #synchronize()} (on the vector's backend) before reading or writing the memory from
+     * another stream, and finish your own work (cudaStreamSynchronize or cudaDeviceSynchronize)
+     * before returning to the library, which then reads the memory on its stream. Lifetime: the
+     * address is valid only while v and its backend are open; closing either frees the memory.
+     * Versions: a write through the address bypasses {@link Vector#version()}: call
+     * {@link Vector#markWritten()} after writing, except inside a {@code VectorObjective} call,
+     * whose caller marks the output vectors itself. Thread rule: as for the backend, one thread at a
+     * time.
+     *
+     * @throws NullPointerException     when v is null
+     * @throws IllegalArgumentException when v is not a cuda vector (naming its backend)
+     * @throws IllegalStateException    when v or its backend is closed
+     */
+    public static long deviceAddress(Vector v) {
+        if (v == null) throw new NullPointerException("v is null");
+        if (!(v instanceof CudaVector cv))
+            throw new IllegalArgumentException("v is a " + v.backend().kind() + " vector; CudaBackend.deviceAddress needs a CUDA vector");
+        if (v.isClosed()) throw new IllegalStateException("v is closed");
+        if (cv.owner.closed) throw new IllegalStateException("v's cuda backend is closed");
+        return cv.data.address() + cv.data.position() * (long) Float.BYTES;
+    }
+
     @Override
     protected Vector newVector(int length) {
         return new CudaVector(this, length);

@@ -46,6 +46,27 @@ public final class JavaBackend extends Backend {
         return ((JavaVector) v).data;
     }
 
+    /**
+     * The double[] that stores v itself, not a copy, for user code that works in place (a
+     * {@code VectorObjective} writing a gradient or a Hessian-vector product). Its length is
+     * v.length(). Lifetime: the array stays v's storage until v is closed (after that it is no
+     * longer the vector's). A write through the array bypasses {@link Vector#version()}: call
+     * {@link Vector#markWritten()} after writing, except inside a {@code VectorObjective} call, whose
+     * caller marks the output vectors itself. Thread rule: the array is v, so the rules of
+     * {@link Vector} apply: one thread at a time, and not while a kernel uses v.
+     *
+     * @throws NullPointerException     when v is null
+     * @throws IllegalArgumentException when v is not a java vector (naming its backend)
+     * @throws IllegalStateException    when v is closed
+     */
+    public static double[] array(Vector v) {
+        if (v == null) throw new NullPointerException("v is null");
+        if (!(v instanceof JavaVector jv))
+            throw new IllegalArgumentException("v is a " + v.backend().kind() + " vector; JavaBackend.array needs a JAVA vector");
+        if (v.isClosed()) throw new IllegalStateException("v is closed");
+        return jv.data;
+    }
+
     @Override
     protected Vector newVector(int length) {
         return new JavaVector(this, length);
