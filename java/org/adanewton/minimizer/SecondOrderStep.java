@@ -51,8 +51,13 @@ public final class SecondOrderStep implements AutoCloseable {
 
     /**
      * An optimizer of the parameters x (any backend; updated in place and still the caller's, to
-     * close after this) with the named method's strategies of options.
+     * close after this) with the named method's strategies of options. It keeps no per-iteration
+     * history (an open-ended loop would grow it without bound): {@link #lastIteration} is the last
+     * step's summary.
      */
+    /** Set while a step runs: a second step (another thread, or the closure itself) is refused before it touches anything. */
+    private final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+
     public SecondOrderStep(Vector x, MinimizerOptions options) {
         if (x == null) throw new IllegalArgumentException("x is null");
         if (options == null) throw new IllegalArgumentException("options is null");
@@ -61,7 +66,7 @@ public final class SecondOrderStep implements AutoCloseable {
         n = x.length();
         current = new Closure(n);
         problem = new VectorObjectiveProblem(x.backend(), current);
-        minimizer = new Minimizer(problem, options, x);
+        minimizer = new Minimizer(problem, options.toBuilder().keepHistory(false).build(), x);
     }
 
     /**
@@ -75,12 +80,15 @@ public final class SecondOrderStep implements AutoCloseable {
         if (closure == null) throw new IllegalArgumentException("closure is null");
         if (closure.dimension() != n)
             throw new IllegalArgumentException("closure dimension = " + closure.dimension() + "; must be " + n + " (the parameters' length)");
-        current.closure = closure;
+        if (!running.compareAndSet(false, true))
+            throw new IllegalStateException("step is already running (from another thread, or called from inside its closure); one step at a time");
         try {
+            current.closure = closure;
             TerminationType why = minimizer.next(listeners);
             return why != null ? new Outcome(null, why) : new Outcome(last, null);
         } finally {
             current.closure = null;
+            running.set(false);
         }
     }
 
@@ -134,7 +142,7 @@ public final class SecondOrderStep implements AutoCloseable {
             return termination != null;
         }
 
-        /** The loss on the step's batch at the parameters before the step (NaN when stopped). */
+        /** The loss on the step's batch after the step: at the new parameters when the step was accepted, else at the old ones (NaN when stopped). */
         public double batchLoss() {
             return iteration == null ? Double.NaN : iteration.value();
         }

@@ -59,8 +59,8 @@ public final class Weights {
     /**
      * Reads a safetensors file of the network's weights into a new flat parameter vector, trusting
      * nothing: the file as {@link Safetensors#read} (a truncated or corrupt file refused); exactly
-     * the network's tensors, by the Sequential names (or, when the file names any tensor
-     * "layers.*", by the older checkpoint names); each with the network's shape, F32 or F64; every
+     * the network's tensors, by the Sequential names (or, in a file adanewton wrote (metadata format
+     * "adanewton") that names its tensors "layers.*", by the older checkpoint names); each with the network's shape, F32 or F64; every
      * value finite. Each refusal names the file and the tensor: a missing one with its shape, a
      * shape mismatch with the expected and the found shape (the first in the network's order), a
      * non-finite value with its index, extra tensors by name. Returns nothing on any error.
@@ -68,8 +68,9 @@ public final class Weights {
     public static double[] load(Network net, Path file) throws IOException {
         if (net == null) throw new NullPointerException("net is null: weights are read for a network");
         if (!Files.isRegularFile(file)) throw new IOException(file + " is not a file" + (Files.exists(file) ? "" : " (it does not exist)"));
-        Map<String, Safetensors.Tensor> tensors = Safetensors.read(file).tensors();
-        boolean legacy = tensors.keySet().stream().anyMatch(k -> k.startsWith("layers."));
+        Safetensors.Contents contents = Safetensors.read(file);
+        Map<String, Safetensors.Tensor> tensors = contents.tensors();
+        boolean legacy = "adanewton".equals(contents.metadata().get("format")) && tensors.keySet().stream().anyMatch(k -> k.startsWith("layers."));
         return read(net, file, tensors, legacy ? Naming.LAYERS : Naming.SEQUENTIAL);
     }
 
@@ -81,7 +82,8 @@ public final class Weights {
             String name = naming.name(p);
             Safetensors.Tensor t = left.remove(name);
             if (t == null)
-                throw new IOException(file + " lacks the tensor '" + name + "' " + Arrays.toString(p.shape()) + " (" + describe(net, naming) + ")");
+                throw new IOException(file + " lacks the tensor '" + name + "' " + Arrays.toString(p.shape()) + " (" + describe(net, naming) + ")"
+                        + prefixHint(tensors.keySet()));
             if (!Arrays.equals(t.shape(), p.shape()))
                 throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + "; the network's is "
                         + Arrays.toString(p.shape()) + " (" + describe(net, naming) + ")");
@@ -101,5 +103,19 @@ public final class Weights {
         List<String> names = new ArrayList<>();
         for (Network.Parameter p : net.parameters()) names.add(naming.name(p) + " " + Arrays.toString(p.shape()));
         return net.shortName() + ": " + String.join(", ", names);
+    }
+
+    /**
+     * A hint when every name in the file starts with the same module prefix (a state_dict of a model
+     * that holds the Sequential as an attribute, e.g. self.layers): "" otherwise.
+     */
+    static String prefixHint(java.util.Set<String> names) {
+        String first = names.stream().findFirst().orElse("");
+        int dot = first.indexOf('.');
+        if (dot < 1 || Character.isDigit(first.charAt(0))) return "";
+        String prefix = first.substring(0, dot + 1);
+        if (!names.stream().allMatch(k -> k.startsWith(prefix))) return "";
+        return "; every tensor in the file is named '" + prefix + "...': save the nn.Sequential's own state_dict (e.g. model."
+                + prefix.substring(0, dot) + ".state_dict())";
     }
 }

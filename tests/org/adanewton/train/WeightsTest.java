@@ -97,6 +97,16 @@ class WeightsTest {
         assertArrayEquals(Weights.load(MLP, dir.resolve("new.safetensors")), Weights.load(MLP, dir.resolve("old.safetensors")));
     }
 
+    @Test
+    void aStateDictOfAModelHoldingTheSequentialIsNamedWithItsPrefix(@TempDir Path dir) throws IOException {
+        // a PyTorch module with self.layers = nn.Sequential(...) saves "layers.0.weight", ...: not an adanewton checkpoint
+        Map<String, Safetensors.Tensor> sd = pytorchStateDict(MLP, 8, "F32"), held = new LinkedHashMap<>();
+        sd.forEach((k, v) -> held.put("layers." + k, v));
+        Safetensors.write(dir.resolve("held.safetensors"), held, Map.of("format", "pt"));
+        String m = refused(MLP, dir.resolve("held.safetensors"));
+        assertTrue(m.contains("lacks the tensor '0.weight'") && m.contains("model.layers.state_dict()"), m);
+    }
+
     private static String refused(Network net, Path file) {
         IOException e = assertThrows(IOException.class, () -> Weights.load(net, file));
         assertTrue(e.getMessage().contains(file.toString()), "the message names the file: " + e.getMessage());

@@ -70,10 +70,13 @@ public final class CpuBackend extends Backend {
      * on the first call and returned again (position 0, limit v.length()) by every later call, so
      * the call allocates nothing in steady state; use absolute get(i)/put(i, f).
      *
-     * <p>Lifetime: the view is valid only while v is open. {@link Vector#close()} frees the memory
-     * under it, and a view used after that reads or writes freed memory (undefined behaviour, which
-     * can crash the JVM): do not keep it beyond v's life, and inside a {@code VectorObjective} call
-     * not beyond the call. Versions: a write through the view bypasses {@link Vector#version()}:
+     * <p>Lifetime: the view is valid only while v is open and strongly reachable: the view does not
+     * keep v alive, {@link Vector#close()} frees the memory under it, and so does the garbage
+     * collector once v itself is unreachable; a view used after that reads or writes freed memory
+     * (undefined behaviour, which can crash the JVM). Keep v referenced while you use the view (a
+     * try-with-resources block, or {@code Reference.reachabilityFence(v)} after the last use), and
+     * inside a {@code VectorObjective} call do not keep it beyond the call. The one cached view's
+     * position and limit are reset by every call: from worker threads use absolute get/put only. Versions: a write through the view bypasses {@link Vector#version()}:
      * call {@link Vector#markWritten()} after writing, except inside a {@code VectorObjective}
      * call, whose caller marks the output vectors itself. Thread rule: the view is v, so the rules of
      * {@link Vector} apply: one thread at a time (this backend's kernels return only when done, so
