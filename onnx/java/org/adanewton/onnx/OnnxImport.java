@@ -179,6 +179,8 @@ public final class OnnxImport {
             if (data.size() != 1)
                 throw fail("the graph has " + data.size() + " data inputs " + data.stream().map(OnnxModel.ValueInfo::name).toList() + "; need exactly one");
             OnnxModel.ValueInfo in = data.get(0);
+            if (in.elemType() != OnnxModel.FLOAT && in.elemType() != OnnxModel.DOUBLE)
+                throw fail("the graph input '" + in.name() + "' has element type " + OnnxModel.typeName(in.elemType()) + "; need FLOAT (or DOUBLE)");
             long[] d = in.dims();
             String rule = "; need N x F or N x C x H x W with fixed F, C, H, W (N may be symbolic)";
             if (d.length != 2 && d.length != 4) throw fail("the graph input '" + in.name() + "' has shape " + dims(in) + rule);

@@ -381,18 +381,23 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             Msg m = sub(new int[] {0, bytes.length});
             long ir = 0;
             Long opset = null;
+            long opsetAt = 0;
             int[] graph = null;
             List<String> domains = new ArrayList<>();
             while (m.next()) {
                 switch (m.field) {
                     case 1 -> ir = m.varint("ModelProto.ir_version");
                     case 8 -> {
+                        long at = m.pos();
                         where.add("ModelProto.opset_import");
                         long[] dv = new long[1];
                         String domain = opsetImport(m.span("ModelProto.opset_import"), dv);
                         where.remove(where.size() - 1);
                         domains.add((domain.isEmpty() ? "\"\"" : domain) + " " + dv[0]);
-                        if (domain.isEmpty() || domain.equals("ai.onnx")) opset = dv[0];
+                        if (domain.isEmpty() || domain.equals("ai.onnx")) {
+                            opset = dv[0];
+                            opsetAt = at;
+                        }
                     }
                     case 7 -> graph = m.span("ModelProto.graph");
                     default -> m.skip();
@@ -403,7 +408,7 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             if (opset == null)
                 throw error(bytes.length, "the model imports no default-domain (\"\" or ai.onnx) opset (opset_import: " + domains + ")");
             if (opset < MIN_OPSET)
-                throw error(bytes.length, "the model's default-domain opset is " + opset + "; adanewton reads opset " + MIN_OPSET
+                throw error(opsetAt, "the model's default-domain opset is " + opset + "; adanewton reads opset " + MIN_OPSET
                         + " and later (re-export it with opset_version=" + MIN_OPSET + " or later)");
             where.add("ModelProto.graph");
             OnnxModel model = graph(graph, ir, opset);
