@@ -3,8 +3,10 @@
 Debian's /usr/bin/python3, which has torch; the onnx package is not needed).
 
 For each model: NAME.onnx, exported by torch.onnx.export (opset 13, eval mode, batch dimension
-dynamic), and NAME.json with an input batch ("input", row-major, "shape") and PyTorch's outputs on it
-("output", row-major, "outputShape"), float32."""
+dynamic), and NAME.json with an input batch ("input", row-major, "shape"), PyTorch's outputs on it
+("output", row-major, "outputShape"), float32, and, for labels ("labels") under the softmax
+cross-entropy (batch mean), PyTorch's loss ("loss"), gradient ("gradient") and the Hessian times a
+direction ("v", "hvp"; double backward), each over the parameters in state_dict order."""
 import json
 import os
 
@@ -20,12 +22,21 @@ def export(name, model, shape):
     x = torch.rand(*shape) * 2 - 1
     with torch.no_grad():
         y = model(x)
+    labels = torch.randint(0, y.shape[1], (x.shape[0],))
+    params = list(model.parameters())
+    loss = nn.functional.cross_entropy(model(x), labels)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    v = [torch.rand_like(p) * 2 - 1 for p in params]
+    hv = torch.autograd.grad(sum((g * d).sum() for g, d in zip(grads, v)), params)
+    flat = lambda ts: [float(e) for t in ts for e in t.detach().flatten()]
     path = os.path.join(OUT, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=13, input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, do_constant_folding=True)
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump({"shape": list(x.shape), "input": [float(v) for v in x.flatten()],
-                   "outputShape": list(y.shape), "output": [float(v) for v in y.flatten()]}, f)
+                   "outputShape": list(y.shape), "output": [float(e) for e in y.flatten()],
+                   "labels": [int(e) for e in labels], "loss": float(loss), "gradient": flat(grads), "v": flat(v),
+                   "hvp": flat(hv)}, f)
     print(path, os.path.getsize(path), "bytes")
 
 

@@ -58,6 +58,34 @@ class OnnxImportTest {
                 assertTrue(Math.abs(got[i] - expected[i]) <= FLOAT32_TOL * (1 + Math.abs(expected[i])),
                         name + " output " + i + ": Java " + got[i] + ", PyTorch " + expected[i]);
         }
+        // the loss, gradient and HVP at the imported weights, under the softmax cross-entropy, against PyTorch's autograd
+        Network ce = OnnxImport.toNetwork(model, Loss.SOFTMAX_CROSS_ENTROPY).network();
+        JsonArray labelArray = json.getAsJsonArray("labels");
+        int[] labels = new int[labelArray.size()];
+        for (int i = 0; i < labels.length; i++) labels[i] = labelArray.get(i).getAsInt();
+        float[] v = floats(json.getAsJsonArray("v"));
+        try (NetworkModel m = be.model(ce, rows); Batch b = be.batch(ce, rows); Vector w = be.vector(imported.weights());
+                Vector g = be.allocate(ce.parameterCount()); Vector dv = be.vector(toDoubles(v)); Vector hv = be.allocate(ce.parameterCount())) {
+            b.set(x, labels, rows);
+            double loss = m.gradient(w, b, g);
+            assertEquals(json.get("loss").getAsDouble(), loss, FLOAT32_TOL * (1 + Math.abs(loss)), name + " loss");
+            assertClose(name + " gradient", floats(json.getAsJsonArray("gradient")), g.toArray());
+            m.hvp(w, b, dv, hv);
+            assertClose(name + " HVP", floats(json.getAsJsonArray("hvp")), hv.toArray());
+        }
+    }
+
+    private static void assertClose(String what, float[] expected, double[] got) {
+        assertEquals(expected.length, got.length, what + " length");
+        for (int i = 0; i < got.length; i++)
+            assertTrue(Math.abs(got[i] - expected[i]) <= FLOAT32_TOL * (1 + Math.abs(expected[i])),
+                    what + " [" + i + "]: Java " + got[i] + ", PyTorch " + expected[i]);
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
     }
 
     private static float[] floats(JsonArray a) {
