@@ -224,12 +224,7 @@ public final class Checkpoint {
     /** t (named name in file) into out at offset, after checking its presence, shape and values. */
     private static void copy(Path file, Safetensors.Tensor t, String name, long[] shape, double[] out, int offset) throws IOException {
         if (t == null) throw new IOException(file + " lacks the tensor '" + name + "' " + Arrays.toString(shape));
-        if (!Arrays.equals(t.shape(), shape))
-            throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + "; the network's is " + Arrays.toString(shape));
-        double[] v = t.values();
-        for (int i = 0; i < v.length; i++)
-            if (!Double.isFinite(v[i])) throw new IOException(file + ": tensor '" + name + "' holds " + v[i] + " at index " + i + "; values must be finite");
-        System.arraycopy(v, 0, out, offset, v.length);
+        Weights.copyChecked(file, t, name, shape, "", out, offset);
     }
 
     /**

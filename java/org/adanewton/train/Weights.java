@@ -84,18 +84,25 @@ public final class Weights {
             if (t == null)
                 throw new IOException(file + " lacks the tensor '" + name + "' " + Arrays.toString(p.shape()) + " (" + describe(net, naming) + ")"
                         + prefixHint(tensors.keySet()));
-            if (!Arrays.equals(t.shape(), p.shape()))
-                throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + "; the network's is "
-                        + Arrays.toString(p.shape()) + " (" + describe(net, naming) + ")");
-            double[] v = t.values();
-            for (int i = 0; i < v.length; i++)
-                if (!Double.isFinite(v[i]))
-                    throw new IOException(file + ": tensor '" + name + "' holds " + v[i] + " at index " + i + "; values must be finite");
-            System.arraycopy(v, 0, w, p.offset(), v.length);
+            copyChecked(file, t, name, p.shape(), " (" + describe(net, naming) + ")", w, p.offset());
         }
         if (!left.isEmpty())
             throw new IOException(file + ": tensors " + left.keySet() + " are not parameters of this network (" + describe(net, naming) + ")");
         return w;
+    }
+
+    /**
+     * t's values (named name in file) into out at offset, after checking its shape (a mismatch
+     * named with both shapes, then context) and that every value is finite (the index named).
+     */
+    static void copyChecked(Path file, Safetensors.Tensor t, String name, long[] shape, String context, double[] out, int offset) throws IOException {
+        if (!Arrays.equals(t.shape(), shape))
+            throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + "; the network's is " + Arrays.toString(shape)
+                    + context);
+        double[] v = t.values();
+        for (int i = 0; i < v.length; i++)
+            if (!Double.isFinite(v[i])) throw new IOException(file + ": tensor '" + name + "' holds " + v[i] + " at index " + i + "; values must be finite");
+        System.arraycopy(v, 0, out, offset, v.length);
     }
 
     /** "784-128-10 tanh: 0.weight [128, 784], 0.bias [128], ...". */
