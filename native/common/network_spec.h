@@ -85,6 +85,8 @@ inline Topology parse_topology(const int* spec, int spec_len, int loss, int reg,
     int in = t.input;
     long long off = 0;
     t.max_width = in;
+    static const char* const kind_names[] = {"?", "dense", "conv2d", "maxpool2d", "avgpool2d", "batchnorm", "layernorm",
+                                             "globalavgpool", "dropout", "embedding", "add", "concat", "activate"};
     for (int l = 0; l < n; ++l) {
         const int* s = spec + 2 + AN_SPEC_INTS_PER_LAYER * l;
         const std::string where = "layer " + std::to_string(l) + " in network spec: ";
@@ -92,7 +94,14 @@ inline Topology parse_topology(const int* spec, int spec_len, int loss, int reg,
         L.kind = s[0];
         L.act = s[1];
         L.in_size = in;
-        if (L.act < AN_ACT_IDENTITY || L.act > AN_ACT_SOFTPLUS) throw std::invalid_argument(where + "unknown activation");
+        // this engine runs chains of dense, conv2d and pooling layers with biases; the rest is refused by name
+        if (L.kind > AN_LAYER_AVGPOOL2D && L.kind <= AN_LAYER_ACTIVATE)
+            throw std::invalid_argument(where + kind_names[L.kind] + " layers are not supported by the native engines yet");
+        if (s[2] != 1 || s[3] != l - 1) throw std::invalid_argument(where + "graph networks (a layer that does not read the one before it) are not supported by the native engines yet");
+        if ((L.kind == AN_LAYER_DENSE || L.kind == AN_LAYER_CONV2D) && s[7] != 1)
+            throw std::invalid_argument(where + "layers without a bias are not supported by the native engines yet");
+        if (L.act == AN_ACT_GELU) throw std::invalid_argument(where + "gelu is not supported by the native engines yet");
+        s += 6;  // the 8 parameters start at s[2], as in the chain layout
         if (L.kind == AN_LAYER_DENSE) {
             if (s[2] < 1) throw std::invalid_argument(where + "dense output size < 1");
             L.out_size = s[2];

@@ -26,16 +26,31 @@ enum {
     AN_E_INTERNAL = -4    /* unexpected C++ exception */
 };
 
-/* Layer kinds in a network spec. */
-enum { AN_LAYER_DENSE = 1, AN_LAYER_CONV2D = 2, AN_LAYER_MAXPOOL2D = 3, AN_LAYER_AVGPOOL2D = 4 };
-/* Ints per layer in a spec: kind, activation, then 8 parameters:
+/* Layer kinds in a network spec (Java: Network.nativeSpec). */
+enum {
+    AN_LAYER_DENSE = 1, AN_LAYER_CONV2D = 2, AN_LAYER_MAXPOOL2D = 3, AN_LAYER_AVGPOOL2D = 4, AN_LAYER_BATCHNORM = 5,
+    AN_LAYER_LAYERNORM = 6, AN_LAYER_GLOBALAVGPOOL = 7, AN_LAYER_DROPOUT = 8, AN_LAYER_EMBEDDING = 9, AN_LAYER_ADD = 10,
+    AN_LAYER_CONCAT = 11, AN_LAYER_ACTIVATE = 12
+};
+/* Ints per layer in a spec: kind, activation, input count (1 to AN_MAX_INPUTS), AN_MAX_INPUTS input
+ * layer indices (earlier layers of the spec; -1 the network's input; unused ones -1), has-bias (0/1),
+ * then 8 parameters:
  *   dense:          out
  *   conv2d:         in_channels, in_height, in_width, out_channels, kernel, stride, padding
  *   max/avgpool2d:  channels, in_height, in_width, kernel, stride
+ *   batchnorm:      channels, positions, eps (float bits)
+ *   layernorm:      groups, size, eps (float bits)
+ *   globalavgpool:  channels, positions
+ *   dropout:        size, p (float bits)
+ *   embedding:      vocabulary, dim, length
+ *   add:            size
+ *   concat:         positions, then each input's channel count
+ *   activate:       size
  * Inputs and outputs are NCHW per sample (a flat vector for dense layers: flattening is free). */
-#define AN_SPEC_INTS_PER_LAYER 10
-/* Activations (applied after a dense layer). */
-enum { AN_ACT_IDENTITY = 0, AN_ACT_TANH = 1, AN_ACT_SIGMOID = 2, AN_ACT_RELU = 3, AN_ACT_SOFTPLUS = 4 };
+#define AN_SPEC_INTS_PER_LAYER 16
+#define AN_MAX_INPUTS 4
+/* Activations (applied after a dense, conv2d, norm or add layer, or on their own). */
+enum { AN_ACT_IDENTITY = 0, AN_ACT_TANH = 1, AN_ACT_SIGMOID = 2, AN_ACT_RELU = 3, AN_ACT_SOFTPLUS = 4, AN_ACT_GELU = 5 };
 /* Losses on the network's output. */
 enum { AN_LOSS_SOFTMAX_CE = 1, AN_LOSS_SQUARED_MEAN = 2, AN_LOSS_SQUARED_SUM = 3,
        AN_LOSS_BCE = 4 /* sigmoid output + binary cross-entropy, from the logits; per-sample sum, batch mean */ };

@@ -73,15 +73,20 @@ struct Dev {
     }
 };
 
+// A chain layer's spec row: kind, activation, one input (set by spec()), 3 unused inputs, has-bias, parameters.
 std::vector<int> layer(int kind, int act, std::vector<int> p) {
-    std::vector<int> r = {kind, act};
+    std::vector<int> r = {kind, act, 1, 0, -1, -1, -1, 1};
     r.insert(r.end(), p.begin(), p.end());
     r.resize(AN_SPEC_INTS_PER_LAYER, 0);
     return r;
 }
 std::vector<int> spec(int in, std::vector<std::vector<int>> layers) {
     std::vector<int> s = {in, static_cast<int>(layers.size())};
-    for (auto& l : layers) s.insert(s.end(), l.begin(), l.end());
+    int index = 0;
+    for (auto& l : layers) {
+        l[3] = index++ - 1;  // reads the layer before it
+        s.insert(s.end(), l.begin(), l.end());
+    }
     return s;
 }
 
@@ -104,7 +109,7 @@ void network_case(an_cuda* ctx, const Case& c) {
     CHECK(n == an_cuda_net_param_count(gpu), "%s: parameter counts %lld vs %lld", c.name.c_str(), n, an_cuda_net_param_count(gpu));
     const int in = c.spec[0];
     const int* last = c.spec.data() + 2 + AN_SPEC_INTS_PER_LAYER * (c.spec[1] - 1);
-    const int d = last[2];  // the last layer is dense
+    const int d = last[8];  // the last layer is dense: its output count
     Dev dev{ctx, {}};
     auto w = randv(n, c.scale), v = randv(n, 1.0f), x = randv(static_cast<long long>(c.batch) * in, 1.0f);
     std::vector<int> labels(static_cast<size_t>(c.batch));

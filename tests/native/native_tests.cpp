@@ -16,11 +16,17 @@
 // A dense network's spec: input size, then (out, activation) per layer.
 static std::vector<int> dense_spec(int input, std::initializer_list<std::pair<int, int>> layers) {
     std::vector<int> spec{input, static_cast<int>(layers.size())};
+    int l = 0;
     for (auto [out, act] : layers) {
+        // kind, activation, one input (the layer before), 3 unused inputs, has-bias, then the parameters
         std::vector<int> row(AN_SPEC_INTS_PER_LAYER, 0);
         row[0] = AN_LAYER_DENSE;
         row[1] = act;
-        row[2] = out;
+        row[2] = 1;
+        row[3] = l++ - 1;
+        row[4] = row[5] = row[6] = -1;
+        row[7] = 1;
+        row[8] = out;
         spec.insert(spec.end(), row.begin(), row.end());
     }
     return spec;

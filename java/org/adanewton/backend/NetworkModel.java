@@ -12,6 +12,12 @@ import org.adanewton.nn.Network;
  * one point. Changing w or the batch afterwards (any write through the backend) invalidates the
  * cache, and a cached call then throws instead of computing at a stale point.
  *
+ * <p>Modes: a model starts in training mode (batch norm normalizes with the batch's statistics,
+ * dropout applies the mask of the current {@link #setDropoutSeed dropout seed}); in evaluation mode
+ * ({@link #setTraining}(false)) batch norm uses the running statistics ({@link #setRunningStatistics})
+ * and dropout is the identity. Changing the mode, the seed or the running statistics invalidates the
+ * cached point, so the gradient, every product of a solve and a trial loss at one seed see one model.
+ *
  * <p>All arguments are validated before any kernel runs; a rejected call changes nothing.
  *
  * <p>Thread safety: a model serves one thread at a time (its buffers and its thread pool are its
@@ -28,6 +34,11 @@ public abstract class NetworkModel implements AutoCloseable {
     private long cachedWVersion;
     private Batch cachedBatch;
     private long cachedBatchVersion;
+
+    // the mode (see the class comment)
+    private boolean training = true;
+    private long dropoutSeed;
+    private final double[] runningStatistics;
 
     private final CurvatureOperator hessian, gaussNewton;
     private final ExclusiveUse use = new ExclusiveUse(() -> "the NetworkModel of " + network().shortName() + " on the " + backend().kind() + " backend");
@@ -47,6 +58,7 @@ public abstract class NetworkModel implements AutoCloseable {
         this.backend = backend;
         this.network = network;
         this.maxBatch = maxBatch;
+        this.runningStatistics = network.initialStatistics();
         this.hessian = nativeSolves ? new NativeCachedCurvature(0) : this::hvpCached;
         this.gaussNewton = nativeSolves ? new NativeCachedCurvature(1) : this::gaussNewtonCached;
     }
@@ -226,6 +238,115 @@ public abstract class NetworkModel implements AutoCloseable {
             Vector s) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Lanczos solve");
     }
+
+    // ---- modes, dropout and batch norm statistics ----
+
+    /** Training mode (true, the default) or evaluation mode; a change invalidates the cached point. */
+    public final void setTraining(boolean training) {
+        use.enter();
+        try {
+            if (this.training != training) {
+                this.training = training;
+                invalidate();
+                modeChanged();
+            }
+        } finally {
+            use.exit();
+        }
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    /**
+     * The seed of dropout's masks (see {@link Network#dropoutKeeps}); the trainer sets one per
+     * iteration. A change invalidates the cached point.
+     */
+    public final void setDropoutSeed(long seed) {
+        use.enter();
+        try {
+            if (seed != dropoutSeed) {
+                dropoutSeed = seed;
+                invalidate();
+                modeChanged();
+            }
+        } finally {
+            use.exit();
+        }
+    }
+
+    public final long dropoutSeed() {
+        return dropoutSeed;
+    }
+
+    /** A copy of the running statistics (Network#statistics order) that evaluation mode uses. */
+    public final double[] runningStatistics() {
+        return runningStatistics.clone();
+    }
+
+    /** Sets the running statistics (checked: length, finite, variances >= 0); invalidates the cached point. */
+    public final void setRunningStatistics(double[] statistics) {
+        if (statistics == null) throw new NullPointerException("statistics is null");
+        if (statistics.length != runningStatistics.length)
+            throw new IllegalArgumentException("statistics has " + statistics.length + " values; the network's batch norm layers keep "
+                    + runningStatistics.length);
+        for (Network.Parameter p : network.statistics())
+            for (int i = p.offset(); i < p.offset() + p.count(); i++)
+                if (!Double.isFinite(statistics[i]) || (p.kind().equals("running_var") && statistics[i] < 0))
+                    throw new IllegalArgumentException(p.name() + "[" + (i - p.offset()) + "] = " + statistics[i] + "; must be finite"
+                            + (p.kind().equals("running_var") ? " and >= 0" : ""));
+        use.enter();
+        try {
+            System.arraycopy(statistics, 0, runningStatistics, 0, statistics.length);
+            invalidate();
+            modeChanged();
+        } finally {
+            use.exit();
+        }
+    }
+
+    /**
+     * Folds the batch statistics of the cached point (training mode) into the running statistics,
+     * as PyTorch's batch norm does on each training forward: r = (1 - momentum) r + momentum s, with
+     * the variance unbiased (times m / (m - 1), m the values per channel). The trainer calls it once
+     * per iteration, after the iteration's gradient. Without batch norm layers it does nothing.
+     */
+    public final void updateRunningStatistics() {
+        if (runningStatistics.length == 0) return;
+        use.enter();
+        try {
+            if (!training) throw new IllegalStateException("updateRunningStatistics in evaluation mode: the batch statistics are not computed");
+            if (!hasCachedPoint()) throw new IllegalStateException("no cached point (or it changed): call gradient() before updateRunningStatistics()");
+            double[] batch = doBatchStatistics();
+            int rows = cachedBatch.rows(), at = 0;
+            for (int l = 0; l < network.layers().size(); l++) {
+                if (!(network.layers().get(l) instanceof Network.BatchNorm bn)) continue;
+                double m = (double) rows * bn.positions(), mom = bn.momentum(), unbias = m > 1 ? m / (m - 1) : 1;
+                for (int c = 0; c < bn.channels(); c++) {
+                    runningStatistics[at + c] = (1 - mom) * runningStatistics[at + c] + mom * batch[at + c];
+                    int v = at + bn.channels() + c;
+                    runningStatistics[v] = (1 - mom) * runningStatistics[v] + mom * batch[v] * unbias;
+                }
+                at += 2 * bn.channels();
+            }
+            modeChanged(); // the running statistics changed (the cached point, computed in training mode, stays valid)
+        } finally {
+            use.exit();
+        }
+    }
+
+    /**
+     * The batch statistics at the cached point (training mode), in the running statistics' layout:
+     * per batch norm layer the channels' means, then their biased variances. Backends with batch
+     * norm layers override it.
+     */
+    protected double[] doBatchStatistics() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not compute batch norm statistics");
+    }
+
+    /** Called after the mode, the dropout seed or the running statistics changed (a native model pushes them to its engine). */
+    protected void modeChanged() {}
 
     /** True when a gradient or HVP point is cached and unchanged since. */
     public final boolean hasCachedPoint() {
