@@ -56,6 +56,8 @@ namespace an {
 // Runs f(t, begin, end) over [0, n) split into contiguous ranges on the network's thread pool
 // (one range when n is small); returns the number of ranges used.
 int parallel_ranges(an_net* net, long long n, const std::function<void(int, long long, long long)>& f);
+// The same on a pool of its own.
+int parallel_ranges(Pool& pool, long long n, const std::function<void(int, long long, long long)>& f);
 
 // Vectorizable exp for float (|rel err| < 2e-7 on [-87, 88]); GCC vectorizes loops calling it.
 static inline __attribute__((always_inline)) float fast_exp(float x) {

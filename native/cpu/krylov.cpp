@@ -91,29 +91,42 @@ AN_CLONES double lanczos_update(const float* bv, float delta, const float* w, fl
     return sum;
 }
 
-// Parallel (over the network's pool) versions of the passes; reductions summed in thread order.
+// Parallel (over a pool) versions of the passes; reductions summed in thread order.
 constexpr int MAX_RANGES = 256;  // the CPU backend allows at most 256 threads
 
-double par_dot(an_net* net, const float* x, const float* y, long long n) {
+// Where the vector passes run: a network's thread pool, or a pool of the caller's own (an_pool).
+struct NetRanges {
+    an_net* net;
+    int operator()(long long n, const std::function<void(int, long long, long long)>& f) const { return an::parallel_ranges(net, n, f); }
+};
+struct PoolRanges {
+    an::Pool* pool;
+    int operator()(long long n, const std::function<void(int, long long, long long)>& f) const { return an::parallel_ranges(*pool, n, f); }
+};
+
+template <class R>
+double par_dot(const R& ranges, const float* x, const float* y, long long n) {
     double part[MAX_RANGES] = {0};
-    const int used = an::parallel_ranges(net, n, [&](int t, long long b, long long e) { part[t] = an_dot(x + b, y + b, e - b); });
+    const int used = ranges(n, [&](int t, long long b, long long e) { part[t] = an_dot(x + b, y + b, e - b); });
     double s = 0;
     for (int t = 0; t < used; ++t) s += part[t];
     return s;
 }
 
-double par_start_cg(an_net* net, const float* r, const float* a, float* y, float* p, long long n) {
+template <class R>
+double par_start_cg(const R& ranges, const float* r, const float* a, float* y, float* p, long long n) {
     double part[MAX_RANGES] = {0};
-    const int used = an::parallel_ranges(net, n, [&](int t, long long b, long long e) { part[t] = start_cg(r + b, a + b, y + b, p + b, e - b); });
+    const int used = ranges(n, [&](int t, long long b, long long e) { part[t] = start_cg(r + b, a + b, y + b, p + b, e - b); });
     double s = 0;
     for (int t = 0; t < used; ++t) s += part[t];
     return s;
 }
 
-void par_cg_update(an_net* net, float alpha, const float* p, const float* bp, const float* a, float* s, float* r, float* y, long long n,
+template <class R>
+void par_cg_update(const R& ranges, float alpha, const float* p, const float* bp, const float* a, float* s, float* r, float* y, long long n,
                    double* ry, double* rr) {
     double p1[MAX_RANGES] = {0}, p2[MAX_RANGES] = {0};
-    const int used = an::parallel_ranges(net, n, [&](int t, long long b, long long e) {
+    const int used = ranges(n, [&](int t, long long b, long long e) {
         cg_update(alpha, p + b, bp + b, a + b, s + b, r + b, y + b, e - b, &p1[t], &p2[t]);
     });
     *ry = 0;
@@ -124,14 +137,16 @@ void par_cg_update(an_net* net, float alpha, const float* p, const float* bp, co
     }
 }
 
-void par_axpby(an_net* net, float alpha, const float* x, float beta, float* y, long long n) {
-    an::parallel_ranges(net, n, [&](int, long long b, long long e) { an_axpby(alpha, x + b, beta, y + b, e - b); });
+template <class R>
+void par_axpby(const R& ranges, float alpha, const float* x, float beta, float* y, long long n) {
+    ranges(n, [&](int, long long b, long long e) { an_axpby(alpha, x + b, beta, y + b, e - b); });
 }
 
-double par_lanczos_update(an_net* net, const float* bv, float delta, const float* w, float gamma, const float* wprev, const float* a, float* t,
+template <class R>
+double par_lanczos_update(const R& ranges, const float* bv, float delta, const float* w, float gamma, const float* wprev, const float* a, float* t,
                           float* y, long long n) {
     double part[MAX_RANGES] = {0};
-    const int used = an::parallel_ranges(net, n, [&](int th, long long b, long long e) {
+    const int used = ranges(n, [&](int th, long long b, long long e) {
         part[th] = lanczos_update(bv + b, delta, w + b, gamma, wprev + b, a + b, t + b, y + b, e - b);
     });
     double s = 0;
@@ -140,32 +155,34 @@ double par_lanczos_update(an_net* net, const float* bv, float delta, const float
 }
 
 // The CPU engine of krylov_driver.h: slots are host doubles, fetch is free.
+// The Krylov engine of krylov_driver.h on the CPU: vector passes on R's threads, products by P
+// (P::operator()(v, out) returns an AN_ status).
+template <class R, class P>
 struct CpuEngine {
-    an_net* net;
-    int curvature;
+    R ranges;
+    P product;
     long long n;
     double slot[4] = {0, 0, 0, 0};
 
-    int product(const float* v, float* out) { return curvature == 1 ? an_net_gn_cached(net, v, out) : an_net_hvp_cached(net, v, out); }
     void fill(float value, float* x) { an_fill(value, x, n); }
     void copy(const float* x, float* y) { an_copy(x, y, n); }
     void scale_into(float alpha, const float* x, float* y) {
-        an::parallel_ranges(net, n, [&](int, long long b, long long e) {
+        ranges(n, [&](int, long long b, long long e) {
             for (long long i = b; i < e; ++i) y[i] = alpha * x[i];
         });
     }
-    void axpby(float alpha, const float* x, float beta, float* y) { par_axpby(net, alpha, x, beta, y, n); }
-    void dot(const float* x, const float* y, int s) { slot[s] = par_dot(net, x, y, n); }
-    void start_cg(const float* r, const float* a, float* y, float* p, int s) { slot[s] = par_start_cg(net, r, a, y, p, n); }
+    void axpby(float alpha, const float* x, float beta, float* y) { par_axpby(ranges, alpha, x, beta, y, n); }
+    void dot(const float* x, const float* y, int s) { slot[s] = par_dot(ranges, x, y, n); }
+    void start_cg(const float* r, const float* a, float* y, float* p, int s) { slot[s] = par_start_cg(ranges, r, a, y, p, n); }
     void cg_update(float alpha, const float* p, const float* bp, const float* a, float* s, float* r, float* y, int s_ry, int s_rr) {
-        par_cg_update(net, alpha, p, bp, a, s, r, y, n, &slot[s_ry], &slot[s_rr]);
+        par_cg_update(ranges, alpha, p, bp, a, s, r, y, n, &slot[s_ry], &slot[s_rr]);
     }
     void precondition(const float* t, const float* a, float* y, int s) {
         an_div(t, a, y, n);
-        slot[s] = par_dot(net, t, y, n);
+        slot[s] = par_dot(ranges, t, y, n);
     }
     void lanczos_update(const float* bv, int s_delta, const float* w, float gamma, const float* wprev, const float* a, float* t, float* y, int s) {
-        slot[s] = par_lanczos_update(net, bv, static_cast<float>(slot[s_delta]), w, gamma, wprev, a, t, y, n);
+        slot[s] = par_lanczos_update(ranges, bv, static_cast<float>(slot[s_delta]), w, gamma, wprev, a, t, y, n);
     }
     void combine(const std::vector<double>& h, const float* basis, float* s) {
         an_fill(0.0f, s, n);
@@ -174,16 +191,72 @@ struct CpuEngine {
     const double* fetch(int) { return slot; }
 };
 
+// The cached curvature of a network (0 Hessian, 1 Gauss-Newton).
+struct NetProduct {
+    an_net* net;
+    int curvature;
+    int operator()(const float* v, float* out) const { return curvature == 1 ? an_net_gn_cached(net, v, out) : an_net_hvp_cached(net, v, out); }
+};
+
+// A caller's product through a C function pointer (a Java callback), with the vectors' addresses.
+struct CallbackProduct {
+    an_product_fn fn;
+    int operator()(const float* v, float* out) const {
+        const int st = fn(reinterpret_cast<long long>(v), reinterpret_cast<long long>(out));
+        return st == AN_OK ? st : an::fail(st, "the caller's curvature product failed");
+    }
+};
+
+using NetEngine = CpuEngine<NetRanges, NetProduct>;
+using PoolEngine = CpuEngine<PoolRanges, CallbackProduct>;
+
 }  // namespace
 
+struct an_pool {
+    an::Pool pool;
+    explicit an_pool(int threads) : pool(threads) {}
+};
+
 extern "C" {
+
+an_pool* an_pool_create(int threads) {
+    an_pool* result = nullptr;
+    an::guarded([&] {
+        if (threads < 1 || threads > MAX_RANGES) throw std::invalid_argument("threads must be in [1, 256]");
+        result = new an_pool(threads);
+        return AN_OK;
+    });
+    return result;
+}
+
+void an_pool_destroy(an_pool* pool) { delete pool; }
+
+int an_pool_steihaug(an_pool* pool, long long n, an_product_fn product, const float* g, const float* a, double delta, int max_iter, double tol,
+                     int rule, float* s, float* work, double* result) {
+    return an::guarded([&]() -> int {
+        if (!pool || !product || !g || !a || !s || !work || !result) throw std::invalid_argument("null pointer");
+        if (n < 1 || !(delta > 0) || max_iter < 1 || !(tol > 0)) throw std::invalid_argument("invalid Steihaug options");
+        PoolEngine e{{&pool->pool}, {product}, n};
+        return an::steihaug_solve(e, g, a, delta, max_iter, tol, rule, s, work, result);
+    });
+}
+
+int an_pool_lanczos(an_pool* pool, long long n, an_product_fn product, int cubic, const float* g, const float* a, double reg, int max_iter,
+                    double tol, int rule, float* s, float* work, double* result) {
+    return an::guarded([&]() -> int {
+        if (!pool || !product || !g || !a || !s || !work || !result) throw std::invalid_argument("null pointer");
+        if (n < 1 || !(reg > 0) || max_iter < 1 || !(tol > 0)) throw std::invalid_argument("invalid Lanczos options");
+        PoolEngine e{{&pool->pool}, {product}, n};
+        return an::lanczos_solve(e, cubic, g, a, reg, max_iter, tol, rule, s, work, result);
+    });
+}
 
 int an_net_steihaug(an_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule, float* s,
                     float* work, double* result) {
     return an::guarded([&]() -> int {
         if (!net || !g || !a || !s || !work || !result) throw std::invalid_argument("null pointer");
         if (!(delta > 0) || max_iter < 1 || !(tol > 0)) throw std::invalid_argument("invalid Steihaug options");
-        CpuEngine e{net, curvature, an_net_param_count(net)};
+        NetEngine e{{net}, {net, curvature}, an_net_param_count(net)};
         return an::steihaug_solve(e, g, a, delta, max_iter, tol, rule, s, work, result);
     });
 }
@@ -193,7 +266,7 @@ int an_net_lanczos(an_net* net, int curvature, int cubic, const float* g, const 
     return an::guarded([&]() -> int {
         if (!net || !g || !a || !s || !work || !result) throw std::invalid_argument("null pointer");
         if (!(reg > 0) || max_iter < 1 || !(tol > 0)) throw std::invalid_argument("invalid Lanczos options");
-        CpuEngine e{net, curvature, an_net_param_count(net)};
+        NetEngine e{{net}, {net, curvature}, an_net_param_count(net)};
         return an::lanczos_solve(e, cubic, g, a, reg, max_iter, tol, rule, s, work, result);
     });
 }

@@ -1,6 +1,7 @@
 // Error reporting, the thread pool and OpenBLAS runtime facts.
 #include "internal.h"
 
+#include <algorithm>
 #include <cblas.h>
 #include <cerrno>
 #include <cstdint>
@@ -84,6 +85,13 @@ void Pool::run(int used, const std::function<void(int)>& f) {
     job_ = nullptr;
     if (mine) std::rethrow_exception(mine);
     if (error_) std::rethrow_exception(error_);
+}
+
+int parallel_ranges(Pool& pool, long long n, const std::function<void(int, long long, long long)>& f) {
+    constexpr long long MIN_PER_THREAD = 32768;  // below this, waking a thread costs more than it saves
+    const int used = static_cast<int>(std::max(1LL, std::min<long long>(pool.size(), n / MIN_PER_THREAD)));
+    pool.run(used, [&](int t) { f(t, n * t / used, n * (t + 1) / used); });
+    return used;
 }
 
 void Pool::worker(int id) {

@@ -112,6 +112,19 @@ int an_net_steihaug(an_net* net, int curvature, const float* g, const float* a, 
 int an_net_lanczos(an_net* net, int curvature, int cubic, const float* g, const float* a, double reg, int max_iter, double tol, int rule,
                    float* s, float* work, double* result);
 
+/* ---- The same Krylov solves over a caller's curvature product (a user objective) -------------
+ * One call per solve: the vector passes run on the pool's threads; each curvature product is one
+ * call of `product` with the addresses of v and out (n floats each, inside work); it returns AN_OK or
+ * a negative status, which ends the solve with that status. Work sizes, options and result as above. */
+typedef struct an_pool an_pool;
+typedef int (*an_product_fn)(long long v, long long out);
+an_pool* an_pool_create(int threads);
+void an_pool_destroy(an_pool* pool);
+int an_pool_steihaug(an_pool* pool, long long n, an_product_fn product, const float* g, const float* a, double delta, int max_iter,
+                     double tol, int rule, float* s, float* work, double* result);
+int an_pool_lanczos(an_pool* pool, long long n, an_product_fn product, int cubic, const float* g, const float* a, double reg,
+                    int max_iter, double tol, int rule, float* s, float* work, double* result);
+
 /* ---- Vector operations (float32 storage, double accumulation) -------------------------------- */
 double an_dot(const float* x, const float* y, long long n);
 double an_nrm2(const float* x, long long n);

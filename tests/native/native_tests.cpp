@@ -243,6 +243,51 @@ static void test_krylov_driver() {
     }
 }
 
+// The solves over a caller's product (an_pool_*): a diagonal SPD matrix through a C callback; the
+// converged step is -g / d inside a large radius; a failing product ends the solve with its status.
+static std::vector<float> pool_diag;
+static int pool_calls = 0, pool_fail_at = -1;
+static int diag_product(long long v, long long out) {
+    if (++pool_calls == pool_fail_at) return AN_E_STATE;
+    const float* x = reinterpret_cast<const float*>(v);
+    float* y = reinterpret_cast<float*>(out);
+    for (size_t i = 0; i < pool_diag.size(); ++i) y[i] = pool_diag[i] * x[i];
+    return AN_OK;
+}
+
+static void test_pool_solves() {
+    const long long n = 70000;  // above the pool's per-thread minimum, so both threads work
+    pool_diag.resize(n);
+    std::vector<float> g(n), a(n, 1.0f), s(n), work(static_cast<size_t>((5 + 60) * n));
+    for (long long i = 0; i < n; ++i) {
+        pool_diag[i] = 1.0f + static_cast<float>(i % 7);
+        g[i] = std::sin(0.01f * static_cast<float>(i));
+    }
+    an_pool* pool = an_pool_create(2);
+    CHECK(pool != nullptr, "an_pool_create: %s", an_last_error());
+    double result[6];
+    for (int lanczos = 0; lanczos <= 1; ++lanczos) {
+        pool_calls = 0;
+        pool_fail_at = -1;
+        const int st = lanczos ? an_pool_lanczos(pool, n, diag_product, 0, g.data(), a.data(), 1e6, 60, 1e-6, 0, s.data(), work.data(), result)
+                               : an_pool_steihaug(pool, n, diag_product, g.data(), a.data(), 1e6, 60, 1e-6, 0, s.data(), work.data(), result);
+        CHECK(st == AN_OK, "pool solve %d: %s", lanczos, an_last_error());
+        CHECK(static_cast<int>(result[4]) == 0 && pool_calls == static_cast<int>(result[3]), "pool solve %d: exit %g, %d calls, %g products", lanczos,
+              result[4], pool_calls, result[3]);
+        double err = 0;
+        for (long long i = 0; i < n; ++i) err = std::max(err, std::abs(static_cast<double>(s[i]) + g[i] / pool_diag[i]));
+        CHECK(err < 1e-4, "pool solve %d: |s + g/d| = %g", lanczos, err);
+        pool_calls = 0;
+        pool_fail_at = 2;
+        const int failed = lanczos ? an_pool_lanczos(pool, n, diag_product, 0, g.data(), a.data(), 1e6, 60, 1e-6, 0, s.data(), work.data(), result)
+                                   : an_pool_steihaug(pool, n, diag_product, g.data(), a.data(), 1e6, 60, 1e-6, 0, s.data(), work.data(), result);
+        CHECK(failed == AN_E_STATE && pool_calls == 2, "pool solve %d with a failing product: status %d after %d calls", lanczos, failed, pool_calls);
+    }
+    CHECK(an_pool_steihaug(pool, n, nullptr, g.data(), a.data(), 1, 5, 1e-6, 0, s.data(), work.data(), result) == AN_E_ARGUMENT, "null product accepted");
+    CHECK(an_pool_create(0) == nullptr, "a pool of 0 threads accepted");
+    an_pool_destroy(pool);
+}
+
 int main() {
     for (int act = AN_ACT_IDENTITY; act <= AN_ACT_SOFTPLUS; ++act)
         for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_BCE; ++loss)
@@ -251,6 +296,7 @@ int main() {
     test_errors();
     test_vector_ops();
     test_krylov_driver();
+    test_pool_solves();
     if (failures == 0) std::printf("native tests: all passed\n");
     return failures == 0 ? 0 : 1;
 }

@@ -204,6 +204,18 @@ public abstract class Backend implements AutoCloseable {
 
     // ---- networks ----
     /** A model of this network on this backend, with buffers for batches of up to maxBatch rows. */
+    /**
+     * The operator as this backend's Krylov solvers see it: on a backend that runs whole solves
+     * natively over a caller's product (the CPU backend), a {@link NativeCurvature} whose solves
+     * run the vector work natively and call op for each product, with views of the solve's own
+     * vectors (no copy); elsewhere op itself. n is the operator's dimension.
+     */
+    public CurvatureOperator solvable(CurvatureOperator op, int n) {
+        if (op == null) throw new NullPointerException("op is null");
+        if (n < 1) throw new IllegalArgumentException("n = " + n + "; must be >= 1");
+        return op;
+    }
+
     public abstract NetworkModel model(Network network, int maxBatch);
 
     /** A batch buffer of up to capacity rows for this network's inputs and labels or targets. */

@@ -43,14 +43,14 @@ public final class VectorObjectiveProblem implements Problem {
         this.backend = backend;
         this.objective = objective;
         this.batches = objective instanceof MiniBatchObjective m ? m : null;
-        curvature = (v, out) -> {
+        curvature = backend.solvable((v, out) -> {
             if (point == null) throw new IllegalStateException("a curvature product before the first gradient call: it has no point");
             if (point.version() != pointVersion || point.isClosed())
                 throw new IllegalStateException("the point of the last gradient call was " + (point.isClosed() ? "closed" : "written")
                         + " since; call gradient at the new point before asking for curvature products");
             objective.hessianVector(point, v, out);
             out.markWritten();
-        };
+        }, n);
     }
 
     public VectorObjective objective() {

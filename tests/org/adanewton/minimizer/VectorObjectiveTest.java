@@ -450,6 +450,88 @@ class VectorObjectiveTest {
         }
     }
 
+    /**
+     * On the CPU backend the whole Krylov solve is native (the problem's curvature is a
+     * NativeCurvature) and calls the objective back for each product, with CPU vectors over the
+     * solve's work space: the same few vectors every iteration, none made in steady state, the
+     * objective's own view (CpuBackend.buffer) is the memory the solve reads; the iterates follow
+     * the Java loop's (on CountingBackend over the same CPU backend, which runs the Java loop) to
+     * float tolerance; an exception thrown by the product ends the step unchanged.
+     */
+    @Test
+    void cpuSolvesAreNativeAndCallTheObjectiveOnTheirOwnVectors() {
+        int n = 300;
+        for (Method method : new Method[] {Method.TR_STEIHAUG, Method.TR_GLTR, Method.ARC}) {
+            try (CpuBackend cpu = new CpuBackend(2)) {
+                CountingBackend counting = new CountingBackend(cpu);
+                double[] fNative = new double[12], fLoop = new double[12];
+                for (Backend be : new Backend[] {counting, cpu}) {
+                    boolean nativeRun = be == cpu;
+                    try (DiagonalQuadratic q = DiagonalQuadratic.create(be, n); Vector x = be.allocate(n)) {
+                        Set<Vector> inputs = Collections.newSetFromMap(new IdentityHashMap<>()), outputs = Collections.newSetFromMap(new IdentityHashMap<>());
+                        VectorObjective spy = new VectorObjective() {
+                            public int dimension() { return n; }
+
+                            public double value(Vector v) { return q.value(v); }
+
+                            public double gradient(Vector p, Vector g) { return q.gradient(p, g); }
+
+                            public void hessianVector(Vector p, Vector v, Vector hv) {
+                                inputs.add(v);
+                                outputs.add(hv);
+                                if (nativeRun) assertEquals(v.toArray()[n / 2], CpuBackend.buffer(v).get(n / 2), FLOAT_ATOL, "the storage view reads the vector's memory");
+                                q.hessianVector(p, v, hv);
+                            }
+                        };
+                        MinimizerOptions o = MinimizerOptions.builder().method(method).gradientTolerance(0).maxIterations(100)
+                                .krylov(new KrylovOptions(20, 1e-6, KrylovOptions.StoppingRule.RESIDUAL)).keepHistory(false).build();
+                        try (VectorObjectiveProblem p = new VectorObjectiveProblem(be, spy); Minimizer m = new Minimizer(p, o, x)) {
+                            assertEquals(nativeRun, p.curvature() instanceof org.adanewton.backend.NativeCurvature, be.kind() + " curvature");
+                            double[] f = nativeRun ? fNative : fLoop;
+                            for (int i = 0; i < 3; i++) {
+                                assertNull(m.next());
+                                f[i] = p.value(x);
+                            }
+                            int in = inputs.size(), out = outputs.size();
+                            for (int i = 3; i < f.length; i++) {
+                                m.next();
+                                f[i] = p.value(x);
+                            }
+                            assertEquals(in, inputs.size(), method + " on " + (nativeRun ? "the native solve" : "the Java loop") + ": the same input vectors");
+                            assertEquals(out, outputs.size(), method + ": the same output vectors");
+                        }
+                    }
+                }
+                for (int i = 0; i < fNative.length; i++)
+                    assertEquals(fLoop[i], fNative[i], FLOAT_RTOL * Math.max(1, Math.abs(fLoop[i])), method + ": f after iteration " + (i + 1));
+                // a failing product ends the step with the objective's own exception
+                try (DiagonalQuadratic q = DiagonalQuadratic.create(cpu, n); Vector x = cpu.allocate(n)) {
+                    RuntimeException boom = new IllegalStateException("the user's product failed");
+                    int[] calls = {0};
+                    VectorObjective failing = new VectorObjective() {
+                        public int dimension() { return n; }
+
+                        public double value(Vector v) { return q.value(v); }
+
+                        public double gradient(Vector p, Vector g) { return q.gradient(p, g); }
+
+                        public void hessianVector(Vector p, Vector v, Vector hv) {
+                            if (++calls[0] == 3) throw boom;
+                            q.hessianVector(p, v, hv);
+                        }
+                    };
+                    try (VectorObjectiveProblem p = new VectorObjectiveProblem(cpu, failing);
+                            Minimizer m = new Minimizer(p, options(method, 0), x)) {
+                        assertSame(boom, assertThrows(IllegalStateException.class, () -> {
+                            for (int i = 0; i < 10; i++) m.next();
+                        }), method + ": the objective's exception, unchanged");
+                        assertEquals(3, calls[0], method + ": the solve stopped at the failing product");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void cpuStorageViewsAreTheVectorsOwnMemory() {
         try (CpuBackend be = new CpuBackend(1)) {

@@ -4,6 +4,8 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.BackendUnavailableException;
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
@@ -52,6 +54,13 @@ public final class CpuBackend extends Backend {
     @Override
     public NetworkModel model(Network network, int maxBatch) {
         return new CpuNetworkModel(this, network, maxBatch);
+    }
+
+    /** A {@link NativeCurvature} over op: the whole Krylov solves run natively, op is called for each product. */
+    @Override
+    public CurvatureOperator solvable(CurvatureOperator op, int n) {
+        super.solvable(op, n);
+        return op instanceof NativeCurvature ? op : new CallbackCurvature(this, op, n);
     }
 
     @Override
@@ -211,9 +220,17 @@ public final class CpuBackend extends Backend {
                 (float) c1, (float) c2, (float) eps, (float) l2, (float) decoupled, w.length());
     }
 
+    /**
+     * A vector over length floats of memory it does not own, starting `offset` floats into `memory`
+     * (a solve's work space): closing it frees nothing; the owner closes it before it frees the memory.
+     */
+    static Vector borrowed(CpuBackend backend, int length, FloatPointer memory, long offset) {
+        return new CpuVector(backend, length, memory, offset);
+    }
+
     private static final class CpuVector extends Vector {
         private final FloatPointer data;
-        private final NativeCleaner.Handle cleaner;
+        private final NativeCleaner.Handle cleaner; // null for a borrowed vector
         private FloatBuffer view;
 
         CpuVector(CpuBackend backend, int length) {
@@ -221,6 +238,13 @@ public final class CpuBackend extends Backend {
             data = new FloatPointer(Math.max(1, length));
             // warns only: JavaCPP frees the buffer itself once no native call holds it (a free here could race a call in flight)
             cleaner = NativeCleaner.register(this, "a Vector", () -> {});
+        }
+
+        CpuVector(CpuBackend backend, int length, FloatPointer memory, long offset) {
+            super(backend, length);
+            data = memory.getPointer(offset);
+            data.capacity(length).limit(length);
+            cleaner = null;
         }
 
         /** The one view of the storage, reset to the whole vector. */
@@ -233,6 +257,7 @@ public final class CpuBackend extends Backend {
         @Override
         protected void release() {
             view = null;
+            if (cleaner == null) return; // borrowed: the owner frees the memory
             cleaner.close();
             data.close();
         }

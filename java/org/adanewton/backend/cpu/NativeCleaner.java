@@ -71,6 +71,14 @@ final class NativeCleaner {
         return new Handle(owner, new Action(what, free));
     }
 
+    /**
+     * For native resources of an object that has no close() (its owner's lifetime is the garbage
+     * collector's to decide): free runs once owner is unreachable, silently. free must not refer to owner.
+     */
+    static void whenUnreachable(Object owner, Runnable free) {
+        CLEANER.register(owner, free);
+    }
+
     /** Whether the leak warning was logged in this JVM. */
     static boolean warned() {
         return WARNED.get();
