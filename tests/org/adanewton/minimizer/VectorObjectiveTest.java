@@ -532,6 +532,35 @@ class VectorObjectiveTest {
         }
     }
 
+    /** Many problems alive at once, each with its native solve (JavaCPP bounds the native thunks per callback class: one callback serves them all). */
+    @Test
+    void manyCpuProblemsSolveNativelyAtOnce() {
+        int n = 50, count = 40;
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            List<AutoCloseable> open = new ArrayList<>();
+            try {
+                List<Minimizer> minimizers = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    DiagonalQuadratic q = DiagonalQuadratic.create(cpu, n);
+                    Vector x = cpu.allocate(n);
+                    VectorObjectiveProblem p = new VectorObjectiveProblem(cpu, q);
+                    Minimizer m = new Minimizer(p, options(Method.TR_GLTR, 0), x);
+                    open.addAll(List.of(m, p, x, q));
+                    minimizers.add(m);
+                }
+                for (Minimizer m : minimizers) for (int k = 0; k < 2; k++) assertNull(m.next());
+            } finally {
+                for (AutoCloseable c : open) {
+                    try {
+                        c.close();
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void cpuStorageViewsAreTheVectorsOwnMemory() {
         try (CpuBackend be = new CpuBackend(1)) {

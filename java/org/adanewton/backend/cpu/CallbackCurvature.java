@@ -15,6 +15,9 @@ import org.bytedeco.javacpp.Pointer;
  * back into Java with two views of the solve's work space, CPU vectors over that memory, made once
  * per work-space slot and reused, so a solve's steady state makes no vector and copies nothing.
  *
+ * <p>One JavaCPP callback serves every instance (JavaCPP makes a bounded number of native thunks
+ * per callback class): it calls the operator of the solve running on its thread.
+ *
  * <p>An exception thrown by the operator during a solve ends the solve and is rethrown by it
  * unchanged (the step is then not usable). Thread safety: one solve at a time; a solve from a
  * second thread meanwhile throws IllegalStateException.
@@ -26,7 +29,9 @@ final class CallbackCurvature implements NativeCurvature {
     private final CurvatureOperator operator;
     private final int n;
     private final Pointer pool;
-    private final KrylovApi.Product product;
+    /** The one native callback; it dispatches to the solve running on the calling thread. */
+    private static final KrylovApi.Product PRODUCT = new KrylovApi.Product(CallbackCurvature::dispatch);
+    private static final ThreadLocal<CallbackCurvature> RUNNING = new ThreadLocal<>();
     private final DoublePointer result = new DoublePointer(6);
     private final ExclusiveUse use = new ExclusiveUse(() -> "a native Krylov solve over a caller's operator");
     // the work space and its views (view j covers floats [j n, (j + 1) n))
@@ -43,7 +48,6 @@ final class CallbackCurvature implements NativeCurvature {
         if (created == null || created.isNull()) NativeLibrary.check("an_pool_create", -1);
         this.pool = created;
         NativeCleaner.whenUnreachable(this, () -> KrylovApi.an_pool_destroy(created));
-        this.product = new KrylovApi.Product(this::callback);
     }
 
     @Override
@@ -57,8 +61,8 @@ final class CallbackCurvature implements NativeCurvature {
         use.enter();
         try {
             FloatPointer w = work(4);
-            int status = KrylovApi.an_pool_steihaug(pool, n, product, CpuBackend.ptr(g), CpuBackend.ptr(metric), radius, maxIterations, tolerance, rule,
-                    CpuBackend.ptr(s), w, result);
+            int status = running(() -> KrylovApi.an_pool_steihaug(pool, n, PRODUCT, CpuBackend.ptr(g), CpuBackend.ptr(metric), radius, maxIterations,
+                    tolerance, rule, CpuBackend.ptr(s), w, result));
             return finish("an_pool_steihaug", status, s);
         } finally {
             use.exit();
@@ -71,8 +75,8 @@ final class CallbackCurvature implements NativeCurvature {
         use.enter();
         try {
             FloatPointer w = work(5L + maxIterations);
-            int status = KrylovApi.an_pool_lanczos(pool, n, product, cubic ? 1 : 0, CpuBackend.ptr(g), CpuBackend.ptr(metric), regularization,
-                    maxIterations, tolerance, rule, CpuBackend.ptr(s), w, result);
+            int status = running(() -> KrylovApi.an_pool_lanczos(pool, n, PRODUCT, cubic ? 1 : 0, CpuBackend.ptr(g), CpuBackend.ptr(metric),
+                    regularization, maxIterations, tolerance, rule, CpuBackend.ptr(s), w, result));
             return finish("an_pool_lanczos", status, s);
         } finally {
             use.exit();
@@ -112,6 +116,22 @@ final class CallbackCurvature implements NativeCurvature {
             for (int j = 0; j < vectors; j++) views[j] = CpuBackend.borrowed(backend, n, work, (long) j * n);
         }
         return work;
+    }
+
+    /** Runs a native solve with this operator as the one the callback serves on this thread. */
+    private int running(java.util.function.IntSupplier solve) {
+        CallbackCurvature outer = RUNNING.get();
+        RUNNING.set(this);
+        try {
+            return solve.getAsInt();
+        } finally {
+            RUNNING.set(outer);
+        }
+    }
+
+    private static int dispatch(long v, long out) {
+        CallbackCurvature running = RUNNING.get();
+        return running == null ? AN_E_CALLBACK : running.callback(v, out);
     }
 
     /** The product: out = B v with the views of the two work-space vectors; any throw is kept for the solve to rethrow. */
