@@ -131,6 +131,21 @@ class TrainModesTest {
         assertEquals("F64", w.tensors().get("1.running_var").dtype());
     }
 
+    @Test
+    void aCheckpointWithoutTheRunningStatisticsIsRefused(@TempDir Path dir) throws Exception {
+        train(config("adam", 1), dir, null);
+        Path file = dir.resolve("checkpoint").resolve("weights.safetensors");
+        Safetensors.Contents c = Safetensors.read(file);
+        java.util.Map<String, Safetensors.Tensor> cut = new java.util.LinkedHashMap<>(c.tensors());
+        cut.remove("1.running_mean");
+        cut.remove("1.running_var");
+        Safetensors.write(file, cut, c.metadata());
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> Checkpoint.read(dir.resolve("checkpoint"), NET));
+        assertTrue(e.getMessage().contains("weights.safetensors lacks the tensor '1.running_mean' [8]"), e.getMessage());
+        // as a file of weights (--init) it is taken: the statistics start as PyTorch's
+        assertArrayEquals(NET.initialStatistics(), Weights.loadStateDict(NET, file).statistics());
+    }
+
     /** The full training set's loss (data term and regularizer) in evaluation mode with these running statistics, from a model of its own. */
     private static double evaluationLoss(double[] weights, double[] statistics) {
         try (JavaBackend be = new JavaBackend(); NetworkModel m = be.model(NET, TRAIN.size()); Batch b = be.batch(NET, TRAIN.size());
