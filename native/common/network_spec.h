@@ -6,6 +6,7 @@
 #define ADANEWTON_NETWORK_SPEC_H
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +21,19 @@
 #endif
 
 namespace an {
+
+// The activation contract of the sweeps: every phi but GELU has phi' and phi'' expressible through
+// a = phi(z) (phi'' = kappa(a) phi'), so an engine keeps only a; for a layer whose activation
+// act_needs_z, the engine keeps z as well (its Z buffer) and the point's dL/da (its GA buffer, saved
+// by back_act at the point before it becomes dL/dz), and takes phi'(z), phi''(z) from z.
+AN_HOST_DEVICE inline bool act_needs_z(int act) { return act == AN_ACT_GELU; }
+
+// GELU in its exact (erf) form: phi(z) = z Phi(z), phi'(z) = Phi(z) + z pdf(z), phi''(z) = (2 - z^2) pdf(z).
+AN_HOST_DEVICE inline float gelu_cdf(float z) { return 0.5f * (1.0f + erff(z * 0.7071067811865476f)); }
+AN_HOST_DEVICE inline float gelu_pdf(float z) { return 0.3989422804014327f * expf(-0.5f * z * z); }
+AN_HOST_DEVICE inline float gelu(float z) { return z * gelu_cdf(z); }
+AN_HOST_DEVICE inline float gelu_d1(float z) { return gelu_cdf(z) + z * gelu_pdf(z); }
+AN_HOST_DEVICE inline float gelu_d2(float z) { return (2.0f - z * z) * gelu_pdf(z); }
 
 // Convolution and pooling geometry per sample, NCHW: cin x hin x win in, cout x hout x wout out,
 // k x k windows with a stride and zero padding (pooling: no padding, cout = cin).
@@ -100,7 +114,7 @@ inline Topology parse_topology(const int* spec, int spec_len, int loss, int reg,
         if (s[2] != 1 || s[3] != l - 1) throw std::invalid_argument(where + "graph networks (a layer that does not read the one before it) are not supported by the native engines yet");
         if ((L.kind == AN_LAYER_DENSE || L.kind == AN_LAYER_CONV2D) && s[7] != 1)
             throw std::invalid_argument(where + "layers without a bias are not supported by the native engines yet");
-        if (L.act == AN_ACT_GELU) throw std::invalid_argument(where + "gelu is not supported by the native engines yet");
+        if (L.act < AN_ACT_IDENTITY || L.act > AN_ACT_GELU) throw std::invalid_argument(where + "unknown activation " + std::to_string(L.act));
         s += 6;  // the 8 parameters start at s[2], as in the chain layout
         if (L.kind == AN_LAYER_DENSE) {
             if (s[2] < 1) throw std::invalid_argument(where + "dense output size < 1");

@@ -7,9 +7,11 @@
 //
 // A dense or conv layer is z = L_W(x) + b, a = phi(z) with L_W linear in W and in x; pooling is
 // linear in x with a fixed pattern (max: the forward argmax). Per layer l: ga = dL/da,
-// gz = dL/dz = phi'(z) ga; phi''(z) = kappa(a) phi'(z) for every supported phi, so
-// R(gz) = kappa Rz gz + phi' R(ga). Buffers per layer (rows x out_size): A (a), G (ga, then gz),
-// RZ (Rz), RA (Ra; RZ itself for identity layers) and RG (R(ga), then R(gz)).
+// gz = dL/dz = phi'(z) ga and R(gz) = phi''(z) Rz ga + phi' R(ga); for every phi but GELU,
+// phi''(z) = kappa(a) phi'(z), so R(gz) = kappa Rz gz + phi' R(ga) from a alone; for GELU
+// (act_needs_z in network_spec.h) the engine keeps z and the point's ga as well. Buffers per layer
+// (rows x out_size): A (a), G (ga, then gz), RZ (Rz), RA (Ra; RZ itself for identity layers) and
+// RG (R(ga), then R(gz)); for a GELU layer also Z (z) and GA (the point's ga).
 //
 // An engine E provides, for the rows it covers:
 //   const Topology& topology() const;
@@ -22,10 +24,12 @@
 //   void linear_t_pair(size_t l, const float* W, const float* g1, const float* V, const float* g2, float* gx);
 //        gx = L_W'(g1) + L_V'(g2)
 //   void outer(size_t l, const float* g, Source s, float beta, float* dW);   dW = beta dW + sum over rows g s'
-//   void bias_act(size_t l, const float* b);   A = phi(A + b)
-//   void back_act(size_t l, float* D);         D = phi'(A) D
-//   void rfwd_act(size_t l, const float* vb);  RZ += vb; RA = phi'(A) RZ
-//   void rbwd_act(size_t l);                   RG = kappa(A) RZ G + phi'(A) RG
+//   void bias_act(size_t l, const float* b);   A = phi(A + b) (GELU: Z = A + b, A = phi(Z))
+//   void back_act(size_t l, float* D, bool point);  D = phi'(z) D; point: D is the point's G
+//                                    (GELU: GA = D first)
+//   void rfwd_act(size_t l, const float* vb);  RZ += vb; RA = phi'(z) RZ
+//   void rbwd_act(size_t l);                   RG = phi''(z) RZ ga + phi'(z) RG (kappa(A) RZ G, or
+//                                    from Z and GA for GELU)
 //   void bias_grad(size_t l, const float* D, float* db);  db = the sums of D over rows (and positions);
 //                                    called right after the activation pass that wrote D (the CPU
 //                                    engine sums D in that pass; an engine may rely on it)
@@ -71,10 +75,10 @@ void forward(E& e, const float* w) {
 }
 
 // Backpropagation of the output vector in D(last) (dL/da): each D(l) becomes phi'(z) D(l) (the
-// cached gz when D is G), grad gets the weight and bias gradients. With D = RG it is the
+// cached gz when D is G: point), grad gets the weight and bias gradients. With D = RG it is the
 // Gauss-Newton product's J' step (G untouched).
 template <class E, class D>
-void backprop(E& e, D delta, const float* w, float* grad) {
+void backprop(E& e, D delta, bool point, const float* w, float* grad) {
     const auto& layers = e.topology().layers;
     for (size_t l = layers.size(); l-- > 0;) {
         const Layer& L = layers[l];
@@ -82,7 +86,7 @@ void backprop(E& e, D delta, const float* w, float* grad) {
             if (l > 0) e.pool_transpose(l, delta(l), delta(l - 1));
             continue;
         }
-        e.back_act(l, delta(l));
+        e.back_act(l, delta(l), point);
         e.bias_grad(l, delta(l), grad + L.b_off);
         e.outer(l, delta(l), Source::input, 0.0f, grad + L.w_off);
         if (l > 0) e.linear_t(l, w + L.w_off, delta(l), 0.0f, delta(l - 1));
@@ -123,7 +127,7 @@ void r_backward(E& e, const float* w, const float* v, float* out, bool with_back
             }
             continue;
         }
-        if (with_backward) e.back_act(l, e.G(l));
+        if (with_backward) e.back_act(l, e.G(l), true);
         e.rbwd_act(l);
         e.bias_grad(l, e.RG(l), out + L.b_off);
         e.outer(l, e.RG(l), Source::input, 0.0f, out + L.w_off);
@@ -149,7 +153,7 @@ template <class E>
 void sweep_gradient(E& e, const float* w, float* grad) {
     forward(e, w);
     e.top(e.G(e.topology().last()));
-    backprop(e, [&e](size_t l) { return e.G(l); }, w, grad);
+    backprop(e, [&e](size_t l) { return e.G(l); }, true, w, grad);
 }
 
 // The loss and the Hessian times v from scratch, in one sweep; leaves the point cached.
@@ -168,7 +172,7 @@ template <class E>
 void sweep_product(E& e, int curvature, const float* w, const float* v, float* out) {
     r_forward(e, w, v);
     e.top_r();
-    if (curvature == CURVATURE_GAUSS_NEWTON) backprop(e, [&e](size_t l) { return e.RG(l); }, w, out);
+    if (curvature == CURVATURE_GAUSS_NEWTON) backprop(e, [&e](size_t l) { return e.RG(l); }, false, w, out);
     else r_backward(e, w, v, out, false);
 }
 

@@ -14,7 +14,8 @@
 // Activations: every supported phi has phi' and phi'' expressible through a = phi(z), with
 // phi''(z) = kappa(a) phi'(z):
 //   tanh: phi' = 1-a^2, kappa = -2a;  sigmoid: phi' = a(1-a), kappa = 1-2a;
-//   relu: phi' = [a>0], kappa = 0;   softplus: phi' = 1-e^-a, kappa = e^-a;  identity: 1, 0.
+//   relu: phi' = [a>0], kappa = 0;   softplus: phi' = 1-e^-a, kappa = e^-a;  identity: 1, 0;
+// GELU's need z (network_spec.h: act_needs_z): a GELU layer keeps Z (z) and GA (the point's dL/da).
 #include "internal.h"
 #include "../common/network_sweep.h"
 
@@ -51,6 +52,7 @@ struct Buf {
 // Per-thread buffers for one block of rows (capacity `cap` rows).
 struct Block {
     std::vector<Buf> A, G, RZ, RA, RG;  // per layer: cap x out_size
+    std::vector<Buf> Z, GA;             // per GELU layer: z and the point's dL/da (empty elsewhere)
     std::vector<std::vector<int>> arg;  // per max-pool layer: the argmax of each output
     Buf P;                              // softmax / sigmoid of the last layer
     Buf partial;                        // partial gradient / product (threads > 0)
@@ -170,6 +172,51 @@ AN_CLONES static void rbwd_act(int act, float* RG, const float* RZ, const float*
         case AN_ACT_RELU: rbwd_act_t<AN_ACT_RELU>(RG, RZ, G, A, rows, out, colsum); break;
         case AN_ACT_SOFTPLUS: rbwd_act_t<AN_ACT_SOFTPLUS>(RG, RZ, G, A, rows, out, colsum); break;
         default: rbwd_act_t<AN_ACT_IDENTITY>(RG, RZ, G, A, rows, out, colsum); break;
+    }
+}
+
+// ---- GELU: the same four passes from z (Z) and the point's dL/da (GA) ----
+AN_CLONES static void gelu_bias_act(float* A, float* Z, const float* b, int rows, int out) {
+    for (int i = 0; i < rows; ++i) {
+        const size_t o = static_cast<size_t>(i) * out;
+        for (int j = 0; j < out; ++j) {
+            const float z = A[o + j] + b[j];
+            Z[o + j] = z;
+            A[o + j] = an::gelu(z);
+        }
+    }
+}
+// D = phi'(Z) D (ga saved into GA first when non-null); colsum += column sums of the new D
+AN_CLONES static void gelu_back_act(float* D, float* GA, const float* Z, int rows, int out, double* colsum) {
+    for (int i = 0; i < rows; ++i) {
+        const size_t o = static_cast<size_t>(i) * out;
+        for (int j = 0; j < out; ++j) {
+            if (GA != nullptr) GA[o + j] = D[o + j];
+            const float v = an::gelu_d1(Z[o + j]) * D[o + j];
+            D[o + j] = v;
+            colsum[j] += v;
+        }
+    }
+}
+AN_CLONES static void gelu_rfwd_act(float* RZ, float* RA, const float* Z, const float* vb, int rows, int out) {
+    for (int i = 0; i < rows; ++i) {
+        const size_t o = static_cast<size_t>(i) * out;
+        for (int j = 0; j < out; ++j) {
+            const float rz = RZ[o + j] + vb[j];
+            RZ[o + j] = rz;
+            RA[o + j] = an::gelu_d1(Z[o + j]) * rz;
+        }
+    }
+}
+AN_CLONES static void gelu_rbwd_act(float* RG, const float* RZ, const float* GA, const float* Z, int rows, int out, double* colsum) {
+    for (int i = 0; i < rows; ++i) {
+        const size_t o = static_cast<size_t>(i) * out;
+        for (int j = 0; j < out; ++j) {
+            const float z = Z[o + j];
+            const float v = an::gelu_d2(z) * RZ[o + j] * GA[o + j] + an::gelu_d1(z) * RG[o + j];
+            RG[o + j] = v;
+            colsum[j] += v;
+        }
     }
 }
 
@@ -405,21 +452,25 @@ struct CpuSweep {
     // ---- activations (the column sums of the backward passes feed bias_grad) ----
     void bias_act(size_t l, const float* bias) {
         const Layer& L = layer(l);
-        ::bias_act(L.act, A(l), per_output(L, bias), rows, L.out_size);
+        if (an::act_needs_z(L.act)) gelu_bias_act(A(l), k.Z[l].p, per_output(L, bias), rows, L.out_size);
+        else ::bias_act(L.act, A(l), per_output(L, bias), rows, L.out_size);
     }
-    void back_act(size_t l, float* D) {
+    void back_act(size_t l, float* D, bool point) {
         const Layer& L = layer(l);
         reset_colsum(L);
-        ::back_act(L.act, D, A(l), rows, L.out_size, k.colsum.data());
+        if (an::act_needs_z(L.act)) gelu_back_act(D, point ? k.GA[l].p : nullptr, k.Z[l].p, rows, L.out_size, k.colsum.data());
+        else ::back_act(L.act, D, A(l), rows, L.out_size, k.colsum.data());
     }
     void rfwd_act(size_t l, const float* vb) {
         const Layer& L = layer(l);
-        ::rfwd_act(L.act, RZ(l), RA(l), A(l), per_output(L, vb), rows, L.out_size);
+        if (an::act_needs_z(L.act)) gelu_rfwd_act(RZ(l), RA(l), k.Z[l].p, per_output(L, vb), rows, L.out_size);
+        else ::rfwd_act(L.act, RZ(l), RA(l), A(l), per_output(L, vb), rows, L.out_size);
     }
     void rbwd_act(size_t l) {
         const Layer& L = layer(l);
         reset_colsum(L);
-        ::rbwd_act(L.act, RG(l), RZ(l), G(l), A(l), rows, L.out_size, k.colsum.data());
+        if (an::act_needs_z(L.act)) gelu_rbwd_act(RG(l), RZ(l), k.GA[l].p, k.Z[l].p, rows, L.out_size, k.colsum.data());
+        else ::rbwd_act(L.act, RG(l), RZ(l), G(l), A(l), rows, L.out_size, k.colsum.data());
     }
     // the bias gradient from the column sums the activation pass just accumulated
     void bias_grad(size_t l, const float*, float* db) {
@@ -663,6 +714,8 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
                 k.RZ.emplace_back(sz);
                 k.RA.emplace_back(L.act == AN_ACT_IDENTITY ? 0 : sz);
                 k.RG.emplace_back(sz);
+                k.Z.emplace_back(an::act_needs_z(L.act) ? sz : 0);
+                k.GA.emplace_back(an::act_needs_z(L.act) ? sz : 0);
                 k.arg.emplace_back(L.kind == AN_LAYER_MAXPOOL2D ? sz : 0);
             }
             k.cols = Buf(max_cols);

@@ -71,11 +71,13 @@ void lanczos_update(cudaStream_t s, const float* bv, const double* delta_slot, c
                     float* t, float* y, long long n, double* ty);
 
 // ---- host launchers of the layer kernels (layer_kernels.cu); row-major rows x width buffers ----
-// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
-void bias_act(cudaStream_t s, int act, float* A, const float* b, int rows, int width, int period);
-void back_act(cudaStream_t s, int act, float* G, const float* A, long long n);
-void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period);
-void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* A, long long n);
+// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv. Z and
+// GA: a GELU layer's z and the point's dL/da (network_spec.h: act_needs_z; null for the others);
+// back_act saves G into GA first when GA is non-null.
+void bias_act(cudaStream_t s, int act, float* A, float* Z, const float* b, int rows, int width, int period);
+void back_act(cudaStream_t s, int act, float* G, float* GA, const float* A, const float* Z, long long n);
+void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period);
+void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n);
 // cols (K x rows*P) = im2col(x); gx = beta gx + col2im(cols)
 void im2col(cudaStream_t s, const Geometry& g, const float* x, int rows, float* cols);
 void col2im(cudaStream_t s, const Geometry& g, const float* cols, int rows, float beta, float* gx);

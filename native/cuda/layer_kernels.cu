@@ -12,7 +12,7 @@ using an::Geometry;
 using an::cuda::blocks;
 using an::cuda::THREADS;
 
-// ---- activations (see native/cpu/network.cpp for phi', kappa) ----
+// ---- activations (see native/cpu/network.cpp for phi', kappa; GELU: network_spec.h) ----
 __device__ inline float act_f(int act, float z) {
     switch (act) {
         case AN_ACT_TANH: return tanhf(z);
@@ -43,23 +43,37 @@ __device__ inline float act_kappa(int act, float a) {
 // elements, and a 32-bit division costs a fraction of a 64-bit one (these kernels divide per element).
 #define FOR_EACH_U32(e, n) for (unsigned e = blockIdx.x * blockDim.x + threadIdx.x; e < (unsigned)(n); e += blockDim.x * gridDim.x)
 
-// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
-__global__ void k_bias_act(int act, float* A, const float* b, int rows, int width, int period) {
-    FOR_EACH_U32(i, (unsigned)rows * width) A[i] = act_f(act, A[i] + b[(i % (unsigned)width) / (unsigned)period]);
+// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv; a GELU
+// layer (act_needs_z) keeps z in Z, takes phi', phi'' from Z and the point's dL/da from GA
+__global__ void k_bias_act(int act, float* A, float* Z, const float* b, int rows, int width, int period) {
+    FOR_EACH_U32(i, (unsigned)rows * width) {
+        const float z = A[i] + b[(i % (unsigned)width) / (unsigned)period];
+        if (Z != nullptr) {
+            Z[i] = z;
+            A[i] = an::gelu(z);
+        } else {
+            A[i] = act_f(act, z);
+        }
+    }
 }
-__global__ void k_back_act(int act, float* G, const float* A, long long n) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) G[i] *= act_d1(act, A[i]);
+__global__ void k_back_act(int act, float* G, float* GA, const float* A, const float* Z, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        if (GA != nullptr) GA[i] = G[i];
+        G[i] *= Z != nullptr ? an::gelu_d1(Z[i]) : act_d1(act, A[i]);
+    }
 }
-__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
+__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period) {
     FOR_EACH_U32(i, (unsigned)rows * width) {
         const float rz = RZ[i] + vb[(i % (unsigned)width) / (unsigned)period];
         RZ[i] = rz;
-        RA[i] = act_d1(act, A[i]) * rz;
+        RA[i] = (Z != nullptr ? an::gelu_d1(Z[i]) : act_d1(act, A[i])) * rz;
     }
 }
-__global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
-        RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
+__global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        if (Z != nullptr) RG[i] = an::gelu_d2(Z[i]) * RZ[i] * GA[i] + an::gelu_d1(Z[i]) * RG[i];
+        else RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
+    }
 }
 // cols (K x rows*P) from x (rows x cin*hin*win, NCHW): one thread per column (sample, position),
 // looping over the K = cin*k*k rows (consecutive threads write consecutive columns)
@@ -231,15 +245,17 @@ __global__ void k_top_r_elementwise(int kind, const float* P, const float* RA, l
 namespace an {
 namespace cuda {
 
-void bias_act(cudaStream_t s, int act, float* A, const float* b, int rows, int width, int period) {
-    k_bias_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, A, b, rows, width, period);
+void bias_act(cudaStream_t s, int act, float* A, float* Z, const float* b, int rows, int width, int period) {
+    k_bias_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, A, Z, b, rows, width, period);
 }
-void back_act(cudaStream_t s, int act, float* G, const float* A, long long n) { k_back_act<<<blocks(n), THREADS, 0, s>>>(act, G, A, n); }
-void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
-    k_rfwd_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, RZ, RA, A, vb, rows, width, period);
+void back_act(cudaStream_t s, int act, float* G, float* GA, const float* A, const float* Z, long long n) {
+    k_back_act<<<blocks(n), THREADS, 0, s>>>(act, G, GA, A, Z, n);
 }
-void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
-    k_rbwd_act<<<blocks(n), THREADS, 0, s>>>(act, RG, RZ, G, A, n);
+void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period) {
+    k_rfwd_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, RZ, RA, A, Z, vb, rows, width, period);
+}
+void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n) {
+    k_rbwd_act<<<blocks(n), THREADS, 0, s>>>(act, RG, RZ, G, GA, A, Z, n);
 }
 void im2col(cudaStream_t s, const Geometry& g, const float* x, int rows, float* cols) {
     k_im2col<<<blocks((long long)rows * g.P()), THREADS, 0, s>>>(g, x, rows, cols);

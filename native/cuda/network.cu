@@ -26,6 +26,7 @@ struct an_cuda_net {
     an_cuda* ctx = nullptr;
     Topology topo;
     std::vector<float*> A_, G_, RZ_, RA_, RG_;
+    std::vector<float*> Z_, GA_;  // per GELU layer (act_needs_z): z and the point's dL/da; null elsewhere
     std::vector<int*> arg;
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
     // per conv layer: im2col of its input at the cached point (forward), and of its R-input
@@ -49,7 +50,7 @@ struct an_cuda_net {
     // frees whatever was allocated, also when an_cuda_net_create fails half-way
     ~an_cuda_net() {
         if (ctx != nullptr) cudaSetDevice(ctx->device);
-        for (auto* vec : {&A_, &G_, &RZ_, &RA_, &RG_, &xcols, &rcols})
+        for (auto* vec : {&A_, &G_, &RZ_, &RA_, &RG_, &Z_, &GA_, &xcols, &rcols})
             for (float* p : *vec) cudaFree(p);
         for (int* a : arg) cudaFree(a);
         for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
@@ -110,12 +111,12 @@ struct an_cuda_net {
         an::cuda::nchw_to_cm(s(), g, rows, L.g.cout, L.g.P(), cm);
         ctx->gemm_nt(L.g.cout, L.g.K(), rows * L.g.P(), cm, lowered(l, src), beta, dW);
     }
-    void bias_act(size_t l, const float* b) { an::cuda::bias_act(s(), layer(l).act, A(l), b, rows, layer(l).out_size, layer(l).bias_period()); }
-    void back_act(size_t l, float* D) { an::cuda::back_act(s(), layer(l).act, D, A(l), values(l)); }
+    void bias_act(size_t l, const float* b) { an::cuda::bias_act(s(), layer(l).act, A(l), Z_[l], b, rows, layer(l).out_size, layer(l).bias_period()); }
+    void back_act(size_t l, float* D, bool point) { an::cuda::back_act(s(), layer(l).act, D, point ? GA_[l] : nullptr, A(l), Z_[l], values(l)); }
     void rfwd_act(size_t l, const float* vb) {
-        an::cuda::rfwd_act(s(), layer(l).act, RZ(l), RA(l), A(l), vb, rows, layer(l).out_size, layer(l).bias_period());
+        an::cuda::rfwd_act(s(), layer(l).act, RZ(l), RA(l), A(l), Z_[l], vb, rows, layer(l).out_size, layer(l).bias_period());
     }
-    void rbwd_act(size_t l) { an::cuda::rbwd_act(s(), layer(l).act, RG(l), RZ(l), G(l), A(l), values(l)); }
+    void rbwd_act(size_t l) { an::cuda::rbwd_act(s(), layer(l).act, RG(l), RZ(l), G(l), GA_[l], A(l), Z_[l], values(l)); }
     // db = column sums of D (dense: ones' D; conv: sums over the positions, then over the rows),
     // as cuBLAS GEMMs with a ones vector: the bandwidth-bound reduction at full device width
     void bias_grad(size_t l, const float* D, float* db) {
@@ -224,6 +225,7 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
             const size_t act = (size_t)max_batch * L.out_size, im2col = L.conv() ? (size_t)L.g.K() * L.g.P() * max_batch : 0;
             for (auto* vec : {&net->A_, &net->G_, &net->RZ_, &net->RG_}) device_floats(*vec, act);
             device_floats(net->RA_, L.act == AN_ACT_IDENTITY ? 0 : act);  // RA(l) is RZ(l) for identity layers
+            for (auto* vec : {&net->Z_, &net->GA_}) device_floats(*vec, an::act_needs_z(L.act) ? act : 0);
             device_floats(net->xcols, im2col);
             device_floats(net->rcols, l > 0 ? im2col : 0);
             int* a = nullptr;

@@ -295,6 +295,9 @@ int main() {
                               layer(AN_LAYER_DENSE, AN_ACT_SOFTPLUS, {8}), layer(AN_LAYER_DENSE, AN_ACT_RELU, {12}), layer(AN_LAYER_DENSE, 0, {20})});
     network_case(ctx, {"dense autoencoder", t4, AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 8, 8, 0.5f});
     network_case(ctx, {"dense autoencoder, batch below max", t4, AN_LOSS_BCE, AN_REG_NORM, 0.02, 8, 3, 0.5f});
+    const auto gelu = spec(50, {layer(AN_LAYER_CONV2D, AN_ACT_GELU, {2, 5, 5, 3, 3, 1, 1}), layer(AN_LAYER_DENSE, AN_ACT_GELU, {7}),
+                                layer(AN_LAYER_DENSE, 0, {4})});
+    network_case(ctx, {"gelu (z kept)", gelu, AN_LOSS_SOFTMAX_CE, AN_REG_SQUARED, 0.01, 6, 5, 0.6f});
     const auto t5 = spec(25, {layer(AN_LAYER_CONV2D, AN_ACT_TANH, {1, 5, 5, 2, 3, 3, 2}), layer(AN_LAYER_MAXPOOL2D, 0, {2, 3, 3, 3, 1}),
                               layer(AN_LAYER_DENSE, 0, {3})});
     network_case(ctx, {"stride 3 padding 2", t5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 4, 0.7f});

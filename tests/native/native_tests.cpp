@@ -119,8 +119,9 @@ static void test_errors() {
     const int bad[] = {5, 2, AN_LAYER_DENSE, 0};
     CHECK(an_net_create(bad, 4, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 1) == nullptr, "malformed spec accepted");
     CHECK(std::string(an_last_error()).find("malformed") != std::string::npos, "message: %s", an_last_error());
-    std::vector<int> conv = {12, 1, AN_LAYER_CONV2D, AN_ACT_RELU, 3, 2, 2, 4, 2, 1, 0, 0};  // 3x2x2 = 12 inputs: valid
-    conv[4] = 5;  // in_channels: now claims 5x2x2 = 20 inputs
+    // 3x2x2 = 12 inputs: kind, activation, one input (-1), 3 unused, has-bias, then cin, hin, win, cout, k, stride, pad
+    std::vector<int> conv = {12, 1, AN_LAYER_CONV2D, AN_ACT_RELU, 1, -1, -1, -1, -1, 1, 3, 2, 2, 4, 2, 1, 0, 0};
+    conv[10] = 5;  // in_channels: now claims 5x2x2 = 20 inputs
     CHECK(an_net_create(conv.data(), static_cast<int>(conv.size()), AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 4, 1) == nullptr, "conv shape mismatch accepted");
     CHECK(std::string(an_last_error()).find("does not match") != std::string::npos, "message: %s", an_last_error());
     const std::vector<int> spec = dense_spec(2, {{2, AN_ACT_IDENTITY}});
@@ -243,7 +244,7 @@ static void test_krylov_driver() {
 }
 
 int main() {
-    for (int act = AN_ACT_IDENTITY; act <= AN_ACT_SOFTPLUS; ++act)
+    for (int act = AN_ACT_IDENTITY; act <= AN_ACT_GELU; ++act)
         for (int loss = AN_LOSS_SOFTMAX_CE; loss <= AN_LOSS_BCE; ++loss)
             for (int reg = AN_REG_NONE; reg <= AN_REG_NORM; ++reg) test_network(act, loss, reg, act % 2 == 0 ? 1 : 3);
     test_thread_split();
