@@ -73,9 +73,10 @@ struct Dev {
     }
 };
 
-// A chain layer's spec row: kind, activation, one input (set by spec()), 3 unused inputs, has-bias, parameters.
+// A chain layer's spec row: kind, activation, one input (set by spec()), 3 unused inputs, has-bias
+// (dense and conv layers), parameters.
 std::vector<int> layer(int kind, int act, std::vector<int> p) {
-    std::vector<int> r = {kind, act, 1, 0, -1, -1, -1, 1};
+    std::vector<int> r = {kind, act, 1, 0, -1, -1, -1, kind == AN_LAYER_DENSE || kind == AN_LAYER_CONV2D ? 1 : 0};
     r.insert(r.end(), p.begin(), p.end());
     r.resize(AN_SPEC_INTS_PER_LAYER, 0);
     return r;
