@@ -43,8 +43,8 @@ enum {
  *   batchnorm:      channels, positions, eps (float bits)
  *   layernorm:      groups, size, eps (float bits)
  *   globalavgpool:  channels, positions
- *   dropout:        size, p (float bits), the Network's layer index, keep threshold floor(p 2^24)
- *                   (the mask is Java's Network.dropoutKeeps)
+ *   dropout:        size, p (float bits), the layer's index in Network.layers() and the mask's
+ *                   threshold floor(p 2^24) (Network.dropoutKeeps: kept when hash >> 40 >= it)
  *   embedding:      vocabulary, dim, length
  *   add:            size
  *   concat:         positions, then each input's channel count
