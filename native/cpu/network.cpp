@@ -784,10 +784,11 @@ struct CpuSweep {
         if (across) reduce(L, S, K * sets(L));
         return S;
     }
-    static float xhat(const NormState& N, int set, float x_) { return (x_ - static_cast<float>(N.mu[set])) * static_cast<float>(N.s[set]); }
+    // xhat (in double: x - mu cancels when a set's spread is small against its mean)
+    static float xhat(const NormState& N, int set, float x_) { return static_cast<float>((x_ - N.mu[set]) * N.s[set]); }
     // R(xhat) from the R-input (null: 0) and the R-forward's means
     static float rxhat(const NormState& N, int set, const float* rx, size_t e, float xh) {
-        return rx == nullptr ? 0.0f : static_cast<float>(N.s[set]) * (rx[e] - static_cast<float>(N.mrx[set]) - xh * static_cast<float>(N.mxrx[set]));
+        return rx == nullptr ? 0.0f : static_cast<float>(N.s[set] * (rx[e] - N.mrx[set] - xh * N.mxrx[set]));
     }
 
     // the statistics (the values' own, or the running ones), then A(l) = gamma xhat

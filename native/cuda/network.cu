@@ -353,6 +353,21 @@ int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out) {
     });
 }
 
+int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed, const double* running, long long count) {
+    return an::guarded([&]() -> int {
+        enter(net, 0);
+        if (training != 0 && training != 1) throw std::invalid_argument("training = " + std::to_string(training) + "; must be 0 or 1");
+        // the engine has no batch norm layers yet (refused at creation): no statistics to keep
+        if (count != net->topo.statistics || (count > 0 && running == nullptr))
+            throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
+                                        " running statistics");
+        net->cached = false;
+        net->training = training == 1;
+        net->seed = static_cast<uint64_t>(dropout_seed);
+        return AN_OK;
+    });
+}
+
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out) {
     return an::guarded([&]() -> int {
         enter(net, 0)->product(an::CURVATURE_GAUSS_NEWTON, v, out);
