@@ -578,16 +578,22 @@ public final class Network {
     }
 
     /**
-     * Dropout's mask: whether unit `unit` of row `row` (its index in the batch) of layer `layer` is
-     * kept under the seed, with drop probability p. A pure function (SplitMix64 finalizer over
-     * seed, layer, row, unit; the top 24 bits as a uniform u in [0, 1); kept when u >= p), so the
-     * native engines compute the same mask.
+     * Dropout's mask: whether unit `unit` of row `row` (its index in the batch) of layer `layer`
+     * (its index in {@link #layers()}) is kept under the seed, with drop probability p. A pure
+     * function (SplitMix64 finalizer over seed, layer, row, unit; kept when the top 24 bits are at
+     * least floor(p 2^24)), so the native engines compute the same mask (the native spec gives them
+     * the layer index and that threshold).
      */
     public static boolean dropoutKeeps(long seed, int layer, int row, int unit, double p) {
         long h = mix(seed + 0x9E3779B97F4A7C15L * (layer + 1L));
         h = mix(h + row);
         h = mix(h + unit);
-        return (h >>> 40) >= (long) (p * (1 << 24));
+        return (h >>> 40) >= dropoutThreshold(p);
+    }
+
+    /** A unit is kept when the top 24 bits of its hash are at least this: floor(p 2^24). */
+    private static int dropoutThreshold(double p) {
+        return (int) (p * (1 << 24));
     }
 
     private static long mix(long z) {
@@ -645,15 +651,15 @@ public final class Network {
         throw new AssertionError(layer);
     }
 
-    /** The native parameters of a layer (see nativeSpec). */
-    private static int[] nativeParameters(Layer layer) {
+    /** The native parameters of layer l (see nativeSpec). */
+    private static int[] nativeParameters(Layer layer, int l) {
         if (layer instanceof Dense d) return new int[] {d.out()};
         if (layer instanceof Conv2d c) return new int[] {c.inChannels(), c.inHeight(), c.inWidth(), c.outChannels(), c.kernel(), c.stride(), c.padding()};
         if (layer instanceof Pool2d q) return new int[] {q.channels(), q.inHeight(), q.inWidth(), q.kernel(), q.stride()};
         if (layer instanceof BatchNorm b) return new int[] {b.channels(), b.positions(), Float.floatToIntBits((float) b.eps())};
         if (layer instanceof LayerNorm n) return new int[] {n.groups(), n.size(), Float.floatToIntBits((float) n.eps())};
         if (layer instanceof GlobalAvgPool g) return new int[] {g.channels(), g.height() * g.width()};
-        if (layer instanceof Dropout d) return new int[] {d.size(), Float.floatToIntBits((float) d.p())};
+        if (layer instanceof Dropout d) return new int[] {d.size(), Float.floatToIntBits((float) d.p()), l, dropoutThreshold(d.p())};
         if (layer instanceof Embedding e) return new int[] {e.vocabulary(), e.dim(), e.length()};
         if (layer instanceof Add a) return new int[] {a.size()};
         if (layer instanceof Concat c) {
@@ -675,7 +681,9 @@ public final class Network {
      * (in the spec's numbering, -1 the network's input, unused ones -1), has-bias (0/1), then 8
      * parameters: dense {out}; conv2d {cin, hin, win, cout, k, stride, pad}; pooling {c, hin, win,
      * k, stride}; batchnorm {channels, positions, float bits of eps}; layernorm {groups, size, float
-     * bits of eps}; globalavgpool {channels, positions}; dropout {size, float bits of p};
+     * bits of eps}; globalavgpool {channels, positions}; dropout {size, float bits of p, the layer's
+     * index in {@link #layers()} and the threshold of its mask, the two ints {@link #dropoutKeeps}
+     * takes from them};
      * embedding {vocabulary, dim, length}; add {size}; concat {positions, then the inputs' channel
      * counts}; activate {size}. Flatten is free and omitted (its readers read its input).
      */
@@ -695,7 +703,7 @@ public final class Network {
             Arrays.fill(r, 3, 7, -1);
             for (int i = 0; i < inputs[l].length; i++) r[3 + i] = mapInput(index, inputs[l][i]);
             r[7] = layer.biasCount() > 0 ? 1 : 0;
-            int[] p = nativeParameters(layer);
+            int[] p = nativeParameters(layer, l);
             System.arraycopy(p, 0, r, 8, p.length);
             index[l] = rows.size();
             rows.add(r);

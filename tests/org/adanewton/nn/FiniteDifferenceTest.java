@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.adanewton.backend.Backend;
 import org.adanewton.backend.Batch;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
@@ -115,15 +116,16 @@ class FiniteDifferenceTest {
 
     /** (g(w + h v) - g(w - h v)) / 2h with h = FD_STEP (probe and g: scratch vectors). */
     static double[] differenceOfGradients(NetworkModel model, Batch b, double[] w0, double[] vd, Vector probe, Vector g) {
+        Backend be = model.backend();
         double[] wp = w0.clone(), wm = w0.clone();
         for (int i = 0; i < w0.length; i++) {
             wp[i] += FD_STEP * vd[i];
             wm[i] -= FD_STEP * vd[i];
         }
-        BACKEND.set(probe, wp);
+        be.set(probe, wp);
         model.gradient(probe, b, g);
         double[] gp = g.toArray();
-        BACKEND.set(probe, wm);
+        be.set(probe, wm);
         model.gradient(probe, b, g);
         double[] gm = g.toArray(), fd = new double[w0.length];
         for (int i = 0; i < w0.length; i++) fd[i] = (gp[i] - gm[i]) / (2 * FD_STEP);

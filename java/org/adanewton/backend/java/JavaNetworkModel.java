@@ -550,7 +550,7 @@ final class JavaNetworkModel extends NetworkModel {
         return out;
     }
 
-    /** Zeroed gradient rows for every layer (null for layers whose gradient is never read: the last's comes from the loss). */
+    /** Zeroed gradient rows for every layer, into which its readers accumulate. */
     private double[][][] zeroRows() {
         int n = layers.size();
         double[][][] g = new double[n][rows][];
