@@ -17,13 +17,19 @@ others when named with --model):
   autoencoder               784-1000-500-250-30-250-500-1000-784, sigmoid
                             after every hidden layer except the 30-unit code,
                             linear code and output; 2,837,314 parameters
+  resnet20                  input 3x32x32: ResNet-20 of bench/torch_resnet.py
+                            (the cifar-resnet20 preset's network: batch norm,
+                            projection shortcuts), in training mode (batch
+                            statistics, as adanewton's models train);
+                            272,474 parameters
 
 Objective: softmax cross-entropy, mean over the batch, no regularization
 (MLPs and convnet); for the autoencoder the squared error summed over the 784
 outputs per image and averaged over the batch, ((out - x)**2).sum(1).mean(),
 with the input as its own target.
-Data: x ~ U[0,1) of shape (B,784) (convnet: (B,1,28,28)), labels uniform in
-0..9, v ~ N(0,1) per parameter; everything from a fixed seed.
+Data: x ~ U[0,1) of shape (B,784) (convnet: (B,1,28,28); resnet20:
+(B,3,32,32)), labels uniform in 0..9, v ~ N(0,1) per parameter; everything
+from a fixed seed.
 
 Measured (median wall time in ms over `repeats` runs, time.perf_counter):
   forward_ms     loss only, under torch.no_grad().
@@ -124,10 +130,11 @@ MODELS = {
     "mlp-784-512-256-10-relu": ([784, 512, 256, 10], "relu"),
     "convnet": (None, "conv"),
     "autoencoder": ([784, 1000, 500, 250, 30, 250, 500, 1000, 784], "ae"),
+    "resnet20": (None, "resnet"),
 }
 DEFAULT_MODELS = ["mlp-784-128-10-tanh", "mlp-784-512-256-10-relu"]
 # Parameter counts asserted when the big models are built (as adanewton's).
-PARAM_COUNTS = {"convnet": 431080, "autoencoder": 2837314}
+PARAM_COUNTS = {"convnet": 431080, "autoencoder": 2837314, "resnet20": 272474}
 DEFAULT_BATCHES = [128, 512, 2048]
 TARGET_SECONDS = 1.0  # auto repeats: about this much timing per measurement
 MIN_REPEATS = 5
@@ -265,6 +272,9 @@ def build_model(name):
     sizes, act = MODELS[name]
     nn = torch.nn
     layers = []
+    if act == "resnet":
+        import torch_resnet  # beside this script; needs torch, imported above
+        return torch_resnet.resnet20().float().train()
     if act == "conv":
         layers = [nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
                   nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
@@ -290,7 +300,8 @@ def build_model(name):
 
 def input_shape(name):
     """Per-sample input shape."""
-    return (1, 28, 28) if MODELS[name][1] == "conv" else (784,)
+    act = MODELS[name][1]
+    return (1, 28, 28) if act == "conv" else (3, 32, 32) if act == "resnet" else (784,)
 
 
 def gradient_flops(name, batch):

@@ -47,6 +47,29 @@ private:
     std::exception_ptr error_;
 };
 
+// Thrown by Barrier::wait to the threads still waiting when another thread aborted the barrier.
+struct BarrierBroken : std::runtime_error {
+    BarrierBroken() : std::runtime_error("a thread of the sweep failed") {}
+};
+
+// A reusable barrier for the threads of one Pool::run (the cross-block reductions of a sweep):
+// wait() returns once `parties` threads have called it (spinning briefly, then sleeping);
+// abort() releases every waiter, now and later, with BarrierBroken, so that a thread that failed
+// does not leave the others waiting. reset() re-arms it for a new run (no thread may be waiting).
+class Barrier {
+public:
+    void reset(int parties);
+    void wait();
+    void abort();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int parties_ = 1, waiting_ = 0;
+    std::atomic<unsigned> generation_{0};
+    std::atomic<bool> broken_{false};
+};
+
 }  // namespace an
 
 struct an_net;

@@ -125,6 +125,39 @@ void Pool::worker(int id) {
     }
 }
 
+void Barrier::reset(int parties) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    parties_ = parties < 1 ? 1 : parties;
+    waiting_ = 0;
+    broken_.store(false);
+}
+
+void Barrier::wait() {
+    if (parties_ <= 1) return;
+    unsigned generation;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (broken_.load()) throw BarrierBroken();
+        generation = generation_.load();
+        if (++waiting_ == parties_) {
+            waiting_ = 0;
+            generation_.fetch_add(1);
+            cv_.notify_all();
+            return;
+        }
+    }
+    for (int spin = 0; spin < SPIN_LIMIT && generation_.load() == generation && !broken_.load(); ++spin) __builtin_ia32_pause();
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return generation_.load() != generation || broken_.load(); });
+    if (generation_.load() == generation) throw BarrierBroken();
+}
+
+void Barrier::abort() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    broken_.store(true);
+    cv_.notify_all();
+}
+
 }  // namespace an
 
 extern "C" {

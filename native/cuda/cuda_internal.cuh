@@ -71,21 +71,37 @@ void lanczos_update(cudaStream_t s, const float* bv, const double* delta_slot, c
                     float* t, float* y, long long n, double* ty);
 
 // ---- host launchers of the layer kernels (layer_kernels.cu); row-major rows x width buffers ----
-// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
-void bias_act(cudaStream_t s, int act, float* A, const float* b, int rows, int width, int period);
-void back_act(cudaStream_t s, int act, float* G, const float* A, long long n);
-void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period);
-void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* A, long long n);
+// a = phi(a + b[((i % width) / period) % count]) (b null: no bias): period 1 for dense layers, the
+// positions for a conv or a batch norm. Z and GA: a GELU layer's z and the point's dL/da
+// (network_spec.h: act_needs_z; null for the others); back_act saves G into GA first when GA is
+// non-null.
+void bias_act(cudaStream_t s, int act, float* A, float* Z, const float* b, int rows, int width, int period, int count);
+void back_act(cudaStream_t s, int act, float* G, float* GA, const float* A, const float* Z, long long n);
+void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period,
+              int count);
+void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n);
 // cols (K x rows*P) = im2col(x); gx = beta gx + col2im(cols)
 void im2col(cudaStream_t s, const Geometry& g, const float* x, int rows, float* cols);
 void col2im(cudaStream_t s, const Geometry& g, const float* cols, int rows, float beta, float* gx);
 // channel-major (channels x rows*positions) <-> NCHW (rows x channels*positions); to_nchw: z = beta z + cm
 void cm_to_nchw(cudaStream_t s, const float* cm, int rows, int channels, int positions, float beta, float* z);
 void nchw_to_cm(cudaStream_t s, const float* g, int rows, int channels, int positions, float* cm);
-// pooling (k x k windows, stride, no padding): forward (max records the first maximum), apply, transpose (gx overwritten)
+// pooling (k x k windows, stride, no padding): forward (max records the first maximum), apply,
+// transpose (gx = beta gx + P' gy, beta 0 or 1)
 void pool_forward(cudaStream_t s, const Geometry& g, bool max, const float* x, int rows, float* y, int* arg);
 void pool_apply(cudaStream_t s, const Geometry& g, bool max, const float* rx, int rows, const int* arg, float* ry);
-void pool_transpose(cudaStream_t s, const Geometry& g, bool max, const float* gy, int rows, const int* arg, float* gx);
+void pool_transpose(cudaStream_t s, const Geometry& g, bool max, const float* gy, int rows, const int* arg, float beta, float* gx);
+// global average pooling (rows x channels x positions -> rows x channels) and its transpose gx = beta gx + P' gy
+void gap(cudaStream_t s, const float* x, int rows, int channels, int positions, float* y);
+void gap_t(cudaStream_t s, const float* gy, int rows, int channels, int positions, float beta, float* gx);
+// y = beta y + (mask / (1 - p)) x with dropout's mask of (seed, layer, row, unit) (network_spec.h)
+void dropout(cudaStream_t s, const float* x, int rows, int width, uint64_t seed, int layer, int threshold, float scale, float beta, float* y);
+// per row y = beta y + x over len values (x null: zeros), rows with strides
+void copy_rows(cudaStream_t s, int rows, int len, const float* x, int x_stride, float beta, float* y, int y_stride);
+// embedding: y = the rows of W (vocabulary x dim) that the indices (rows x length floats) pick;
+// embed_t: dW = their scatter-sum of g (zeroed first)
+void embed(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* W, float* y);
+void embed_t(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* g, float* dW);
 // the loss of the batch added to *slot (the batch mean), dL/da into ga (if non-null), the
 // probabilities into P for the R-operator; loss_r: RGA = the loss' Hessian in a times RA
 void loss(cudaStream_t s, int kind, const float* Z, const int* labels, const float* targets, int rows, int d, float* P, float* ga, double* slot);

@@ -1,5 +1,6 @@
 // The CUDA backend's layer kernels: activations and their derivatives, im2col/col2im, the
-// channel-major <-> NCHW conversions around the conv GEMMs, pooling, and the losses, with the host
+// channel-major <-> NCHW conversions around the conv GEMMs, pooling, global average pooling,
+// dropout, embedding, the row copies of add and concat, and the losses, with the host
 // launchers that the network engine (network.cu) calls (cuda_internal.cuh). These are the CUDA
 // primitives of the shared sweeps (native/common/network_sweep.h).
 #include "cuda_internal.cuh"
@@ -12,7 +13,7 @@ using an::Geometry;
 using an::cuda::blocks;
 using an::cuda::THREADS;
 
-// ---- activations (see native/cpu/network.cpp for phi', kappa) ----
+// ---- activations (see native/cpu/network.cpp for phi', kappa; GELU: network_spec.h) ----
 __device__ inline float act_f(int act, float z) {
     switch (act) {
         case AN_ACT_TANH: return tanhf(z);
@@ -43,23 +44,41 @@ __device__ inline float act_kappa(int act, float a) {
 // elements, and a 32-bit division costs a fraction of a 64-bit one (these kernels divide per element).
 #define FOR_EACH_U32(e, n) for (unsigned e = blockIdx.x * blockDim.x + threadIdx.x; e < (unsigned)(n); e += blockDim.x * gridDim.x)
 
-// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv
-__global__ void k_bias_act(int act, float* A, const float* b, int rows, int width, int period) {
-    FOR_EACH_U32(i, (unsigned)rows * width) A[i] = act_f(act, A[i] + b[(i % (unsigned)width) / (unsigned)period]);
+// a = phi(a + b[(i % width) / period]): period 1 for dense layers, the positions for a conv; a GELU
+// layer (act_needs_z) keeps z in Z, takes phi', phi'' from Z and the point's dL/da from GA
+__device__ inline float bias_at(const float* b, unsigned i, int width, int period, int count) {
+    return b == nullptr ? 0.0f : b[((i % (unsigned)width) / (unsigned)period) % (unsigned)count];
 }
-__global__ void k_back_act(int act, float* G, const float* A, long long n) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) G[i] *= act_d1(act, A[i]);
-}
-__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
+__global__ void k_bias_act(int act, float* A, float* Z, const float* b, int rows, int width, int period, int count) {
     FOR_EACH_U32(i, (unsigned)rows * width) {
-        const float rz = RZ[i] + vb[(i % (unsigned)width) / (unsigned)period];
-        RZ[i] = rz;
-        RA[i] = act_d1(act, A[i]) * rz;
+        const float z = A[i] + bias_at(b, i, width, period, count);
+        if (Z != nullptr) {
+            Z[i] = z;
+            A[i] = an::gelu(z);
+        } else {
+            A[i] = act_f(act, z);
+        }
     }
 }
-__global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
-        RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
+__global__ void k_back_act(int act, float* G, float* GA, const float* A, const float* Z, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        if (GA != nullptr) GA[i] = G[i];
+        G[i] *= Z != nullptr ? an::gelu_d1(Z[i]) : act_d1(act, A[i]);
+    }
+}
+__global__ void k_rfwd_act(int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period,
+                           int count) {
+    FOR_EACH_U32(i, (unsigned)rows * width) {
+        const float rz = RZ[i] + bias_at(vb, i, width, period, count);
+        RZ[i] = rz;
+        RA[i] = (Z != nullptr ? an::gelu_d1(Z[i]) : act_d1(act, A[i])) * rz;
+    }
+}
+__global__ void k_rbwd_act(int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x) {
+        if (Z != nullptr) RG[i] = an::gelu_d2(Z[i]) * RZ[i] * GA[i] + an::gelu_d1(Z[i]) * RG[i];
+        else RG[i] = act_kappa(act, A[i]) * RZ[i] * G[i] + act_d1(act, A[i]) * RG[i];
+    }
 }
 // cols (K x rows*P) from x (rows x cin*hin*win, NCHW): one thread per column (sample, position),
 // looping over the K = cin*k*k rows (consecutive threads write consecutive columns)
@@ -170,6 +189,55 @@ __global__ void k_pool_t(Geometry g, int max, const float* gy, int rows, const i
     }
 }
 
+// global average pooling: one thread per (row, channel)
+__global__ void k_gap(const float* x, int rows, int channels, int positions, float* y) {
+    FOR_EACH_U32(e, (unsigned)rows * channels) {
+        const float* xs = x + (size_t)e * positions;
+        double sum = 0;
+        for (int p = 0; p < positions; ++p) sum += xs[p];
+        y[e] = (float)(sum / positions);
+    }
+}
+__global__ void k_gap_t(const float* gy, int rows, int channels, int positions, float beta, float* gx) {
+    FOR_EACH_U32(e, (unsigned)rows * channels * positions) {
+        const float v = gy[e / (unsigned)positions] / positions;
+        gx[e] = beta == 0.0f ? v : beta * gx[e] + v;
+    }
+}
+__global__ void k_dropout(const float* x, int rows, int width, uint64_t seed, int layer, int threshold, float scale, float beta, float* y) {
+    FOR_EACH_U32(e, (unsigned)rows * width) {
+        const int row = (int)(e / (unsigned)width), unit = (int)(e % (unsigned)width);
+        const float v = an::dropout_keeps(an::dropout_row(seed, layer, row), unit, threshold) ? x[e] * scale : 0.0f;
+        y[e] = beta == 0.0f ? v : beta * y[e] + v;
+    }
+}
+__global__ void k_copy_rows(int rows, int len, const float* x, int x_stride, float beta, float* y, int y_stride) {
+    FOR_EACH_U32(e, (unsigned)rows * len) {
+        const unsigned r = e / (unsigned)len, i = e % (unsigned)len;
+        const float v = x == nullptr ? 0.0f : x[(size_t)r * x_stride + i];
+        float* out = y + (size_t)r * y_stride + i;
+        *out = beta == 0.0f ? v : beta * *out + v;
+    }
+}
+// an index as the kernels read it: Java checks every index at upload; the clamp keeps a bad one
+// inside the table rather than outside the buffer
+__device__ inline int embedding_index(float v, int vocabulary) {
+    const int i = (int)v;
+    return i < 0 ? 0 : (i >= vocabulary ? vocabulary - 1 : i);
+}
+__global__ void k_embed(const float* idx, int rows, int length, int vocabulary, int dim, const float* W, float* y) {
+    FOR_EACH_U32(e, (unsigned)rows * length * dim) {
+        const unsigned slot = e / (unsigned)dim, j = e % (unsigned)dim;
+        y[e] = W[(size_t)embedding_index(idx[slot], vocabulary) * dim + j];
+    }
+}
+__global__ void k_embed_t(const float* idx, int rows, int length, int vocabulary, int dim, const float* g, float* dW) {
+    FOR_EACH_U32(e, (unsigned)rows * length * dim) {
+        const unsigned slot = e / (unsigned)dim, j = e % (unsigned)dim;
+        atomicAdd(&dW[(size_t)embedding_index(idx[slot], vocabulary) * dim + j], g[e]);
+    }
+}
+
 // The loss on the output, added to *loss (the batch mean), with dL/da into ga (if non-null) and the
 // probabilities into P for the R-operator. Softmax cross-entropy needs whole rows (few classes):
 // one thread per row; the other losses are elementwise: one thread per element, coalesced.
@@ -231,15 +299,18 @@ __global__ void k_top_r_elementwise(int kind, const float* P, const float* RA, l
 namespace an {
 namespace cuda {
 
-void bias_act(cudaStream_t s, int act, float* A, const float* b, int rows, int width, int period) {
-    k_bias_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, A, b, rows, width, period);
+void bias_act(cudaStream_t s, int act, float* A, float* Z, const float* b, int rows, int width, int period, int count) {
+    k_bias_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, A, Z, b, rows, width, period, count);
 }
-void back_act(cudaStream_t s, int act, float* G, const float* A, long long n) { k_back_act<<<blocks(n), THREADS, 0, s>>>(act, G, A, n); }
-void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* vb, int rows, int width, int period) {
-    k_rfwd_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, RZ, RA, A, vb, rows, width, period);
+void back_act(cudaStream_t s, int act, float* G, float* GA, const float* A, const float* Z, long long n) {
+    k_back_act<<<blocks(n), THREADS, 0, s>>>(act, G, GA, A, Z, n);
 }
-void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* A, long long n) {
-    k_rbwd_act<<<blocks(n), THREADS, 0, s>>>(act, RG, RZ, G, A, n);
+void rfwd_act(cudaStream_t s, int act, float* RZ, float* RA, const float* A, const float* Z, const float* vb, int rows, int width, int period,
+              int count) {
+    k_rfwd_act<<<blocks((long long)rows * width), THREADS, 0, s>>>(act, RZ, RA, A, Z, vb, rows, width, period, count);
+}
+void rbwd_act(cudaStream_t s, int act, float* RG, const float* RZ, const float* G, const float* GA, const float* A, const float* Z, long long n) {
+    k_rbwd_act<<<blocks(n), THREADS, 0, s>>>(act, RG, RZ, G, GA, A, Z, n);
 }
 void im2col(cudaStream_t s, const Geometry& g, const float* x, int rows, float* cols) {
     k_im2col<<<blocks((long long)rows * g.P()), THREADS, 0, s>>>(g, x, rows, cols);
@@ -259,9 +330,28 @@ void pool_forward(cudaStream_t s, const Geometry& g, bool max, const float* x, i
 void pool_apply(cudaStream_t s, const Geometry& g, bool max, const float* rx, int rows, const int* arg, float* ry) {
     k_pool_apply<<<blocks((long long)rows * g.cin * g.P()), THREADS, 0, s>>>(g, max, rx, rows, arg, ry);
 }
-void pool_transpose(cudaStream_t s, const Geometry& g, bool max, const float* gy, int rows, const int* arg, float* gx) {
-    CK(cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)rows * g.cin * g.hin * g.win, s));
+void pool_transpose(cudaStream_t s, const Geometry& g, bool max, const float* gy, int rows, const int* arg, float beta, float* gx) {
+    if (beta == 0.0f) CK(cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)rows * g.cin * g.hin * g.win, s));
     k_pool_t<<<blocks((long long)rows * g.cin * g.P()), THREADS, 0, s>>>(g, max, gy, rows, arg, gx);
+}
+void gap(cudaStream_t s, const float* x, int rows, int channels, int positions, float* y) {
+    k_gap<<<blocks((long long)rows * channels), THREADS, 0, s>>>(x, rows, channels, positions, y);
+}
+void gap_t(cudaStream_t s, const float* gy, int rows, int channels, int positions, float beta, float* gx) {
+    k_gap_t<<<blocks((long long)rows * channels * positions), THREADS, 0, s>>>(gy, rows, channels, positions, beta, gx);
+}
+void dropout(cudaStream_t s, const float* x, int rows, int width, uint64_t seed, int layer, int threshold, float scale, float beta, float* y) {
+    k_dropout<<<blocks((long long)rows * width), THREADS, 0, s>>>(x, rows, width, seed, layer, threshold, scale, beta, y);
+}
+void copy_rows(cudaStream_t s, int rows, int len, const float* x, int x_stride, float beta, float* y, int y_stride) {
+    k_copy_rows<<<blocks((long long)rows * len), THREADS, 0, s>>>(rows, len, x, x_stride, beta, y, y_stride);
+}
+void embed(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* W, float* y) {
+    k_embed<<<blocks((long long)rows * length * dim), THREADS, 0, s>>>(idx, rows, length, vocabulary, dim, W, y);
+}
+void embed_t(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* g, float* dW) {
+    CK(cudaMemsetAsync(dW, 0, sizeof(float) * (size_t)vocabulary * dim, s));
+    k_embed_t<<<blocks((long long)rows * length * dim), THREADS, 0, s>>>(idx, rows, length, vocabulary, dim, g, dW);
 }
 void loss(cudaStream_t s, int kind, const float* Z, const int* labels, const float* targets, int rows, int d, float* P, float* ga, double* slot) {
     if (kind == AN_LOSS_SOFTMAX_CE) k_top_softmax<<<blocks(rows), THREADS, 0, s>>>(Z, labels, rows, d, rows, P, ga, slot);

@@ -26,6 +26,7 @@ struct an_cuda_net {
     an_cuda* ctx = nullptr;
     Topology topo;
     std::vector<float*> A_, G_, RZ_, RA_, RG_;
+    std::vector<float*> Z_, GA_;  // per GELU layer (act_needs_z): z and the point's dL/da; null elsewhere
     std::vector<int*> arg;
     float *P = nullptr, *cols = nullptr, *cm = nullptr;
     // per conv layer: im2col of its input at the cached point (forward), and of its R-input
@@ -45,11 +46,14 @@ struct an_cuda_net {
     const float* targets = nullptr;
     int rows = 0;
     bool cached = false;
+    // the mode (an_cuda_net_set_mode): training, dropout's seed
+    bool training = true;
+    uint64_t seed = 0;
 
     // frees whatever was allocated, also when an_cuda_net_create fails half-way
     ~an_cuda_net() {
         if (ctx != nullptr) cudaSetDevice(ctx->device);
-        for (auto* vec : {&A_, &G_, &RZ_, &RA_, &RG_, &xcols, &rcols})
+        for (auto* vec : {&A_, &G_, &RZ_, &RA_, &RG_, &Z_, &GA_, &xcols, &rcols})
             for (float* p : *vec) cudaFree(p);
         for (int* a : arg) cudaFree(a);
         for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
@@ -69,8 +73,11 @@ struct an_cuda_net {
     float* RZ(size_t l) { return RZ_[l]; }
     float* RA(size_t l) { return layer(l).act == AN_ACT_IDENTITY ? RZ_[l] : RA_[l]; }
     float* RG(size_t l) { return RG_[l]; }
-    const float* input(size_t l) { return l == 0 ? x : A_[l - 1]; }
-    const float* source(size_t l, Source src) { return src == Source::input ? input(l) : RA(l - 1); }
+    const float* input(size_t l, int j) {
+        const int i = layer(l).in[j];
+        return i < 0 ? x : A_[i];
+    }
+    const float* source(size_t l, Source src) { return src == Source::input ? input(l, 0) : RA(layer(l).in[0]); }
     // a conv layer's lowered source: im2col of its input (per point) or of its R-input (per product)
     float* lowered(size_t l, Source src) { return src == Source::input ? xcols[l] : rcols[l]; }
     long long values(size_t l) const { return (long long)rows * layer(l).out_size; }
@@ -97,8 +104,8 @@ struct an_cuda_net {
         ctx->gemm_tn(L.g.K(), rows * L.g.P(), L.g.cout, W, cm, 0.0f, cols);
         an::cuda::col2im(s(), L.g, cols, rows, beta, gx);
     }
-    void linear_t_pair(size_t l, const float* W, const float* g1, const float* V, const float* g2, float* gx) {
-        linear_t(l, W, g1, 0.0f, gx);
+    void linear_t_pair(size_t l, const float* W, const float* g1, const float* V, const float* g2, float beta, float* gx) {
+        linear_t(l, W, g1, beta, gx);
         linear_t(l, V, g2, 1.0f, gx);
     }
     void outer(size_t l, const float* g, Source src, float beta, float* dW) {
@@ -110,27 +117,49 @@ struct an_cuda_net {
         an::cuda::nchw_to_cm(s(), g, rows, L.g.cout, L.g.P(), cm);
         ctx->gemm_nt(L.g.cout, L.g.K(), rows * L.g.P(), cm, lowered(l, src), beta, dW);
     }
-    void bias_act(size_t l, const float* b) { an::cuda::bias_act(s(), layer(l).act, A(l), b, rows, layer(l).out_size, layer(l).bias_period()); }
-    void back_act(size_t l, float* D) { an::cuda::back_act(s(), layer(l).act, D, A(l), values(l)); }
-    void rfwd_act(size_t l, const float* vb) {
-        an::cuda::rfwd_act(s(), layer(l).act, RZ(l), RA(l), A(l), vb, rows, layer(l).out_size, layer(l).bias_period());
+    void bias_act(size_t l, const float* b) {
+        const Layer& L = layer(l);
+        an::cuda::bias_act(s(), L.act, A(l), Z_[l], b, rows, L.out_size, L.period, L.count);
     }
-    void rbwd_act(size_t l) { an::cuda::rbwd_act(s(), layer(l).act, RG(l), RZ(l), G(l), A(l), values(l)); }
+    void back_act(size_t l, float* D, bool point) { an::cuda::back_act(s(), layer(l).act, D, point ? GA_[l] : nullptr, A(l), Z_[l], values(l)); }
+    void rfwd_act(size_t l, const float* vb) {
+        an::cuda::rfwd_act(s(), layer(l).act, RZ(l), RA(l), A(l), Z_[l], vb, rows, layer(l).out_size, layer(l).period, layer(l).count);
+    }
+    void rbwd_act(size_t l) { an::cuda::rbwd_act(s(), layer(l).act, RG(l), RZ(l), G(l), GA_[l], A(l), Z_[l], values(l)); }
     // db = column sums of D (dense: ones' D; conv: sums over the positions, then over the rows),
     // as cuBLAS GEMMs with a ones vector: the bandwidth-bound reduction at full device width
     void bias_grad(size_t l, const float* D, float* db) {
         const Layer& L = layer(l);
-        if (!L.conv()) {
+        if (L.period == 1) {
             ctx->gemm_nn(1, L.out_size, rows, ones, D, 0.0f, db);
             return;
         }
-        ctx->gemm_nn(rows * L.g.cout, 1, L.g.P(), D, ones, 0.0f, channel_rows);
-        ctx->gemm_nn(1, L.g.cout, rows, ones, channel_rows, 0.0f, db);
+        ctx->gemm_nn(rows * L.count, 1, L.period, D, ones, 0.0f, channel_rows);
+        ctx->gemm_nn(1, L.count, rows, ones, channel_rows, 0.0f, db);
     }
     bool max_pool(size_t l) const { return layer(l).kind == AN_LAYER_MAXPOOL2D; }
-    void pool_forward(size_t l) { an::cuda::pool_forward(s(), layer(l).g, max_pool(l), input(l), rows, A(l), arg[l]); }
+    void pool_forward(size_t l) { an::cuda::pool_forward(s(), layer(l).g, max_pool(l), input(l, 0), rows, A(l), arg[l]); }
     void pool_apply(size_t l, const float* rx, float* ry) { an::cuda::pool_apply(s(), layer(l).g, max_pool(l), rx, rows, arg[l], ry); }
-    void pool_transpose(size_t l, const float* gy, float* gx) { an::cuda::pool_transpose(s(), layer(l).g, max_pool(l), gy, rows, arg[l], gx); }
+    void pool_transpose(size_t l, const float* gy, float beta, float* gx) {
+        an::cuda::pool_transpose(s(), layer(l).g, max_pool(l), gy, rows, arg[l], beta, gx);
+    }
+    void gap(size_t l, const float* x_, float* y) { an::cuda::gap(s(), x_, rows, layer(l).channels, layer(l).positions, y); }
+    void gap_t(size_t l, const float* gy, float beta, float* gx) { an::cuda::gap_t(s(), gy, rows, layer(l).channels, layer(l).positions, beta, gx); }
+    // training mode: the mask of the batch's rows; evaluation mode: the identity
+    void dropout(size_t l, const float* x_, float beta, float* y) {
+        const Layer& L = layer(l);
+        if (!training) copy_rows(L.out_size, x_, L.out_size, beta, y, L.out_size);
+        else an::cuda::dropout(s(), x_, rows, L.out_size, seed, L.net_layer, L.threshold, static_cast<float>(1.0 / (1.0 - static_cast<double>(L.p))), beta, y);
+    }
+    void embed(size_t l, const float* W, float* y) { an::cuda::embed(s(), x, rows, layer(l).length, layer(l).vocabulary, layer(l).dim, W, y); }
+    void embed_t(size_t l, const float* g, float* dW) { an::cuda::embed_t(s(), x, rows, layer(l).length, layer(l).vocabulary, layer(l).dim, g, dW); }
+    void copy_rows(int len, const float* x_, int x_stride, float beta, float* y, int y_stride) { an::cuda::copy_rows(s(), rows, len, x_, x_stride, beta, y, y_stride); }
+    // batch and layer norm: not in this engine yet (an_cuda_net_create refuses them)
+    [[noreturn]] static void no_norms() { throw std::logic_error("batch and layer norm layers are not supported by the CUDA engine yet"); }
+    void norm_forward(size_t, const float*) { no_norms(); }
+    void norm_backward(size_t, const float*, const float*, bool, float*, float*, float) { no_norms(); }
+    void norm_rforward(size_t, const float*, const float*, const float*) { no_norms(); }
+    void norm_rbackward(size_t, const float*, const float*, float*, float*, float) { no_norms(); }
     void zero(size_t l, float* z) { CK(cudaMemsetAsync(z, 0, sizeof(float) * (size_t)values(l), s())); }
     // the loss at the output into the data-loss slot, its gradient into ga (if non-null)
     void top(float* ga) {
@@ -198,6 +227,10 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         net->ctx = ctx;
         net->topo = an::parse_topology(spec, spec_len, loss, reg, lambda, max_batch);
         const Topology& topo = net->topo;
+        for (size_t l = 0; l < topo.layers.size(); ++l)
+            if (topo.layers[l].norm())
+                throw std::invalid_argument("layer " + std::to_string(l) + " (" + an::kind_name(topo.layers[l].kind) + ") in network spec: " +
+                                            an::kind_name(topo.layers[l].kind) + " layers are not supported by the CUDA engine yet (the CPU engine runs them)");
         size_t cols_floats = 1, cm_floats = 1, ones_floats = (size_t)max_batch, channels = 1;
         for (size_t l = 0; l < topo.layers.size(); ++l) {
             const Layer& L = topo.layers[l];
@@ -224,8 +257,9 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
             const size_t act = (size_t)max_batch * L.out_size, im2col = L.conv() ? (size_t)L.g.K() * L.g.P() * max_batch : 0;
             for (auto* vec : {&net->A_, &net->G_, &net->RZ_, &net->RG_}) device_floats(*vec, act);
             device_floats(net->RA_, L.act == AN_ACT_IDENTITY ? 0 : act);  // RA(l) is RZ(l) for identity layers
+            for (auto* vec : {&net->Z_, &net->GA_}) device_floats(*vec, an::act_needs_z(L.act) ? act : 0);
             device_floats(net->xcols, im2col);
-            device_floats(net->rcols, l > 0 ? im2col : 0);
+            device_floats(net->rcols, L.in[0] >= 0 ? im2col : 0);
             int* a = nullptr;
             if (L.kind == AN_LAYER_MAXPOOL2D) ctx->device_alloc(&a, sizeof(int) * act);
             net->arg.push_back(a);
@@ -315,6 +349,21 @@ int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int*
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out) {
     return an::guarded([&]() -> int {
         enter(net, 0)->product(an::CURVATURE_HESSIAN, v, out);
+        return AN_OK;
+    });
+}
+
+int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed, const double* running, long long count) {
+    return an::guarded([&]() -> int {
+        enter(net, 0);
+        if (training != 0 && training != 1) throw std::invalid_argument("training = " + std::to_string(training) + "; must be 0 or 1");
+        // the engine has no batch norm layers yet (refused at creation): no statistics to keep
+        if (count != net->topo.statistics || (count > 0 && running == nullptr))
+            throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
+                                        " running statistics");
+        net->cached = false;
+        net->training = training == 1;
+        net->seed = static_cast<uint64_t>(dropout_seed);
         return AN_OK;
     });
 }

@@ -8,8 +8,10 @@
  *  - Java validates shapes, lengths and indices before calling; the checks here are a second line.
  *  - Vectors are float32, contiguous; reductions accumulate in double.
  *  - Parameters of a network live in one flat vector: for each dense layer W (out x in, row-major,
- *    as PyTorch's Linear.weight) followed by b (out); for each conv2d W (out_ch x in_ch x k x k,
- *    as PyTorch's Conv2d.weight) followed by b (out_ch).
+ *    as PyTorch's Linear.weight) followed by b (out, when it has one); for each conv2d W
+ *    (out_ch x in_ch x k x k, as PyTorch's Conv2d.weight) followed by b (out_ch, when it has one);
+ *    for each batch or layer norm gamma then beta (channels, or the group's size); for each
+ *    embedding W (vocabulary x dim, as PyTorch's Embedding.weight).
  */
 #ifndef ADANEWTON_H
 #define ADANEWTON_H
@@ -47,7 +49,10 @@ enum {
  *   add:            size
  *   concat:         positions, then each input's channel count
  *   activate:       size
- * Inputs and outputs are NCHW per sample (a flat vector for dense layers: flattening is free). */
+ * Inputs and outputs are NCHW per sample (a flat vector for dense layers: flattening is free). A
+ * graph: the layers in topological order, the last one the output, every other one read by a later
+ * one. An embedding reads the network's input, whose values are then its indices (integers in
+ * [0, vocabulary), checked). */
 #define AN_SPEC_INTS_PER_LAYER 16
 #define AN_MAX_INPUTS 4
 /* Activations (applied after a dense, conv2d, norm or add layer, or on their own). */
@@ -79,6 +84,17 @@ an_net* an_net_create(const int* spec, int spec_len, int loss, int reg, double l
                       int max_batch, int threads);
 void an_net_destroy(an_net* net);
 long long an_net_param_count(const an_net* net);
+
+/* The mode (Java: NetworkModel.setTraining, setDropoutSeed, setRunningStatistics): training (1:
+ * batch norm normalizes with the batch's statistics and its curvature differentiates through
+ * them; dropout applies the mask of dropout_seed) or evaluation (0: batch norm uses the running
+ * statistics, dropout is the identity). running: per batch norm layer, in spec order, its channels'
+ * means then their variances (count = 2 x the batch norm channels), or null with count 0 to keep
+ * the current ones. Drops the cached point. A new network is in training mode with seed 0, means 0 and variances 1. */
+int an_net_set_mode(an_net* net, int training, long long dropout_seed, const double* running, long long count);
+/* The batch statistics of the cached point (training mode), in the running statistics' layout:
+ * per batch norm layer its channels' means, then their biased variances. */
+int an_net_batch_statistics(an_net* net, double* out, long long count);
 
 /* labels (softmax CE, ints in [0, classes)) or targets (squared error, batch x out floats); the
  * other pointer may be null. */
@@ -197,6 +213,8 @@ int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const
 int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, const float* v,
                     float* out, double* loss);
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
+/* The mode, as an_net_set_mode (running: host memory). */
+int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed, const double* running, long long count);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
 /* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
  * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;

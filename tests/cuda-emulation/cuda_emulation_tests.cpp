@@ -11,6 +11,7 @@
 // synchronizations they make; input errors.
 #include "adanewton.h"
 #include "../native/check.h"
+#include "../native/graph_spec.h"
 #include "../native/loop_engine.h"
 #include "../../native/common/krylov_driver.h"
 
@@ -73,9 +74,10 @@ struct Dev {
     }
 };
 
-// A chain layer's spec row: kind, activation, one input (set by spec()), 3 unused inputs, has-bias, parameters.
+// A chain layer's spec row: kind, activation, one input (set by spec()), 3 unused inputs, has-bias
+// (dense and conv layers), parameters.
 std::vector<int> layer(int kind, int act, std::vector<int> p) {
-    std::vector<int> r = {kind, act, 1, 0, -1, -1, -1, 1};
+    std::vector<int> r = {kind, act, 1, 0, -1, -1, -1, kind == AN_LAYER_DENSE || kind == AN_LAYER_CONV2D ? 1 : 0};
     r.insert(r.end(), p.begin(), p.end());
     r.resize(AN_SPEC_INTS_PER_LAYER, 0);
     return r;
@@ -98,6 +100,9 @@ struct Case {
     int max_batch, batch;
     float scale;         // of the weights
     bool solves = true;  // also the whole Krylov solves (slow to emulate for big networks)
+    int training = 1;    // the mode (dropout)
+    long long seed = 0;
+    int vocabulary = 0;  // > 0: the inputs are embedding indices in [0, vocabulary)
 };
 
 void network_case(an_cuda* ctx, const Case& c) {
@@ -112,6 +117,10 @@ void network_case(an_cuda* ctx, const Case& c) {
     const int d = last[8];  // the last layer is dense: its output count
     Dev dev{ctx, {}};
     auto w = randv(n, c.scale), v = randv(n, 1.0f), x = randv(static_cast<long long>(c.batch) * in, 1.0f);
+    if (c.vocabulary > 0)
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng() % c.vocabulary);
+    CHECK(an_net_set_mode(cpu, c.training, c.seed, nullptr, 0) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
+    CHECK(an_cuda_net_set_mode(gpu, c.training, c.seed, nullptr, 0) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
     std::vector<int> labels(static_cast<size_t>(c.batch));
     for (auto& l : labels) l = static_cast<int>(rng() % d);
     std::vector<float> targets(static_cast<size_t>(c.batch) * d);
@@ -271,6 +280,39 @@ void errors(an_cuda* ctx) {
     an_cuda_net_destroy(net);
 }
 
+// Graph networks and the new layers the CUDA engine runs, against the CPU engine; batch and layer
+// norm are refused by name.
+void graph_cases(an_cuda* ctx) {
+    {
+        GraphSpec g(6);
+        const int a = g.dense(-1, 8, AN_ACT_TANH), b = g.dense(a, 8, AN_ACT_GELU, false), s = g.add({a, b, a}, 8, AN_ACT_SIGMOID);
+        const int d = g.dropout(s, 8, 0.3, 3), t = g.activate(d, 8, AN_ACT_SOFTPLUS);
+        g.dense(t, 4);
+        network_case(ctx, {"residual add, dropout (training), a lone activation", g.ints, AN_LOSS_SOFTMAX_CE, AN_REG_NORM, 0.02, 7, 7, 0.5f, true, 1, -99});
+        network_case(ctx, {"the same in evaluation mode", g.ints, AN_LOSS_SQUARED_MEAN, AN_REG_NONE, 0, 7, 6, 0.5f, false, 0, 5});
+    }
+    {
+        GraphSpec g(2 * 3 * 3);
+        const int a = g.conv(-1, 2, 3, 3, 3, 3, 1, 1, AN_ACT_TANH), b = g.conv(-1, 2, 3, 3, 2, 1, 1, 0, AN_ACT_IDENTITY, false);
+        const int k = g.concat2(a, b, 9, 3, 2), m = g.maxpool(k, 5, 3, 3, 2, 1), p = g.gap(m, 5, 4);
+        g.dense(p, 3);
+        network_case(ctx, {"concat of two convs, max pool, global average pool", g.ints, AN_LOSS_BCE, AN_REG_SQUARED, 0.01, 5, 5, 0.5f});
+    }
+    {
+        GraphSpec g(4);
+        const int e = g.embedding(6, 3, 4), a = g.dense(e, 5, AN_ACT_TANH);
+        g.dense(a, 3);
+        Case c{"embedding", g.ints, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 6, 6, 0.8f};
+        c.vocabulary = 6;
+        network_case(ctx, c);
+    }
+    GraphSpec bn(6);
+    bn.dense(bn.batch_norm(bn.dense(-1, 5), 5, 1), 3);
+    CHECK(an_cuda_net_create(ctx, bn.ints.data(), bn.size(), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4) == nullptr, "batch norm accepted by the CUDA engine");
+    CHECK(std::string(an_last_error()).find("layer 1 (batchnorm) in network spec: batchnorm layers are not supported by the CUDA engine") != std::string::npos,
+          "message: %s", an_last_error());
+}
+
 }  // namespace
 
 int main() {
@@ -295,6 +337,10 @@ int main() {
                               layer(AN_LAYER_DENSE, AN_ACT_SOFTPLUS, {8}), layer(AN_LAYER_DENSE, AN_ACT_RELU, {12}), layer(AN_LAYER_DENSE, 0, {20})});
     network_case(ctx, {"dense autoencoder", t4, AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 8, 8, 0.5f});
     network_case(ctx, {"dense autoencoder, batch below max", t4, AN_LOSS_BCE, AN_REG_NORM, 0.02, 8, 3, 0.5f});
+    const auto gelu = spec(50, {layer(AN_LAYER_CONV2D, AN_ACT_GELU, {2, 5, 5, 3, 3, 1, 1}), layer(AN_LAYER_DENSE, AN_ACT_GELU, {7}),
+                                layer(AN_LAYER_DENSE, 0, {4})});
+    network_case(ctx, {"gelu (z kept)", gelu, AN_LOSS_SOFTMAX_CE, AN_REG_SQUARED, 0.01, 6, 5, 0.6f});
+    graph_cases(ctx);
     const auto t5 = spec(25, {layer(AN_LAYER_CONV2D, AN_ACT_TANH, {1, 5, 5, 2, 3, 3, 2}), layer(AN_LAYER_MAXPOOL2D, 0, {2, 3, 3, 3, 1}),
                               layer(AN_LAYER_DENSE, 0, {3})});
     network_case(ctx, {"stride 3 padding 2", t5, AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4, 4, 0.7f});

@@ -187,4 +187,66 @@ class WeightsTest {
         m = refused(MLP, dir.resolve("absent.safetensors"));
         assertTrue(m.contains("does not exist"), m);
     }
+
+    /** Batch norm 1d (module 1) between dense layers: PyTorch's Sequential(Linear, BatchNorm1d, Tanh, Linear). */
+    static final Network BN = Network.builder(4).dense(3).batchNorm().tanh().dense(2).build();
+
+    private static Weights.StateDict bnState() {
+        double[] w = BN.initialize(3), s = BN.initialStatistics();
+        for (int i = 0; i < s.length; i++) s[i] += 0.25 * (i + 1);
+        return new Weights.StateDict(w, s, 17);
+    }
+
+    @Test
+    void runningStatisticsAreSavedAndReadAsPyTorchsBuffers(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("bn.safetensors");
+        Weights.save(BN, bnState(), true, file);
+        Safetensors.Contents c = Safetensors.read(file);
+        assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias"),
+                List.copyOf(c.tensors().keySet()));
+        assertEquals("I64", c.tensors().get("1.num_batches_tracked").dtype());
+        assertEquals(0, c.tensors().get("1.num_batches_tracked").shape().length, "a scalar, as PyTorch's");
+        Weights.StateDict back = Weights.loadStateDict(BN, file);
+        assertArrayEquals(bnState().statistics(), back.statistics(), "F64: exactly");
+        assertEquals(17, back.batchesTracked());
+        for (int i = 0; i < back.parameters().length; i++) assertEquals((float) bnState().parameters()[i], back.parameters()[i], 0.0, "F32 weight " + i);
+        // a file of parameters only (no buffers): the statistics start as PyTorch's
+        Map<String, Safetensors.Tensor> params = new LinkedHashMap<>(c.tensors());
+        params.keySet().removeIf(k -> k.contains("running") || k.contains("num_batches"));
+        Path only = dir.resolve("params.safetensors");
+        Safetensors.write(only, params, Map.of());
+        assertArrayEquals(BN.initialStatistics(), Weights.loadStateDict(BN, only).statistics());
+        // a network with batch norm saves its statistics with them, not without
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Weights.save(BN, bnState().parameters(), true, only));
+        assertTrue(e.getMessage().contains("Weights.StateDict"), e.getMessage());
+    }
+
+    @Test
+    void badBuffersAreRefusedByName(@TempDir Path dir) throws IOException {
+        Map<String, Safetensors.Tensor> good = Weights.tensors(BN, bnState(), false);
+        java.util.function.BiFunction<String, Safetensors.Tensor, String> with = (name, t) -> {
+            try {
+                Map<String, Safetensors.Tensor> m = new LinkedHashMap<>(good);
+                if (t == null) m.remove(name);
+                else m.put(name, t);
+                Path f = dir.resolve("bad.safetensors");
+                Safetensors.write(f, m, Map.of());
+                return refused(BN, f);
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        };
+        String m = with.apply("1.running_var", null);
+        assertTrue(m.contains("lacks the tensor '1.running_var' [3]") && m.contains("all or none"), m);
+        m = with.apply("1.running_var", new Safetensors.Tensor("F64", new long[] {3}, new double[] {1, -0.5, 1}));
+        assertTrue(m.contains("tensor '1.running_var' holds -0.5 at index 1; a running variance is >= 0"), m);
+        m = with.apply("1.running_mean", new Safetensors.Tensor("F64", new long[] {4}, new double[4]));
+        assertTrue(m.contains("tensor '1.running_mean' has shape [4]; the network's is [3]"), m);
+        m = with.apply("1.num_batches_tracked", new Safetensors.Tensor("F32", new long[] {1}, new double[] {3}));
+        assertTrue(m.contains("tensor '1.num_batches_tracked' is F32 [1]") && m.contains("an I64 scalar >= 0"), m);
+        m = with.apply("0.bias", new Safetensors.Tensor("I64", new long[] {3}, new double[] {1, 2, 3}));
+        assertTrue(m.contains("tensor '0.bias' has dtype I64; it must be F32 or F64"), m);
+        m = with.apply("3.num_batches_tracked", new Safetensors.Tensor("I64", new long[0], new double[] {1}));
+        assertTrue(m.contains("tensors [3.num_batches_tracked] are not parameters of this network"), m);
+    }
 }

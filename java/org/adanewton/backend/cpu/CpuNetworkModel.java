@@ -17,6 +17,7 @@ final class CpuNetworkModel extends NetworkModel {
     private final DoublePointer solveResult = new DoublePointer(6);
     private FloatPointer work; // Krylov work space, grown on demand and kept
     private long workFloats;
+    private final DoublePointer statistics; // the batch norm statistics crossing to and from the engine (null without batch norm)
 
     CpuNetworkModel(CpuBackend backend, Network network, int maxBatch) {
         super(backend, network, maxBatch, true);
@@ -31,6 +32,24 @@ final class CpuNetworkModel extends NetworkModel {
         long n = NativeApi.an_net_param_count(net);
         if (n != network.parameterCount())
             throw new IllegalStateException("native parameter count " + n + " differs from " + network.parameterCount());
+        statistics = network.statisticsCount() > 0 ? new DoublePointer(network.statisticsCount()) : null;
+    }
+
+    /** Pushes the mode, dropout's seed and the running statistics to the engine (which drops its cached point). */
+    @Override
+    protected void modeChanged() {
+        if (statistics != null) statistics.put(runningStatistics());
+        NativeLibrary.check("an_net_set_mode", NativeApi.an_net_set_mode(net, isTraining() ? 1 : 0, dropoutSeed(), statistics,
+                statistics == null ? 0 : network().statisticsCount()));
+    }
+
+    @Override
+    protected double[] doBatchStatistics() {
+        double[] out = new double[network().statisticsCount()];
+        if (statistics == null) return out;
+        NativeLibrary.check("an_net_batch_statistics", NativeApi.an_net_batch_statistics(net, statistics, out.length));
+        statistics.get(out);
+        return out;
     }
 
     private static FloatPointer p(Vector v) {
@@ -135,5 +154,6 @@ final class CpuNetworkModel extends NetworkModel {
         scalar.close();
         solveResult.close();
         if (work != null) work.close();
+        if (statistics != null) statistics.close();
     }
 }

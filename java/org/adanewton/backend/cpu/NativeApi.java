@@ -57,6 +57,10 @@ final class NativeApi {
 
     static native int an_net_gn_cached(@Cast("an_net*") Pointer net, @Const FloatPointer v, FloatPointer out);
 
+    static native int an_net_set_mode(@Cast("an_net*") Pointer net, int training, long dropoutSeed, @Const DoublePointer running, long count);
+
+    static native int an_net_batch_statistics(@Cast("an_net*") Pointer net, DoublePointer out, long count);
+
     static native int an_net_gemm_floor(@Cast("an_net*") Pointer net, int op, int batch, int repeats,
             DoublePointer ms, DoublePointer gflop);
 

@@ -199,4 +199,9 @@ final class CudaNative {
     static void netGaussNewtonCached(Pointer net, FloatPointer v, FloatPointer out) {
         check("an_cuda_net_gn_cached", CudaApi.an_cuda_net_gn_cached(net, v, out));
     }
+
+    /** The mode: training or evaluation and dropout's seed (the engine keeps no batch norm statistics yet). */
+    static void netSetMode(Pointer net, boolean training, long dropoutSeed) {
+        check("an_cuda_net_set_mode", CudaApi.an_cuda_net_set_mode(net, training ? 1 : 0, dropoutSeed, null, 0));
+    }
 }

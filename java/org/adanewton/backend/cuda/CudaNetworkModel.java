@@ -107,6 +107,12 @@ final class CudaNetworkModel extends NetworkModel {
         return r;
     }
 
+    /** Pushes the mode and dropout's seed to the engine (it runs no batch norm layers yet: no statistics). */
+    @Override
+    protected void modeChanged() {
+        CudaNative.netSetMode(net, isTraining(), dropoutSeed());
+    }
+
     @Override
     protected void release() {
         CudaNative.netDestroy(net);
