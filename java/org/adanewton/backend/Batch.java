@@ -6,8 +6,8 @@ import org.adanewton.nn.Network;
 /**
  * Up to {@link #capacity()} rows of inputs with their labels (softmax cross-entropy) or targets
  * (squared error), stored on a backend. Created by {@link Backend#batch(Network, int)} and reused:
- * {@link #set} validates everything first (lengths, finiteness, label range) and only then copies,
- * so a rejected call leaves the previous contents intact.
+ * {@link #set} validates everything first (lengths, finiteness, label range, an embedding's indices)
+ * and only then copies, so a rejected call leaves the previous contents intact.
  *
  * <p>Thread safety: a batch serves one thread at a time. Writing it while another thread writes it,
  * or while a model computes on it, throws {@link IllegalStateException} and changes nothing.
@@ -153,6 +153,30 @@ public abstract class Batch implements AutoCloseable {
             throw new IllegalArgumentException("inputs has length " + inputs.length + " but rows * inputDim = " + rows + " * "
                     + dim + " = " + (long) rows * dim);
         checkFinite("inputs", inputs, rows * dim, dim);
+        checkIndices(inputs, rows, dim);
+    }
+
+    /**
+     * The bound of the network input's values when an embedding reads them: they must be integers
+     * in [0, bound), bound the smallest vocabulary of the embeddings; -1 when no embedding reads it.
+     */
+    static int indexBound(Network network) {
+        int bound = -1;
+        for (Network.Layer l : network.layers())
+            if (l instanceof Network.Embedding e) bound = bound < 0 ? e.vocabulary() : Math.min(bound, e.vocabulary());
+        return bound;
+    }
+
+    /** An embedding's indices: every input an integer in [0, vocabulary), checked here so that no backend's kernel sees a bad one. */
+    private void checkIndices(float[] inputs, int rows, int dim) {
+        int bound = indexBound(network);
+        if (bound < 0) return;
+        for (int i = 0; i < rows * dim; i++) {
+            float v = inputs[i];
+            if (v != Math.rint(v) || v < 0 || v >= bound)
+                throw new IllegalArgumentException("inputs of sample " + (i / dim) + " (index " + (i % dim) + ") is " + v
+                        + "; the network's embedding takes integer indices in [0, " + bound + ")");
+        }
     }
 
     private static void checkFinite(String name, float[] values, int count, int width) {

@@ -463,9 +463,11 @@ public abstract class NetworkModel implements AutoCloseable {
             throw new IllegalArgumentException("the batch has " + batch.rows() + " rows; this model was built for at most " + maxBatch);
     }
 
+    /** A batch made for `other` fits: the same sizes and kind of labels, and its indices checked for this network's embeddings. */
     private boolean sameShape(Network other) {
+        int bound = Batch.indexBound(network), checked = Batch.indexBound(other);
         return other.inputDim() == network.inputDim() && other.outputDim() == network.outputDim()
-                && other.loss().usesLabels() == network.loss().usesLabels();
+                && other.loss().usesLabels() == network.loss().usesLabels() && (bound < 0 || (checked >= 0 && checked <= bound));
     }
 
     private void checkParameters(String name, Vector v) {

@@ -48,7 +48,83 @@ public final class TestNetworks {
         return nets;
     }
 
-    /** A batch of `rows` random samples (inputs in [-1, 1], labels or targets random), seeded. */
+    private static int outputs(Loss loss) {
+        return loss == Loss.SOFTMAX_CROSS_ENTROPY ? 4 : 3;
+    }
+
+    /**
+     * Each new layer alone inside a small network, with the given loss: bias-free dense and conv,
+     * global average pooling, dropout, embedding, add (with an activation), concat, a lone GELU,
+     * batch norm 1d and 2d, layer norm over the whole sample and over groups.
+     */
+    public static List<Network> layers(Loss loss) {
+        int out = outputs(loss);
+        List<Network> nets = new ArrayList<>();
+        nets.add(Network.builder(5).dense(4, false).tanh().dense(out, false).loss(loss).build());
+        nets.add(Network.builder(2, 4, 4).conv2d(2, 2, 3, 1, 1, false).softplus().flatten().dense(out).loss(loss).build());
+        nets.add(Network.builder(2, 4, 4).conv2d(2, 3, 3).tanh().globalAvgPool().dense(out).loss(loss).build());
+        nets.add(Network.builder(5).dense(6).tanh().dropout(0.4).dense(out).loss(loss).build());
+        nets.add(Network.builder(3).embedding(5, 2).dense(out).loss(loss).build());
+        nets.add(Network.builder(5).dense(4).save("a").dense(4).tanh().add("a").sigmoid().dense(out).loss(loss).build());
+        nets.add(Network.builder(5).save("in").dense(3).tanh().save("a").from("in").dense(2).concat("a").dense(out).loss(loss).build());
+        nets.add(Network.builder(2, 4, 4).conv2d(2, 2, 3).maxPool2d(2).gelu().flatten().dense(out).loss(loss).build());
+        nets.add(Network.builder(5).dense(4).batchNorm().tanh().dense(out).loss(loss).build());
+        nets.add(Network.builder(2, 4, 4).conv2d(2, 3, 3, 1, 1).batchNorm().softplus().flatten().dense(out).loss(loss).build());
+        nets.add(Network.builder(5).dense(6).layerNorm().gelu().dense(out).loss(loss).build());
+        nets.add(Network.builder(2, 3, 3).conv2d(2, 2, 1).layerNorm(3, 1e-5).tanh().flatten().dense(out).loss(loss).build());
+        return nets;
+    }
+
+    /** A residual CNN with batch norm 2d: bias-free convs, the block's input read by a conv and the add, GELU on the add, max pooling, global average pooling. */
+    public static Network residualCnn(Loss loss, Regularization reg) {
+        return Network.builder(2, 4, 4).conv2d(2, 2, 3, 1, 1, false).batchNorm().tanh().save("x").conv2d(2, 2, 3, 1, 1, false).batchNorm()
+                .add("x").gelu().maxPool2d(2).conv2d(2, 3, 1).softplus().globalAvgPool().dense(outputs(loss)).loss(loss).regularization(reg).build();
+    }
+
+    /** An MLP with batch norm 1d after a bias-free dense, GELU, dropout and layer norm over groups of 3. */
+    public static Network normMlp(Loss loss, Regularization reg) {
+        return Network.builder(6).dense(7, false).batchNorm().gelu().dropout(0.25).dense(6).layerNorm(3, 1e-5).tanh().dense(outputs(loss))
+                .loss(loss).regularization(reg).build();
+    }
+
+    /** A concat network: the input read by two convs, their outputs concatenated along the channels, a lone GELU, then a flat concat of two dense branches. */
+    public static Network concatNet(Loss loss, Regularization reg) {
+        return Network.builder(2, 4, 4).save("in").conv2d(2, 2, 3, 1, 1).tanh().save("a").from("in").conv2d(2, 3, 1, 1, 0, false).sigmoid()
+                .concat("a").avgPool2d(2).gelu().flatten().save("f").dense(3).tanh().save("g").from("f").dense(2, false).concat("g")
+                .dense(outputs(loss)).loss(loss).regularization(reg).build();
+    }
+
+    /** An embedding network: 4 indices into a table of 6 x 3, layer norm per token, a residual dense block with GELU. */
+    public static Network embeddingNet(Loss loss, Regularization reg) {
+        return Network.builder(4).embedding(6, 3).layerNorm(3, 1e-5).dense(5).gelu().save("h").dense(5).tanh().add("h").dense(outputs(loss))
+                .loss(loss).regularization(reg).build();
+    }
+
+    /** The graph networks with the given loss (no regularization). */
+    public static List<Network> graphs(Loss loss) {
+        Regularization none = Regularization.NONE;
+        return List.of(residualCnn(loss, none), normMlp(loss, none), concatNet(loss, none), embeddingNet(loss, none));
+    }
+
+    /**
+     * The graph networks, each with another loss and some with regularization, kept tiny (the Java
+     * reference is slow): a residual CNN with batch norm 2d, an MLP with batch norm 1d, dropout, GELU
+     * and layer norm, a concat network, an embedding network.
+     */
+    public static List<Network> graphs() {
+        return List.of(residualCnn(Loss.SOFTMAX_CROSS_ENTROPY, Regularization.squared(0.01)), normMlp(Loss.SQUARED_ERROR_MEAN, Regularization.NONE),
+                concatNet(Loss.BINARY_CROSS_ENTROPY, Regularization.norm(0.02)), embeddingNet(Loss.SQUARED_ERROR_SUM, Regularization.NONE));
+    }
+
+    /** The bound of an embedding network's inputs (integer indices in [0, bound)); -1 without an embedding. */
+    public static int indexBound(Network net) {
+        int bound = -1;
+        for (Network.Layer l : net.layers())
+            if (l instanceof Network.Embedding e) bound = bound < 0 ? e.vocabulary() : Math.min(bound, e.vocabulary());
+        return bound;
+    }
+
+    /** A batch of `rows` random samples (inputs in [-1, 1], or indices for an embedding; labels or targets random), seeded. */
     public static Batch batch(Backend backend, Network net, int rows, long seed) {
         Batch b = backend.batch(net, rows);
         fill(b, rows, seed);
@@ -59,7 +135,8 @@ public final class TestNetworks {
         Network net = b.network();
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[rows * net.inputDim()];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
+        int bound = indexBound(net); // an embedding's inputs are indices
+        for (int i = 0; i < x.length; i++) x[i] = bound > 0 ? r.nextInt(bound) : (float) r.nextDouble(-1, 1);
         if (net.loss().usesLabels()) {
             int[] y = new int[rows];
             for (int i = 0; i < rows; i++) y[i] = r.nextInt(net.outputDim());
