@@ -311,14 +311,18 @@ public abstract class NetworkModel implements AutoCloseable {
      * as PyTorch's batch norm does on each training forward: r = (1 - momentum) r + momentum s, with
      * the variance unbiased (times m / (m - 1), m the values per channel). The trainer calls it once
      * per iteration, after the iteration's gradient. Without batch norm layers it does nothing.
+     * When a batch statistic is not finite (a diverging batch) the running statistics stay as they
+     * were and it returns false (PyTorch would carry the NaN into evaluation; these stay finite, as
+     * {@link #setRunningStatistics} and checkpoints require).
      */
-    public final void updateRunningStatistics() {
-        if (runningStatistics.length == 0) return;
+    public final boolean updateRunningStatistics() {
+        if (runningStatistics.length == 0) return true;
         use.enter();
         try {
             if (!training) throw new IllegalStateException("updateRunningStatistics in evaluation mode: the batch statistics are not computed");
             if (!hasCachedPoint()) throw new IllegalStateException("no cached point (or it changed): call gradient() before updateRunningStatistics()");
             double[] batch = doBatchStatistics();
+            for (double v : batch) if (!Double.isFinite(v)) return false;
             int rows = cachedBatch.rows(), at = 0;
             for (int l = 0; l < network.layers().size(); l++) {
                 if (!(network.layers().get(l) instanceof Network.BatchNorm bn)) continue;
@@ -331,6 +335,7 @@ public abstract class NetworkModel implements AutoCloseable {
                 at += 2 * bn.channels();
             }
             modeChanged(); // the running statistics changed (the cached point, computed in training mode, stays valid)
+            return true;
         } finally {
             use.exit();
         }

@@ -42,6 +42,11 @@ public final class BatchSampler {
         return count;
     }
 
+    /** Samples drawn so far. */
+    public long drawn() {
+        return drawn;
+    }
+
     /** Samples drawn so far divided by the dataset size. */
     public double epochs() {
         return (double) drawn / n;

@@ -14,6 +14,16 @@ import org.adanewton.nn.Network;
  * rows of the iteration's batch), and the Gauss-Newton product can replace the exact Hessian. The
  * data stay in the caller's arrays; batches are gathered into preallocated buffers.
  *
+ * <p>Modes (networks with batch norm or dropout, {@link Network#hasModes()}; others are untouched):
+ * the problem's models (the gradient model, the trial-loss model and the Hessian-batch model) are
+ * in training mode, and one iteration sees one model: {@link #advance()} sets one dropout seed on
+ * all of them, {@link #dropoutSeed}(seed, samples drawn before the iteration's batch), a function of
+ * the problem's seed and the iteration alone (the sampler's state is saved and restored, so a
+ * resumed run draws the same masks); after the iteration's gradient, {@link #gradient} folds the
+ * batch's statistics into the gradient model's running statistics once
+ * ({@link NetworkModel#updateRunningStatistics}) and gives them to the other models. Those running
+ * statistics are the problem's ({@link #runningStatistics()}, {@link #setRunningStatistics}).
+ *
  * <p>Thread safety: not thread-safe: use an instance from one thread at a time. It reads the
  * caller's data arrays, so do not change them while it is in use.
  */
@@ -49,6 +59,10 @@ public final class NetworkProblem implements Problem {
     private final int[] yBuffer;
     private int rows;
     private final CurvatureOperator operator;
+    private final boolean modes, statistics;
+    private final long seed;
+    /** The gradient model first, then the trial-loss model and the Hessian-batch model (when there is one). */
+    private final NetworkModel[] models;
 
     /**
      * @param inputs       rows x inputDim, row-major
@@ -104,6 +118,25 @@ public final class NetworkProblem implements Problem {
         }
         NetworkModel curvatureModel = hessianModel != null ? hessianModel : model;
         this.operator = curvature == Curvature.GAUSS_NEWTON ? curvatureModel.gaussNewton() : curvatureModel.hessian();
+        this.modes = network.hasModes();
+        this.statistics = network.statisticsCount() > 0;
+        this.seed = seed;
+        this.models = hessianModel == null ? new NetworkModel[] {model, trialModel} : new NetworkModel[] {model, trialModel, hessianModel};
+    }
+
+    /**
+     * The dropout seed of the iteration whose batch starts after `drawn` samples of a problem seeded
+     * with `seed`: the SplitMix64 finalizer of (the finalizer of seed) + drawn. Each iteration has
+     * its own (drawn grows by the batch every iteration), the same on every backend and after a resume.
+     */
+    public static long dropoutSeed(long seed, long drawn) {
+        return mix(mix(seed) + drawn);
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     public Network network() {
@@ -131,9 +164,27 @@ public final class NetworkProblem implements Problem {
 
     @Override
     public void advance() {
+        long drawn = sampler.drawn();
         rows = sampler.next(indices, batchSize);
         gather(rows, batch);
         if (hessianBatchBuffer != null) gather(Math.min(rows, hessianBatch), hessianBatchBuffer);
+        if (modes) {
+            long dropout = dropoutSeed(seed, drawn);
+            for (NetworkModel m : models) {
+                m.setTraining(true);
+                m.setDropoutSeed(dropout);
+            }
+        }
+    }
+
+    /** A copy of the running statistics (Network#statistics order; empty without batch norm). */
+    public double[] runningStatistics() {
+        return model.runningStatistics();
+    }
+
+    /** Sets the running statistics of every model of the problem (checked as {@link NetworkModel#setRunningStatistics}). */
+    public void setRunningStatistics(double[] values) {
+        for (NetworkModel m : models) m.setRunningStatistics(values);
     }
 
     /** Samples per iteration from the next draw on (at most the capacity given at construction). */
@@ -168,6 +219,11 @@ public final class NetworkProblem implements Problem {
     public double gradient(Vector x, Vector g) {
         if (rows == 0) advance();
         double f = model.gradient(x, batch, g);
+        if (statistics && model.updateRunningStatistics()) {
+            double[] updated = model.runningStatistics();
+            trialModel.setRunningStatistics(updated);
+            if (hessianModel != null) hessianModel.setRunningStatistics(updated); // before its gradient: a change drops its cached point
+        }
         if (hessianModel != null) hessianModel.gradient(x, hessianBatchBuffer, hessianScratch);
         return f;
     }

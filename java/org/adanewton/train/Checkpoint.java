@@ -7,9 +7,11 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -20,10 +22,12 @@ import org.adanewton.nn.Network;
  * A checkpoint directory: weights.safetensors (the network's tensors as {@link Weights} names them,
  * "I.weight" ([out, in] for dense, [out, in, k, k] for conv2d layers) and "I.bias" [out], I the
  * layer's index in the equivalent PyTorch nn.Sequential, so that
- * {@code model.load_state_dict(safetensors.torch.load_file(...))} loads it; formats 1 and 2 named
- * them "layers.L.weight", L the network layer's index), optimizer.safetensors (every other vector of the
- * optimizer state) and state.json (configuration and scalars). Written into a temporary directory
- * and moved into place, so a crash mid-write leaves the previous checkpoint intact.
+ * {@code model.load_state_dict(safetensors.torch.load_file(...))} loads it; a batch norm layer's
+ * running statistics and num_batches_tracked are there too, as PyTorch names them; formats 1 and 2
+ * named them "layers.L.weight", L the network layer's index), optimizer.safetensors (every other
+ * vector of the optimizer state) and state.json (configuration and scalars). Written into a
+ * temporary directory and moved into place, so a crash mid-write leaves the previous checkpoint
+ * intact.
  *
  * <p>Thread safety: stateless: safe to use from any thread, but not on one directory from two
  * threads or processes at once: {@code write} removes the temporaries it finds beside the directory
@@ -31,11 +35,16 @@ import org.adanewton.nn.Network;
  */
 public final class Checkpoint {
     /**
-     * 3: weights.safetensors names its tensors as PyTorch's nn.Sequential does ("0.weight"; the
-     * state.json is as in 2). 2: strict JSON, nulls written, the data source and the first-order
-     * failure counters recorded; its weights named "layers.L.weight". 1 and 2 are still read.
+     * 4: weights.safetensors holds the batch norm running statistics (M.running_mean,
+     * M.running_var, F64) and M.num_batches_tracked; optimizer.safetensors the pivot's running
+     * statistics (pivot.statistics); state.json's network field is {@link #describe} (the layers'
+     * own records, not the native spec). 3: weights.safetensors names its tensors as PyTorch's
+     * nn.Sequential does ("0.weight"; the state.json is as in 2); its network field is "layers"
+     * and the native spec of the time ({@link #legacyDescribe}). 2: strict JSON, nulls written, the
+     * data source and the first-order failure counters recorded; its weights named
+     * "layers.L.weight". 1 to 3 are still read.
      */
-    public static final int FORMAT_VERSION = 3;
+    public static final int FORMAT_VERSION = 4;
     /** The oldest format read. */
     static final int OLDEST_FORMAT = 1;
     /** A state.json larger than this is not one of ours. */
@@ -48,26 +57,87 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    /** A network's identity for the foreign-checkpoint check. */
+    /**
+     * A network's identity for the foreign-checkpoint check (format 4 on): its input shape, each
+     * layer's record (kind, sizes, activation, parameter offsets; locale-independent) with the
+     * layers it reads when not the one before, the loss and the regularization. It does not depend
+     * on the native spec's format.
+     */
     public static String describe(Network net) {
-        return "layers " + Arrays.toString(net.nativeSpec()) + ", loss " + net.loss() + ", " + net.regularization().kind() + " "
-                + net.regularization().lambda();
+        StringBuilder b = new StringBuilder("input ").append(Arrays.toString(net.inputShape()));
+        for (int l = 0; l < net.layers().size(); l++) {
+            b.append("; ").append(l).append(' ').append(net.layers().get(l));
+            int[] in = net.inputs(l);
+            if (!(in.length == 1 && in[0] == l - 1)) b.append(" <- ").append(Arrays.toString(in));
+        }
+        return b.append("; ").append(lossAndRegularization(net)).toString();
     }
 
-    /** Writes the checkpoint atomically into dir (replacing an existing one). */
-    public static void write(Path dir, Network net, State state, double[] weights, boolean float32, Map<String, double[]> vectors) throws IOException {
+    private static String lossAndRegularization(Network net) {
+        return "loss " + net.loss() + ", " + net.regularization().kind() + " " + net.regularization().lambda();
+    }
+
+    /**
+     * The identities formats 1 to 3 recorded: "layers" and the native spec of the time, 10 ints per
+     * layer {kind, activation, parameters} for a chain of dense, conv2d (both with a bias) and
+     * pooling layers (flatten omitted), the only networks those formats were written for; and, for
+     * format-3 checkpoints written between the 16-int spec and format 4, that spec. Empty for a
+     * network no earlier format could hold.
+     */
+    static List<String> legacyDescribe(Network net) {
+        String sixteen = "layers " + Arrays.toString(net.nativeSpec()) + ", " + lossAndRegularization(net);
+        if (!net.isChain()) return List.of(sixteen);
+        List<int[]> rows = new ArrayList<>();
+        for (Network.Layer layer : net.layers()) {
+            int[] r = new int[10];
+            r[1] = layer.activation().nativeCode;
+            if (layer instanceof Network.Dense d && d.biasCount() > 0) {
+                r[0] = 1;
+                r[2] = d.out();
+            } else if (layer instanceof Network.Conv2d c && c.biasCount() > 0) {
+                r[0] = 2;
+                int[] g = {c.inChannels(), c.inHeight(), c.inWidth(), c.outChannels(), c.kernel(), c.stride(), c.padding()};
+                System.arraycopy(g, 0, r, 2, g.length);
+            } else if (layer instanceof Network.Pool2d p) {
+                r[0] = p.max() ? 3 : 4;
+                int[] g = {p.channels(), p.inHeight(), p.inWidth(), p.kernel(), p.stride()};
+                System.arraycopy(g, 0, r, 2, g.length);
+            } else if (layer instanceof Network.Flatten) {
+                continue;
+            } else {
+                return List.of(sixteen); // a layer the 10-int spec had no code for
+            }
+            rows.add(r);
+        }
+        int[] spec = new int[2 + 10 * rows.size()];
+        spec[0] = net.inputDim();
+        spec[1] = rows.size();
+        for (int i = 0; i < rows.size(); i++) System.arraycopy(rows.get(i), 0, spec, 2 + 10 * i, 10);
+        return List.of("layers " + Arrays.toString(spec) + ", " + lossAndRegularization(net), sixteen);
+    }
+
+    /** The optimizer vector that holds running statistics (the pivot's), not parameters; written in F64 as the others' statistics. */
+    static final String PIVOT_STATISTICS = "pivot.statistics";
+
+    /**
+     * Writes the checkpoint atomically into dir (replacing an existing one): the network's state
+     * (parameters F32 when float32, else F64; running statistics F64), the optimizer vectors (the
+     * same dtype as the parameters; the pivot's statistics F64) and the state.
+     */
+    public static void write(Path dir, Network net, State state, Weights.StateDict values, boolean float32, Map<String, double[]> vectors)
+            throws IOException {
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".tmp");
         try {
             String dtype = float32 ? "F32" : "F64";
-            Map<String, Safetensors.Tensor> w = Weights.tensors(net, weights, float32);
+            Map<String, Safetensors.Tensor> w = Weights.tensors(net, values, float32);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "adanewton");
             meta.put("network", state.network());
             Safetensors.write(tmp.resolve("weights.safetensors"), w, meta);
             Map<String, Safetensors.Tensor> o = new LinkedHashMap<>();
-            vectors.forEach((k, v) -> o.put(k, new Safetensors.Tensor(dtype, new long[] {v.length}, v)));
+            vectors.forEach((k, v) -> o.put(k, new Safetensors.Tensor(k.equals(PIVOT_STATISTICS) ? "F64" : dtype, new long[] {v.length}, v)));
             Safetensors.write(tmp.resolve("optimizer.safetensors"), o, Map.of("format", "adanewton"));
             Files.writeString(tmp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
             // on disk before the moves: after a power loss the moved directory holds complete files
@@ -153,17 +223,21 @@ public final class Checkpoint {
                 + bestIterations + " iterations)");
     }
 
-    /** What a checkpoint holds. */
-    public record Loaded(State state, double[] weights, Map<String, double[]> vectors) {
+    /**
+     * What a checkpoint holds: the state, the parameters, the batch norm running statistics
+     * (Network#statistics order; empty without batch norm; a checkpoint of format 3 or earlier
+     * holds none) and the optimizer vectors.
+     */
+    public record Loaded(State state, double[] weights, double[] statistics, Map<String, double[]> vectors) {
         /** The same checkpoint, continued on other data on purpose (an explicit --data that differs from the recorded one). */
         public Loaded onData(DataSource data) {
             State s = state;
-            return new Loaded(new State(s.formatVersion(), s.network(), s.parameters(), s.config(), s.trainer(), data), weights, vectors);
+            return new Loaded(new State(s.formatVersion(), s.network(), s.parameters(), s.config(), s.trainer(), data), weights, statistics, vectors);
         }
     }
 
-    /** The optimizer vectors a checkpoint may hold (each as long as the parameter vector). */
-    static final Set<String> VECTORS = Set.of("norm.accumulator", "optimizer.m", "optimizer.v", "warm.m", "warm.v", "pivot.weights");
+    /** The optimizer vectors a checkpoint may hold (each as long as the parameter vector, but pivot.statistics: as the running statistics). */
+    static final Set<String> VECTORS = Set.of("norm.accumulator", "optimizer.m", "optimizer.v", "warm.m", "warm.v", "pivot.weights", PIVOT_STATISTICS);
 
     /** The JSON part alone (to learn the preset before the network is built); the refusals as for {@link #read}. */
     public static State readState(Path dir) throws IOException {
@@ -195,10 +269,11 @@ public final class Checkpoint {
     /**
      * Reads a checkpoint of `net` and verifies it, trusting nothing: the state as {@link #readState};
      * the network's description and parameter count; in weights.safetensors exactly the network's
-     * tensors (format 3: "I.weight", "I.bias" as {@link Weights} names them; formats 1 and 2:
-     * "layers.L.weight", "layers.L.bias"), each with the layer's shape and a float dtype; in
-     * optimizer.safetensors only known vectors of the parameter count; every value finite. A
-     * checkpoint of another network is refused with both descriptions in the message.
+     * tensors (formats 3 and 4: "I.weight", "I.bias" as {@link Weights} names them, and from format
+     * 4 on every running statistic of its batch norm layers; formats 1 and 2: "layers.L.weight",
+     * "layers.L.bias"), each with the layer's shape and a float dtype; in optimizer.safetensors only
+     * known vectors of their length; every value finite. A checkpoint of another network is refused
+     * with both descriptions in the message.
      */
     public static Loaded read(Path dir, Network net) throws IOException {
         State state = readState(dir);
@@ -209,16 +284,17 @@ public final class Checkpoint {
             throw new IOException(dir.resolve("state.json") + ": parameters = " + state.parameters() + "; the network has " + n);
         Path weightsFile = dir.resolve("weights.safetensors"), optimizerFile = dir.resolve("optimizer.safetensors");
         // format 3 names the tensors as PyTorch's nn.Sequential, 1 and 2 "layers.L.*": each format its own naming
-        double[] weights = Weights.read(net, weightsFile, Safetensors.read(weightsFile).tensors(),
-                state.formatVersion() >= 3 ? Weights.Naming.SEQUENTIAL : Weights.Naming.LAYERS);
+        Weights.StateDict values = Weights.read(net, weightsFile, Safetensors.read(weightsFile).tensors(),
+                state.formatVersion() >= 3 ? Weights.Naming.SEQUENTIAL : Weights.Naming.LAYERS, state.formatVersion() >= 4);
         Map<String, double[]> vectors = new LinkedHashMap<>();
         for (Map.Entry<String, Safetensors.Tensor> e : Safetensors.read(optimizerFile).tensors().entrySet()) {
             if (!VECTORS.contains(e.getKey())) throw new IOException(optimizerFile + ": unknown tensor '" + e.getKey() + "'; expected some of " + VECTORS);
-            double[] v = new double[n];
-            copy(optimizerFile, e.getValue(), e.getKey(), new long[] {n}, v, 0);
+            int length = e.getKey().equals(PIVOT_STATISTICS) ? net.statisticsCount() : n;
+            double[] v = new double[length];
+            copy(optimizerFile, e.getValue(), e.getKey(), new long[] {length}, v, 0);
             vectors.put(e.getKey(), v);
         }
-        return new Loaded(state, weights, vectors);
+        return new Loaded(state, values.parameters(), values.statistics(), vectors);
     }
 
     /** t (named name in file) into out at offset, after checking its presence, shape and values. */
@@ -255,9 +331,13 @@ public final class Checkpoint {
         return message;
     }
 
-    /** Throws unless the checkpoint's state was saved for this network. */
+    /**
+     * Throws unless the checkpoint's state was saved for this network: its network field is
+     * {@link #describe} (format 4 on) or one of {@link #legacyDescribe} (formats 1 to 3).
+     */
     public static void requireNetwork(Path dir, State state, Network net) {
-        if (!describe(net).equals(state.network()))
+        boolean same = state.formatVersion() >= 4 ? describe(net).equals(state.network()) : legacyDescribe(net).contains(state.network());
+        if (!same)
             throw new IllegalArgumentException("the checkpoint in " + dir + " is for a different network (" + state.network() + "), not for this one ("
                     + describe(net) + ")");
     }

@@ -39,13 +39,17 @@ final class CheckpointCodec {
                 failures == null ? 0 : failures.invalidStreak());
     }
 
-    /** The vectors of optimizer.safetensors: the norm's accumulator, the first-order moments, the pivot's weights (those the run has). */
+    /**
+     * The vectors of optimizer.safetensors: the norm's accumulator, the first-order moments, the
+     * pivot's weights and running statistics (those the run has).
+     */
     static Map<String, double[]> vectors(Parts p) {
         Map<String, double[]> vectors = new LinkedHashMap<>();
         if (p.main() instanceof SecondOrderPhase.State s) vectors.put(NORM, s.minimizer().norm().accumulator());
         if (p.main() instanceof FirstOrderPhase.State s) put(vectors, FIRST_ORDER, s.optimizer());
         if (p.warm() != null) put(vectors, WARM, p.warm().optimizer());
         if (p.pivot() != null) vectors.put(PIVOT, p.pivot().weights());
+        if (p.pivot() != null && p.pivot().statistics().length > 0) vectors.put(Checkpoint.PIVOT_STATISTICS, p.pivot().statistics());
         return vectors;
     }
 
@@ -81,7 +85,9 @@ final class CheckpointCodec {
         FirstOrderPhase.State warm = current.warm() == null ? null
                 : new FirstOrderPhase.State(optimizer(ts.warmSteps(), vectors, WARM), ts.warmSampler(), current.warm().batchSize(), ts.firstOrderInvalid(),
                         ts.firstOrderInvalidStreak());
-        PivotSafeguard.State pivot = current.pivot() == null ? null : new PivotSafeguard.State(ts.nextPivot(), ts.pivotLoss(), vectors.get(PIVOT));
+        PivotSafeguard.State pivot = current.pivot() == null ? null
+                : new PivotSafeguard.State(ts.nextPivot(), ts.pivotLoss(), vectors.get(PIVOT),
+                        vectors.getOrDefault(Checkpoint.PIVOT_STATISTICS, current.pivot().statistics()));
         Trainer.Clock clock = new Trainer.Clock(ts.iterations(), ts.seconds(), ts.nextEval(), ts.nextCheckpoint(),
                 ts.termination() == null ? "" : ts.termination());
         return new Parts(clock, new FlopCounter.State(ts.gradients(), ts.hvps(), ts.lossEvaluations(), ts.flops()), main, warm, pivot);

@@ -10,7 +10,9 @@ import org.adanewton.nn.Network;
 
 /**
  * Full-dataset loss (data term + regularizer, as the training objective) and accuracy, in chunks,
- * with its own model so that it never disturbs a training model's cached point.
+ * with its own model so that it never disturbs a training model's cached point. A network with
+ * modes (batch norm, dropout) is evaluated in evaluation mode: batch norm with the given running
+ * statistics, no dropout; the model is back in training mode afterwards.
  */
 final class Evaluator implements AutoCloseable {
     static final int CHUNK = 2048;
@@ -33,7 +35,19 @@ final class Evaluator implements AutoCloseable {
         this.t = network.loss().usesLabels() ? null : new float[CHUNK * network.outputDim()];
     }
 
-    Result evaluate(Vector w, Dataset data) {
+    /** The loss and accuracy at w on data; statistics: the running statistics (Network#statistics order) evaluation mode uses. */
+    Result evaluate(Vector w, Dataset data, double[] statistics) {
+        if (!network.hasModes()) return compute(w, data);
+        model.setRunningStatistics(statistics);
+        model.setTraining(false);
+        try {
+            return compute(w, data);
+        } finally {
+            model.setTraining(true);
+        }
+    }
+
+    private Result compute(Vector w, Dataset data) {
         int n = data.size(), d = network.inputDim(), o = network.outputDim();
         double total = 0;
         long correct = 0;

@@ -17,7 +17,8 @@ import org.adanewton.subproblem.KrylovOptions;
 /**
  * The paper's experiment settings (Kohler et al., arXiv 1905.09201, and the authors' configs): network, data,
  * trust-region constants per norm, batch sizes, pivot safeguard, warm start, first-order learning
- * rates. Every value can be overridden by a flag of `train` / `compare`.
+ * rates; and, beside them, cifar-resnet20 (He et al.'s ResNet-20, not from the paper). Every value
+ * can be overridden by a flag of `train` / `compare`.
  *
  * <p>Thread safety: immutable (its maps and list are unmodifiable copies): safe to share between
  * threads.
@@ -46,7 +47,7 @@ public record Preset(String name, String description, String dataset, Network ne
     }
 
     public static final List<String> NAMES = List.of("fmnist-mlp", "mnist-mlp", "cifar-mlp", "fmnist-conv", "mnist-conv", "cifar-conv", "fmnist-ae",
-            "mnist-ae");
+            "mnist-ae", "cifar-resnet20");
 
     /** The (F)MNIST ConvNet: conv5x5 1->20, maxpool2, conv5x5 20->50, maxpool2, fc 800->500, fc 500->10, ReLU; 431,080 parameters. */
     static Network mnistConvNet() {
@@ -60,36 +61,67 @@ public record Preset(String name, String description, String dataset, Network ne
                 .softplus().dense(84).softplus().dense(10).loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.norm(1e-4)).build();
     }
 
+    /**
+     * ResNet-20 for CIFAR-10 (He et al. 2016, arXiv 1512.03385, section 4.2): conv3x3 3->16 without
+     * bias, batch norm, ReLU; three stages of three basic blocks (conv3x3, batch norm, ReLU, conv3x3,
+     * batch norm, plus the shortcut, then ReLU) with 16, 32 and 64 channels; the first block of
+     * stages 2 and 3 has stride 2 and a projection shortcut (conv1x1 without bias, batch norm);
+     * global average pooling; dense 64->10. The modules are named as in the common PyTorch
+     * implementation (conv1, bn1, layer1.0.conv1, layer1.0.bn1, ..., layer2.0.shortcut.0,
+     * layer2.0.shortcut.1, linear; its shortcut option 'B'), so its state_dict loads either way;
+     * 272,474 parameters; squared L2 1e-4 (He et al.'s weight decay).
+     */
+    static Network resnet20() {
+        Network.Builder b = Network.builder(3, 32, 32).conv2d(3, 16, 3, 1, 1, false).module("conv1").batchNorm().module("bn1").relu();
+        int in = 16;
+        for (int stage = 1; stage <= 3; stage++) {
+            int c = 16 << (stage - 1);
+            for (int block = 0; block < 3; block++) {
+                int stride = stage > 1 && block == 0 ? 2 : 1;
+                String m = "layer" + stage + "." + block, x = m + ".in";
+                b.save(x).conv2d(in, c, 3, stride, 1, false).module(m + ".conv1").batchNorm().module(m + ".bn1").relu()
+                        .conv2d(c, c, 3, 1, 1, false).module(m + ".conv2").batchNorm().module(m + ".bn2");
+                if (stride != 1 || in != c) {
+                    String main = m + ".main";
+                    b.save(main).from(x).conv2d(in, c, 1, stride, 0, false).module(m + ".shortcut.0").batchNorm().module(m + ".shortcut.1").add(main);
+                } else {
+                    b.add(x);
+                }
+                b.relu();
+                in = c;
+            }
+        }
+        return b.globalAvgPool().dense(10).module("linear").loss(Loss.SOFTMAX_CROSS_ENTROPY).regularization(Regularization.squared(1e-4)).build();
+    }
+
+    /**
+     * cifar-resnet20 (not from the paper): the TR constants of cifar-conv, the TR batch 512, the
+     * pivot every 10 epochs, one warm-start epoch of Adam (lr 1e-3); the first-order baselines at
+     * batch 128 with SGD lr 0.1 (no momentum: the baselines are plain), Adam and AdamW 1e-3.
+     */
+    private static Preset resnet20Preset() {
+        return new Preset("cifar-resnet20", "CIFAR-10 ResNet-20 (He et al. 2016, arXiv 1512.03385; batch norm, projection shortcuts; raw pixels as "
+                + "cifar-conv; not from arXiv 1905.09201)", "cifar-10", resnet20(), 50_000, cifarTrustRegion(), 1e-10, 512, 10, 1.05, 0.2, 1,
+                FirstOrderOptions.of(FirstOrderOptions.Kind.ADAM, 1e-3), learningRates(0.1, 0.01, 1e-3, 1e-3), 128,
+                List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam"));
+    }
+
     /** The ConvNet presets (arXiv 1905.09201). */
     private static Preset convNet(String name) {
-        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
-        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
+        Map<FirstOrderOptions.Kind, Double> lrs = learningRates(0.01, 0.01, 1e-4, 1e-3);
         List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
         if (name.equals("cifar-conv")) {
-            t.put(NormKind.UNIFORM, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
-            t.put(NormKind.ADAGRAD, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
-            t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.1, 1.25));
-            t.put(NormKind.ADAM, t.get(NormKind.RMSPROP));
-            lrs.put(FirstOrderOptions.Kind.SGD, 0.01);
-            lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
-            lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
-            lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
-            lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
             return new Preset(name, "CIFAR-10 ConvNet (conv5 3->6, pool, conv5 6->16, pool, 400-120-84-10, softplus; raw pixels)", "cifar-10",
-                    cifarConvNet(), 50_000, t, 1e-10, 512, 10, 1.05, 0.2, 20, FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01), lrs, 128,
-                    methods);
+                    cifarConvNet(), 50_000, cifarTrustRegion(), 1e-10, 512, 10, 1.05, 0.2, 20, FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01),
+                    lrs, 128, methods);
         }
+        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
         boolean fashion = name.equals("fmnist-conv");
         double eta2 = fashion ? 0.95 : 0.9;
         t.put(NormKind.UNIFORM, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.1));
         t.put(NormKind.ADAGRAD, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.1));
         t.put(NormKind.RMSPROP, tr(1e-4, 10, 1e-5, eta2, 1.1, 1.5));
         t.put(NormKind.ADAM, t.get(NormKind.RMSPROP));
-        lrs.put(FirstOrderOptions.Kind.SGD, 0.01);
-        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
-        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
-        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
-        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
         return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " ConvNet (conv5x5 1->20, maxpool2, conv5x5 20->50, maxpool2, 800-500-10, ReLU)",
                 fashion ? "fashion-mnist" : "mnist", mnistConvNet(), 50_000, t, 1e-16, fashion ? 4096 : 2048, 5, 1.025, 0.1, 1,
                 FirstOrderOptions.of(FirstOrderOptions.Kind.RMSPROP, 5e-4), lrs, 128, methods);
@@ -117,17 +149,33 @@ public record Preset(String name, String description, String dataset, Network ne
         if (!name.equals("fmnist-ae") && !name.equals("mnist-ae")) throw new IllegalArgumentException("preset = '" + name + "'; must be one of " + NAMES);
         Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
         for (NormKind k : NormKind.values()) t.put(k, tr(1e-3, 10, 1e-5, 0.9, 1.1, 1.25));
-        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
-        lrs.put(FirstOrderOptions.Kind.SGD, 0.05);
-        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.01);
-        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-3);
-        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
-        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+        Map<FirstOrderOptions.Kind, Double> lrs = learningRates(0.05, 0.01, 1e-3, 1e-3);
         boolean fashion = name.startsWith("fmnist");
         return new Preset(name, (fashion ? "Fashion-MNIST" : "MNIST") + " deep autoencoder 784-1000-500-250-30-250-500-1000-784 (arXiv 1905.09201)",
                 fashion ? "fashion-mnist" : "mnist", autoencoderNetwork(), 60_000, t, 1e-10, 512, 5, 1.075, 0.05, 1,
                 FirstOrderOptions.of(FirstOrderOptions.Kind.ADAGRAD, 0.01), lrs, 128,
                 List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam"));
+    }
+
+    /** The first-order learning rates: SGD, AdaGrad, RMSProp, and Adam's for Adam and AdamW. */
+    private static Map<FirstOrderOptions.Kind, Double> learningRates(double sgd, double adagrad, double rmsprop, double adam) {
+        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
+        lrs.put(FirstOrderOptions.Kind.SGD, sgd);
+        lrs.put(FirstOrderOptions.Kind.ADAGRAD, adagrad);
+        lrs.put(FirstOrderOptions.Kind.RMSPROP, rmsprop);
+        lrs.put(FirstOrderOptions.Kind.ADAM, adam);
+        lrs.put(FirstOrderOptions.Kind.ADAMW, adam);
+        return lrs;
+    }
+
+    /** cifar-conv's TR constants per norm (Adam's norm takes RMSProp's). */
+    private static Map<NormKind, TrustRegionPolicy> cifarTrustRegion() {
+        Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
+        t.put(NormKind.UNIFORM, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
+        t.put(NormKind.ADAGRAD, tr(0.005, 10, 0.01, 0.95, 1.1, 1.25));
+        t.put(NormKind.RMSPROP, tr(1e-4, 10, 0.01, 0.95, 1.1, 1.25));
+        t.put(NormKind.ADAM, t.get(NormKind.RMSPROP));
+        return t;
     }
 
     private static TrustRegionPolicy tr(double d0, double dmax, double eta1, double eta2, double inc, double dec) {
@@ -168,15 +216,11 @@ public record Preset(String name, String description, String dataset, Network ne
     }
 
     public static Preset get(String name) {
+        if (name.equals("cifar-resnet20")) return resnet20Preset();
         if (name.endsWith("-ae")) return autoencoder(name);
         if (name.endsWith("-conv")) return convNet(name);
         List<String> methods = List.of("tr-uniform", "tr-adagrad", "tr-rmsprop", "sgd", "adagrad", "rmsprop", "adam");
-        Map<FirstOrderOptions.Kind, Double> lrs = new LinkedHashMap<>();
-        lrs.put(FirstOrderOptions.Kind.SGD, 0.005);
-        lrs.put(FirstOrderOptions.Kind.ADAGRAD, 0.005);
-        lrs.put(FirstOrderOptions.Kind.RMSPROP, 1e-4);
-        lrs.put(FirstOrderOptions.Kind.ADAM, 1e-3);
-        lrs.put(FirstOrderOptions.Kind.ADAMW, 1e-3);
+        Map<FirstOrderOptions.Kind, Double> lrs = learningRates(0.005, 0.005, 1e-4, 1e-3);
         Map<NormKind, TrustRegionPolicy> t = new EnumMap<>(NormKind.class);
         switch (name) {
             case "fmnist-mlp" -> {

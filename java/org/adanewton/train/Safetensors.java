@@ -24,20 +24,38 @@ import org.adanewton.data.HeapBudget;
 /**
  * The safetensors format (readable by Python's safetensors / PyTorch): an 8-byte little-endian
  * header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the
- * raw little-endian tensor bytes. F32 and F64 tensors are supported.
+ * raw little-endian tensor bytes. F32 and F64 tensors are supported, and I64 (the int64 of a
+ * batch norm's num_batches_tracked; its values held as doubles, integers of at most 2^53).
  *
  * <p>Thread safety: stateless: safe to use from any thread.
  */
 public final class Safetensors {
 
-    /** One tensor: F32 or F64 values (as doubles), its shape. */
+    /** One tensor: F32, F64 or I64 values (as doubles), its shape. */
     public record Tensor(String dtype, long[] shape, double[] values) {
         public Tensor {
-            if (!dtype.equals("F32") && !dtype.equals("F64")) throw new IllegalArgumentException("dtype = " + dtype + "; must be F32 or F64");
+            if (!dtype.equals("F32") && !dtype.equals("F64") && !dtype.equals("I64"))
+                throw new IllegalArgumentException("dtype = " + dtype + "; must be F32, F64 or I64");
             long n = 1;
             for (long d : shape) n *= d;
             if (n != values.length) throw new IllegalArgumentException("shape holds " + n + " values but " + values.length + " were given");
+            if (dtype.equals("I64"))
+                for (double v : values)
+                    if (v != Math.rint(v) || Math.abs(v) > MAX_EXACT_LONG)
+                        throw new IllegalArgumentException("an I64 tensor holds " + v + "; its values must be integers of at most 2^53 in magnitude");
         }
+
+        /** True for F32 and F64. */
+        public boolean isFloat() {
+            return !dtype.equals("I64");
+        }
+    }
+
+    /** The largest integer magnitude an I64 value may have here (doubles hold it exactly). */
+    static final double MAX_EXACT_LONG = 9007199254740992.0;
+
+    private static int bytes(String dtype) {
+        return dtype.equals("F32") ? 4 : 8;
     }
 
     /** Tensors in file order plus the string metadata. */
@@ -57,7 +75,7 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            long bytes = (long) t.values().length * (t.dtype().equals("F32") ? 4 : 8);
+            long bytes = (long) t.values().length * bytes(t.dtype());
             JsonObject o = new JsonObject();
             o.addProperty("dtype", t.dtype());
             o.add("shape", new Gson().toJsonTree(t.shape()));
@@ -71,8 +89,11 @@ public final class Safetensors {
         buf.putLong(json.length + pad).put(json);
         for (int i = 0; i < pad; i++) buf.put((byte) ' ');
         for (Tensor t : tensors.values()) {
-            if (t.dtype().equals("F32")) for (double v : t.values()) buf.putFloat((float) v);
-            else for (double v : t.values()) buf.putDouble(v);
+            switch (t.dtype()) {
+                case "F32" -> { for (double v : t.values()) buf.putFloat((float) v); }
+                case "F64" -> { for (double v : t.values()) buf.putDouble(v); }
+                default -> { for (double v : t.values()) buf.putLong((long) v); }
+            }
         }
         Files.write(file, buf.array());
     }
@@ -134,11 +155,10 @@ public final class Safetensors {
                 if (!o.keySet().equals(Set.of("dtype", "shape", "data_offsets")))
                     throw new IOException(file + ": tensor '" + name + "' has the fields " + o.keySet() + "; a tensor has exactly dtype, shape and data_offsets");
                 String dtype = o.get("dtype").getAsString();
-                int bytes = switch (dtype) {
-                    case "F32" -> 4;
-                    case "F64" -> 8;
-                    default -> throw new IOException(file + ": tensor '" + name + "' has dtype " + dtype + "; only F32 and F64 are supported");
-                };
+                if (!dtype.equals("F32") && !dtype.equals("F64") && !dtype.equals("I64"))
+                    throw new IOException(file + ": tensor '" + name + "' has dtype " + dtype + "; only F32 and F64 are supported (and I64, "
+                            + "as a batch norm's num_batches_tracked)");
+                int bytes = bytes(dtype);
                 List<Long> shape = new ArrayList<>();
                 long count = 1;
                 for (JsonElement d : o.getAsJsonArray("shape")) {
@@ -161,7 +181,18 @@ public final class Safetensors {
                 }
                 double[] values = new double[(int) count];
                 ByteBuffer data = ByteBuffer.wrap(all, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < values.length; i++) values[i] = bytes == 4 ? data.getFloat() : data.getDouble();
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = switch (dtype) {
+                        case "F32" -> data.getFloat();
+                        case "F64" -> data.getDouble();
+                        default -> {
+                            long v = data.getLong();
+                            if (Math.abs((double) v) > MAX_EXACT_LONG)
+                                throw new IOException(file + ": tensor '" + name + "' (I64) holds " + v + " at index " + i + "; at most 2^53 in magnitude is read");
+                            yield v;
+                        }
+                    };
+                }
                 tensors.put(name, new Tensor(dtype, shape.stream().mapToLong(Long::longValue).toArray(), values));
             } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | IndexOutOfBoundsException
                     | NumberFormatException ex) {

@@ -39,7 +39,8 @@ final class StrictJson {
             "TrainerState.termination", "MinimizerState.x", "Norm.NormState.accumulator", // vectors live in optimizer.safetensors
             "Checkpoint.State.data", "DataSource.source");
 
-    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().setStrictness(com.google.gson.Strictness.STRICT)
+    // no HTML escaping: the network's identity and messages read as written ("<-", "=", "<=")
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().setStrictness(com.google.gson.Strictness.STRICT)
             .registerTypeAdapterFactory(new Factory(false)).create();
     static final Gson LEGACY = new GsonBuilder().serializeSpecialFloatingPointValues()
             .registerTypeAdapterFactory(new Factory(true)).create();

@@ -26,6 +26,12 @@ import org.adanewton.nn.Network;
  * their saved states into a checkpoint and back. An epoch is training-set-size samples drawn for
  * gradients (warm start included).
  *
+ * <p>Modes (networks with batch norm or dropout): the phases' problems train in training mode, one
+ * dropout seed and one model per iteration ({@link NetworkProblem}); the batch norm running
+ * statistics are the run's: the phase that runs holds them (the warm start hands them on to the
+ * method's phase), the evaluations use them (evaluation mode), the pivot safeguard restores them
+ * with the weights, and the checkpoint keeps them in weights.safetensors with PyTorch's names.
+ *
  * <p>Thread safety: not thread-safe, except {@link #requestStop} and {@link #awaitFinish}, which
  * any thread may call while {@link #run} runs (the CLI's shutdown hook does). Use everything else
  * from one thread at a time; the {@code Progress} callbacks run on the thread that calls
@@ -106,7 +112,7 @@ public final class Trainer implements AutoCloseable {
         } else {
             main = new FirstOrderPhase(backend, problem(config.batch(), config.seed()), config.firstOrder(), CheckpointCodec.FIRST_ORDER);
         }
-        pivot = pivoting ? new PivotSafeguard(backend, n, config, size) : null;
+        pivot = pivoting ? new PivotSafeguard(backend, n, network.initialStatistics(), config, size) : null;
         warm = method.isSecondOrder() && config.warmEpochs() > 0
                 ? new FirstOrderPhase(backend, problem(config.warmBatch(), config.seed() + 7919), config.warmStart(), CheckpointCodec.WARM)
                 : null;
@@ -192,6 +198,27 @@ public final class Trainer implements AutoCloseable {
         backend.set(w, weights);
     }
 
+    /**
+     * Starts from a network's state ({@link Weights#loadStateDict}, e.g. PyTorch's state_dict): its
+     * parameters as {@link #startFrom(double[])}, and its batch norm running statistics.
+     */
+    public void startFrom(Weights.StateDict state) {
+        startFrom(state.parameters());
+        setStatistics(state.statistics());
+    }
+
+    /** Sets the run's running statistics on every phase (checked: length, finite, variances >= 0); nothing without batch norm. */
+    private void setStatistics(double[] statistics) {
+        if (network.statisticsCount() == 0 && statistics.length == 0) return;
+        main.problem().setRunningStatistics(statistics);
+        if (warm != null) warm.problem().setRunningStatistics(statistics);
+    }
+
+    /** A copy of the run's batch norm running statistics (the running phase's; empty without batch norm). */
+    public double[] runningStatistics() {
+        return current().problem().runningStatistics();
+    }
+
     /** Runs (or continues, when resume is non-null) until the epochs are done, a failure ends it, or a stop is requested. */
     public Result run(Checkpoint.Loaded resume) throws IOException {
         try {
@@ -238,6 +265,9 @@ public final class Trainer implements AutoCloseable {
             Phase stepped = current();
             iterations++;
             TerminationType end = stepped.step(w, g, work);
+            Phase next = current();
+            if (next != stepped && network.statisticsCount() > 0) // the warm start's last step: the method goes on from its running statistics
+                next.problem().setRunningStatistics(stepped.problem().runningStatistics());
             seconds += (System.nanoTime() - t0) * 1e-9;
             progress.onStep(epochs(), this);
             if (end != null) {
@@ -263,10 +293,11 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void evaluate(MetricsLog metrics) throws IOException {
-        Evaluator.Result tr = evaluator.evaluate(w, train);
-        Evaluator.Result te = test == null ? new Evaluator.Result(Double.NaN, Double.NaN) : evaluator.evaluate(w, test);
+        double[] statistics = runningStatistics();
+        Evaluator.Result tr = evaluator.evaluate(w, train, statistics);
+        Evaluator.Result te = test == null ? new Evaluator.Result(Double.NaN, Double.NaN) : evaluator.evaluate(w, test, statistics);
         double e = epochs();
-        if (pivot != null) pivot.evaluated(e, tr.loss(), warmDone(), w, main.problem(), progress::message);
+        if (pivot != null) pivot.evaluated(e, tr.loss(), warmDone(), w, statistics, main.problem(), progress::message);
         MetricsLog.Row row = new MetricsLog.Row(e, iterations, work.gradients(), work.hvps(), work.gradients() + work.hvps(), work.backprops(), seconds,
                 tr.loss(), tr.accuracy(), te.loss(), te.accuracy(), regularization(), main.problem().batchSize());
         metrics.add(row);
@@ -284,12 +315,15 @@ public final class Trainer implements AutoCloseable {
         CheckpointCodec.Parts parts = save();
         Checkpoint.State state = new Checkpoint.State(Checkpoint.FORMAT_VERSION, Checkpoint.describe(network), network.parameterCount(), config,
                 CheckpointCodec.encode(parts, config), dataSource);
-        Checkpoint.write(dir, network, state, w.toArray(), backend.kind() != BackendKind.JAVA, CheckpointCodec.vectors(parts));
+        // num_batches_tracked: the iterations (each updates the running statistics once)
+        Checkpoint.write(dir, network, state, new Weights.StateDict(w.toArray(), runningStatistics(), iterations), backend.kind() != BackendKind.JAVA,
+                CheckpointCodec.vectors(parts));
     }
 
     private void restore(Checkpoint.Loaded c) {
         CheckpointCodec.Parts p = CheckpointCodec.decode(c, config, dataSource, save());
         backend.set(w, c.weights());
+        setStatistics(c.statistics());
         if (main instanceof FirstOrderPhase f) f.restore((FirstOrderPhase.State) p.main());
         else ((SecondOrderPhase) main).restore((SecondOrderPhase.State) p.main());
         if (warm != null) warm.restore(p.warm());

@@ -133,10 +133,22 @@ class CheckpointVerificationTest {
         refused(mutate(tmp, "state.json", bytes -> new byte[] {(byte) 0xc3, (byte) 0x28}), "state.json", "not UTF-8");
     }
 
+    /**
+     * The good state.json as an older format recorded it: that formatVersion and the network's
+     * identity of the time ("layers" and the 10-int native spec).
+     */
+    static String olderFormat(String json, int version) {
+        String network = Checkpoint.describe(net), legacy = Checkpoint.legacyDescribe(net).get(0);
+        assertTrue(json.contains("\"network\": \"" + network + "\""), json);
+        assertTrue(legacy.startsWith("layers [784, 2, 1, 1, 128, 0, 0, 0, 0, 0, 0, 0, 1, 0, 10,"), legacy);
+        return json.replace("\"formatVersion\": " + Checkpoint.FORMAT_VERSION, "\"formatVersion\": " + version)
+                .replace("\"network\": \"" + network + "\"", "\"network\": \"" + legacy + "\"");
+    }
+
     @Test
     void aFormatOneStateStillReads(@TempDir Path tmp) throws IOException {
         // as the format-1 writer wrote it: nulls and the newer fields left out, non-finite doubles as bare words
-        String v1 = Files.readString(good.resolve("state.json")).replace("\"formatVersion\": 3", "\"formatVersion\": 1")
+        String v1 = olderFormat(Files.readString(good.resolve("state.json")), 1)
                 .replaceAll(",\\s*\"[A-Za-z]+\": null", "").replaceAll("\"[A-Za-z]+\": null,\\s*", "")
                 .replaceAll(",\\s*\"firstOrderInvalid(Streak)?\": \\d+", "").replaceAll("\"(NaN|-?Infinity)\"", "$1")
                 .replaceAll(",\\s*\"data\": \\{[^}]*\\}", "");
@@ -166,8 +178,7 @@ class CheckpointVerificationTest {
 
     /** A copy of the good checkpoint as the format-2 writer wrote it: formatVersion 2, tensors "layers.L.*". */
     private static Path formatTwo(Path tmp) throws IOException {
-        Path ckpt = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8).replace("\"formatVersion\": 3", "\"formatVersion\": 2")
-                .getBytes(StandardCharsets.UTF_8));
+        Path ckpt = mutate(tmp, "state.json", bytes -> olderFormat(new String(bytes, StandardCharsets.UTF_8), 2).getBytes(StandardCharsets.UTF_8));
         layerNames(ckpt);
         return ckpt;
     }
@@ -179,7 +190,7 @@ class CheckpointVerificationTest {
         Checkpoint.Loaded loaded = Checkpoint.read(v2, net);
         assertEquals(2, loaded.state().formatVersion());
         assertArrayEquals(Checkpoint.read(good, net).weights(), loaded.weights());
-        // resumed for one more epoch, it writes format 3 with PyTorch's names
+        // resumed for one more epoch, it writes the current format with PyTorch's names
         Path out = tmp.resolve("resumed");
         try (CpuBackend be = new CpuBackend(1);
                 Trainer t = new Trainer(small.withEpochs(3), net, data.train(), data.test(), be, out, (row, tr) -> {})) {
@@ -194,12 +205,14 @@ class CheckpointVerificationTest {
 
     @Test
     void eachFormatReadsItsOwnNames(@TempDir Path tmp) throws IOException {
-        // format 3 with the old names, format 2 with the new: refused, naming the tensor the format expects
-        Path v3old = mutate(tmp, "state.json", bytes -> bytes);
+        // formats 3 and 4 with the old names, format 2 with the new: refused, naming the tensor the format expects
+        Path v4old = mutate(tmp, "state.json", bytes -> bytes);
+        layerNames(v4old);
+        refused(v4old, "weights.safetensors", "lacks the tensor '0.weight' [128, 784]");
+        Path v3old = mutate(tmp, "state.json", bytes -> olderFormat(new String(bytes, StandardCharsets.UTF_8), 3).getBytes(StandardCharsets.UTF_8));
         layerNames(v3old);
         refused(v3old, "weights.safetensors", "lacks the tensor '0.weight' [128, 784]");
-        Path v2new = mutate(tmp, "state.json", bytes -> new String(bytes, StandardCharsets.UTF_8)
-                .replace("\"formatVersion\": 3", "\"formatVersion\": 2").getBytes(StandardCharsets.UTF_8));
+        Path v2new = mutate(tmp, "state.json", bytes -> olderFormat(new String(bytes, StandardCharsets.UTF_8), 2).getBytes(StandardCharsets.UTF_8));
         refused(v2new, "weights.safetensors", "lacks the tensor 'layers.0.weight' [128, 784]");
     }
 
@@ -224,8 +237,8 @@ class CheckpointVerificationTest {
         check.accept(j -> j.replaceFirst("\"seed\": 3,", "\"seed\": null,"), "null where TrainConfig needs a value (long)");
         check.accept(j -> j.replaceFirst("\"method\": \"tr-rmsprop\"", "\"method\": null"), "null where TrainConfig needs a value (String)");
         check.accept(j -> j.replaceFirst("\"mainSampler\": \\{[^}]*\\}", "\"mainSampler\": null"), "null where TrainerState needs a value (State)");
-        check.accept(j -> j.replaceFirst("\"formatVersion\": 3", "\"formatVersion\": 7"), "format version 7; this version reads 1 to 3");
-        check.accept(j -> j.replaceFirst("\"formatVersion\": 3", "\"formatVersion\": 0"), "format version 0; this version reads 1 to 3");
+        check.accept(j -> j.replaceFirst("\"formatVersion\": 4", "\"formatVersion\": 7"), "format version 7; this version reads 1 to 4");
+        check.accept(j -> j.replaceFirst("\"formatVersion\": 4", "\"formatVersion\": 0"), "format version 0; this version reads 1 to 4");
         check.accept(j -> j.replaceFirst("\\{", "{ // a comment\n"), "not valid JSON");
         check.accept(j -> j.substring(0, j.length() / 2), "is not a valid checkpoint state"); // cut: refused, wherever the cut falls
         check.accept(j -> "[".repeat(100_000) + "]".repeat(100_000), "no numeric formatVersion field");

@@ -43,6 +43,9 @@ final class BenchCommand implements Callable<Integer> {
         MODELS.put("convnet", org.adanewton.train.Preset.get("fmnist-conv").network().with(org.adanewton.nn.Loss.SOFTMAX_CROSS_ENTROPY,
                 org.adanewton.nn.Regularization.NONE));
         MODELS.put("autoencoder", org.adanewton.train.Preset.get("fmnist-ae").network());
+        // ResNet-20 (the cifar-resnet20 preset's network, without its L2 like the others), in training mode (batch statistics) as PyTorch's peer
+        MODELS.put("resnet20", org.adanewton.train.Preset.get("cifar-resnet20").network().with(org.adanewton.nn.Loss.SOFTMAX_CROSS_ENTROPY,
+                org.adanewton.nn.Regularization.NONE));
     }
 
     @Option(names = "--model", split = ",", description = "Models to run (default: all): ${COMPLETION-CANDIDATES}.",
@@ -78,9 +81,10 @@ final class BenchCommand implements Callable<Integer> {
                         "--model = '" + n + "'; must be one of " + MODELS.keySet());
         }
         List<Integer> bs = batches == null ? List.of(128, 512, 2048) : batches;
-        if (models == null) { // by default the MLPs; the big networks when named: --model convnet,autoencoder
+        if (models == null) { // by default the MLPs; the big networks when named: --model convnet,autoencoder,resnet20
             names.remove("convnet");
             names.remove("autoencoder");
+            names.remove("resnet20");
         }
         for (int b : bs) {
             if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");

@@ -50,8 +50,8 @@ final class TrainCommand implements Callable<Integer> {
     Path resume;
 
     @Option(names = "--init", paramLabel = "FILE.safetensors",
-            description = "Start from these weights (a safetensors file named as PyTorch's nn.Sequential state_dict: 0.weight, 0.bias, ...) instead of "
-                    + "the seeded initialization; not with --resume.")
+            description = "Start from these weights (a safetensors file named as PyTorch's state_dict: 0.weight, 0.bias, ...; a batch norm's "
+                    + "running statistics too, when present) instead of the seeded initialization; not with --resume.")
     Path init;
 
     @Mixin
@@ -117,10 +117,10 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
-        double[] initial = null;
+        Weights.StateDict initial = null;
         if (init != null) {
             try {
-                initial = Weights.load(p.network(), init);
+                initial = Weights.loadStateDict(p.network(), init);
             } catch (IOException e) { // the library's message starts with the file: named once, after the flag
                 String why = String.valueOf(e.getMessage());
                 throw usage("--init = " + init + (why.startsWith(init.toString()) ? why.substring(init.toString().length()) : ": " + why));
