@@ -26,6 +26,9 @@ the imported network's layout.
                       exported as x * 0.5 * (1 + Erf(x / sqrt 2)); the dropout is dropped)
   mlp_ln_gelu_train   the same model and weights exported in training mode (only the .onnx: the
                       dropout mask is PyTorch's own; its evaluation-mode outputs are mlp_ln_gelu's)
+  fmnist_resnet_train the residual CNN for 1 x 28 x 28 images and 10 classes (stem stride 2, 4
+                      channels), training mode, opset 15: only the .onnx, for the CLI's
+                      --model-file test on the bundled Fashion-MNIST subset
 """
 import copy
 import json
@@ -101,16 +104,16 @@ def export(name, model, x, opset, training):
 class ResidualNet(nn.Module):
     """conv-BN-relu, then relu(BN(conv(relu(BN(conv(x))))) + x), a 1x1 conv branch concatenated, BN-relu, global average pool, Linear."""
 
-    def __init__(self, c=3):
+    def __init__(self, inputs=2, c=3, classes=3, stride=1):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(2, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(inputs, c, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
         self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(c)
         self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(c)
         self.side = nn.Conv2d(c, 2, 1)
         self.bn3 = nn.BatchNorm2d(c + 2)
-        self.fc = nn.Linear(c + 2, 3)
+        self.fc = nn.Linear(c + 2, classes)
 
     def forward(self, x):
         x = self.stem(x)
@@ -135,6 +138,12 @@ def residual():
     fused.conv2, fused.bn2 = fuse_conv_bn_eval(fused.conv2, fused.bn2), nn.Identity()
     write("resnet_eval", m, (4, 2, 5, 5), 13, False, grads_of=fused)
     write("resnet_train", m, (4, 2, 5, 5), 15, True)
+    torch.manual_seed(5)
+    f = ResidualNet(inputs=1, c=4, classes=10, stride=2)
+    with torch.no_grad():
+        for _ in range(3):
+            f.train()(torch.rand(16, 1, 28, 28))
+    print(export("fmnist_resnet_train", f, torch.rand(2, 1, 28, 28), 15, True))
 
 
 def main():
