@@ -190,6 +190,9 @@ public final class OnnxImport {
         }
 
         Imported map(Loss loss) {
+            if (graphOutput == null)
+                throw fail("the graph has " + model.outputs().size() + " outputs " + model.outputs().stream().map(OnnxModel.ValueInfo::name).toList()
+                        + "; need exactly one");
             dataInput();
             for (OnnxModel.Node n : model.nodes()) { // constants first: a pattern looks ahead at its constants
                 node = n;
@@ -204,9 +207,6 @@ public final class OnnxImport {
                 mapNode();
             }
             node = null;
-            if (graphOutput == null)
-                throw fail("the graph has " + model.outputs().size() + " outputs " + model.outputs().stream().map(OnnxModel.ValueInfo::name).toList()
-                        + "; need exactly one");
             Value out = values.get(graphOutput);
             if (out == null) throw fail("the graph output '" + graphOutput + "' is not computed by any node");
             if (values.size() == 1) throw fail("the graph has no nodes");
