@@ -22,17 +22,18 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packages of the library (java/) and the CLI (cli/java/) point one way: the graph built from
- * every reference to an org.adanewton package in code (imports, static imports and fully qualified
- * names; comments and string literals ignored) has no cycle, and each package uses only the
- * packages below it in {@link #ALLOWED}.
+ * The packages of the library (java/), the ONNX import (onnx/java/) and the CLI (cli/java/) point
+ * one way: the graph built from every reference to an org.adanewton package in code (imports,
+ * static imports and fully qualified names; comments and string literals ignored) has no cycle,
+ * and each package uses only the packages below it in {@link #ALLOWED}.
  */
 class PackageGraphTest {
 
     /**
      * The intended layering, lowest first: what each package may use. cli -> train -> minimizer ->
      * {subproblem, norm} -> api -> backend -> nn, with the backends' implementations beside api and
-     * the selection (select) above them.
+     * the selection (select) above them; the ONNX import (onnx, its own module) uses nn only, and
+     * the cli uses it.
      */
     static final Map<String, Set<String>> ALLOWED = new TreeMap<>(Map.ofEntries(
             Map.entry("nn", Set.of()),
@@ -48,7 +49,8 @@ class PackageGraphTest {
             Map.entry("select", Set.of("api", "backend", "backend.java", "backend.cpu", "backend.cuda", "nn", "subproblem")),
             Map.entry("minimizer", Set.of("api", "backend", "backend.java", "nn", "norm", "subproblem")),
             Map.entry("train", Set.of("api", "backend", "data", "minimizer", "nn", "norm", "subproblem", "select")),
-            Map.entry("cli", Set.of("api", "backend", "backend.cuda", "data", "minimizer", "nn", "norm", "problems", "select", "subproblem",
+            Map.entry("onnx", Set.of("nn")),
+            Map.entry("cli", Set.of("api", "backend", "backend.cuda", "data", "minimizer", "nn", "norm", "onnx", "problems", "select", "subproblem",
                     "train"))));
 
     private static final Pattern PACKAGE = Pattern.compile("^package org\\.adanewton\\.([a-z]\\w*(?:\\.[a-z]\\w*)*);", Pattern.MULTILINE);
@@ -67,7 +69,7 @@ class PackageGraphTest {
         graph = new TreeMap<>();
         witness = new HashMap<>();
         int files = 0;
-        for (Path dir : List.of(root.resolve("java"), root.resolve("cli/java"))) {
+        for (Path dir : List.of(root.resolve("java"), root.resolve("onnx/java"), root.resolve("cli/java"))) {
             assertTrue(Files.isDirectory(dir), dir + " is missing");
             try (Stream<Path> paths = Files.walk(dir)) {
                 for (Path file : (Iterable<Path>) paths.filter(p -> p.toString().endsWith(".java"))::iterator) {

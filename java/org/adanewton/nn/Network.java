@@ -1068,6 +1068,18 @@ public final class Network {
             return push(new Activate(size(shape()), activation), shape().clone(), current);
         }
 
+        /**
+         * An activation as a layer of its own (a = phi(x)) on the current output, even where it
+         * could join the layer that made it: for a graph in which that output is also read without
+         * the activation (an imported model's, say).
+         */
+        public Builder activationLayer(Activation activation) {
+            if (activation == null) throw new NullPointerException("activation is null");
+            if (activation == Activation.IDENTITY)
+                throw new IllegalArgumentException(where() + " (activation layer): IDENTITY computes nothing; leave the layer out");
+            return push(new Activate(size(shape()), activation), shape().clone(), current);
+        }
+
         public Builder tanh() { return activation(Activation.TANH); }
 
         public Builder sigmoid() { return activation(Activation.SIGMOID); }

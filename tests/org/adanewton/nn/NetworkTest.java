@@ -31,4 +31,19 @@ class NetworkTest {
         for (int i = glorot.weightOffset(); i < glorot.biasOffset(); i++) assertTrue(Math.abs(w[i]) <= r);
         for (int i = he.biasOffset(); i < he.biasOffset() + he.out(); i++) assertEquals(0.0, w[i]);
     }
+
+    @Test
+    void activationLayerStandsAloneWhereActivationJoins() {
+        Network joined = Network.builder(4).dense(3).relu().dense(2).build();
+        assertEquals(2, joined.layers().size());
+        assertEquals(Activation.RELU, joined.layers().get(0).activation());
+        // the dense layer's output is also read as it is (by the add): the relu must be its own layer
+        Network alone = Network.builder(4).dense(3).save("h").activationLayer(Activation.RELU).add("h").dense(2).build();
+        assertEquals(4, alone.layers().size(), alone.describe());
+        assertEquals(Activation.IDENTITY, alone.layers().get(0).activation());
+        assertTrue(alone.layers().get(1) instanceof Network.Activate a && a.activation() == Activation.RELU, alone.describe());
+        assertArrayEquals(new int[] {1, 0}, alone.inputs(2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Network.builder(4).dense(3).activationLayer(Activation.IDENTITY));
+        assertTrue(e.getMessage().contains("layer 1") && e.getMessage().contains("IDENTITY"), e.getMessage());
+    }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.adanewton.backend.Backend;
 import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.TrustRegionPolicy;
+import org.adanewton.nn.Network;
 import org.adanewton.select.Backends;
 import org.adanewton.train.Checkpoint;
 import org.adanewton.train.DataSource;
@@ -54,6 +55,12 @@ final class TrainCommand implements Callable<Integer> {
                     + "running statistics too, when present) instead of the seeded initialization; not with --resume.")
     Path init;
 
+    @Option(names = ModelFile.FLAG, paramLabel = "FILE.onnx",
+            description = "Train this ONNX model (a PyTorch export: dense, conv, pooling, batch and layer norm, GELU, residual adds, concats, dropout) "
+                    + "from its own weights and running statistics instead of the preset's network; the preset gives the data and the settings. "
+                    + "Its input shape and output count must match the data; not with --init or --resume.")
+    Path modelFile;
+
     @Mixin
     RunOptions.ProgressOption progress;
 
@@ -73,10 +80,16 @@ final class TrainCommand implements Callable<Integer> {
         Checkpoint.Loaded loaded = null;
         Preset p;
         try {
+            if (modelFile != null && init != null)
+                throw new IllegalArgumentException(ModelFile.FLAG + " and --init both give the starting weights (" + ModelFile.FLAG
+                        + ": the model's own initializers); give one of them");
             if (resume != null) {
                 if (init != null)
                     throw new IllegalArgumentException("--init is not taken with --resume: a resumed run continues from its checkpoint's weights; "
                             + "start a new run (without --resume) to begin from " + init);
+                if (modelFile != null)
+                    throw new IllegalArgumentException(ModelFile.FLAG + " is not taken with --resume: a resumed run continues its checkpoint's network "
+                            + "and weights; start a new run (without --resume) to train " + modelFile);
                 refuseFlagsResumeCannotHonour();
                 Checkpoint.Location found = Checkpoint.locate(resume);
                 if (found.note() != null) System.out.println("checkpoint: " + found.note());
@@ -118,6 +131,17 @@ final class TrainCommand implements Callable<Integer> {
             throw usage(TrainOptions.withFlags(e.getMessage(), TrainOptions.FLAGS));
         }
         Weights.StateDict initial = null;
+        ModelFile model = null;
+        if (modelFile != null) {
+            try {
+                model = ModelFile.read(modelFile, p.network());
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            System.out.println(model.summary());
+            initial = model.state();
+        }
+        Network network = model == null ? p.network() : model.network();
         if (init != null) {
             try {
                 initial = Weights.loadStateDict(p.network(), init);
@@ -127,7 +151,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             System.out.printf(Locale.ROOT, "init: %d tensors from %s%n", p.network().parameters().size(), init);
         }
-        Path dir = out.given() == null && resume != null ? resume.toAbsolutePath().getParent() : out.or(p.name() + "-" + config.method().name());
+        Path dir = out.given() == null && resume != null ? resume.toAbsolutePath().getParent()
+                : out.or((model == null ? p.name() : model.name()) + "-" + config.method().name());
         Backends.Selection sel = Backends.select(config.backend(), config.threadCount());
         sel.notes().forEach(System.out::println);
         DataSource recorded = loaded == null ? null : loaded.state().data();
@@ -136,6 +161,13 @@ final class TrainCommand implements Callable<Integer> {
                 ? options.data : Path.of(recorded.source());
         DataLocator.Located data = DataChoice.load(p, dataDir);
         System.out.println("data: " + data.summary());
+        if (model != null) {
+            try {
+                model.check(data.train());
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+        }
         if (loaded != null) {
             DataSource now = DataSource.of(data.train(), data.test());
             if (recorded == null) {
@@ -149,9 +181,9 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         Backend backend = sel.backend();
-        System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", p.network().shortName(), p.network().parameterCount(),
+        System.out.printf(Locale.ROOT, "network: %s (%d parameters); method %s; %d epochs; batch %d%n", network.shortName(), network.parameterCount(),
                 config.method().label(), config.epochs(), config.batch());
-        try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, p.network(), data, backend, dir, progress.console(config.method().label()))) {
+        try (Trainer trainer = TrainOptions.trainer(spec.commandLine(), config, network, data, backend, dir, progress.console(config.method().label()))) {
             // Ctrl-C: the hook asks the trainer to stop and waits for its checkpoint, then for the plot
             CountDownLatch plotted = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
@@ -167,7 +199,7 @@ final class TrainCommand implements Callable<Integer> {
             try {
                 if (initial != null) trainer.startFrom(initial);
                 r = trainer.run(loaded);
-                Plots.trainingRun(p.network().shortName(), config.method().label(), r.rows(), dir.resolve("train.png"));
+                Plots.trainingRun(network.shortName(), config.method().label(), r.rows(), dir.resolve("train.png"));
             } finally {
                 plotted.countDown();
             }

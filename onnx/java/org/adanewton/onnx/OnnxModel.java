@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * What adanewton reads of an ONNX model: the default-domain opset, the graph's nodes (in file
  * order), its initializers (FLOAT and DOUBLE tensors as doubles, INT64 tensors as longs, for shape
- * constants), its inputs and outputs with their shapes. Read with {@link #read(Path)}, a minimal
+ * constants, and BOOL tensors as longs 0 and 1, for flags such as Dropout's training_mode), its
+ * inputs and outputs with their shapes. Read with {@link #read(Path)}, a minimal
  * reader over protobuf's wire format by the field numbers of the public ONNX specification
  * (onnx.proto); fields it does not use are skipped.
  *
@@ -47,6 +48,8 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
     public static final int FLOAT = 1;
     /** TensorProto.DataType INT64. */
     public static final int INT64 = 7;
+    /** TensorProto.DataType BOOL. */
+    public static final int BOOL = 9;
     /** TensorProto.DataType DOUBLE. */
     public static final int DOUBLE = 11;
 
@@ -115,13 +118,14 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
     }
 
     /**
-     * A tensor: FLOAT or DOUBLE values as doubles, INT64 values as longs (the other array is empty).
+     * A tensor: FLOAT or DOUBLE values as doubles, INT64 and BOOL values as longs (the other array is
+     * empty).
      *
      * @param name TensorProto.name
      * @param dataType TensorProto.data_type
      * @param dims the dimensions
      * @param values the FLOAT or DOUBLE values, row-major
-     * @param longs the INT64 values, row-major
+     * @param longs the INT64 (or BOOL: 0, 1) values, row-major
      */
     public record Tensor(String name, int dataType, long[] dims, double[] values, long[] longs) {
         /** Copies the arrays. */
@@ -143,7 +147,7 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             return values.clone();
         }
 
-        /** A copy of the INT64 values. */
+        /** A copy of the INT64 (or BOOL) values. */
         @Override
         public long[] longs() {
             return longs.clone();
@@ -525,7 +529,7 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             String name = "";
             int type = 0;
             long location = 0;
-            List<Long> dims = new ArrayList<>(), int64 = new ArrayList<>();
+            List<Long> dims = new ArrayList<>(), int64 = new ArrayList<>(), int32 = new ArrayList<>();
             List<Double> floatData = new ArrayList<>(), doubleData = new ArrayList<>();
             int[] raw = null;
             while (m.next()) {
@@ -533,6 +537,7 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
                     case 1 -> m.longs("TensorProto.dims", dims);
                     case 2 -> type = (int) m.varint("TensorProto.data_type");
                     case 4 -> m.reals("TensorProto.float_data", false, floatData);
+                    case 5 -> m.longs("TensorProto.int32_data", int32);
                     case 7 -> m.longs("TensorProto.int64_data", int64);
                     case 8 -> name = m.string("TensorProto.name");
                     case 9 -> raw = m.span("TensorProto.raw_data");
@@ -544,8 +549,9 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             where.set(where.size() - 1, where.get(where.size() - 1) + " '" + name + "'");
             long end = span[1];
             if (location != 0) throw error(end, "tensor '" + name + "' keeps its data in an external file; only data inside the model file is supported");
-            if (type != FLOAT && type != DOUBLE && type != INT64)
-                throw error(end, "tensor '" + name + "' has element type " + typeName(type) + "; supported: FLOAT (1) and DOUBLE (11), and INT64 (7) for shapes");
+            if (type != FLOAT && type != DOUBLE && type != INT64 && type != BOOL)
+                throw error(end, "tensor '" + name + "' has element type " + typeName(type)
+                        + "; supported: FLOAT (1) and DOUBLE (11), INT64 (7) for shapes and BOOL (9) for flags");
             long count = 1;
             for (long d : dims) {
                 if (d < 0) throw error(end, "tensor '" + name + "' has a negative dimension " + dims);
@@ -555,29 +561,40 @@ public record OnnxModel(Path path, long irVersion, long opset, String graphName,
             long[] dimArray = dims.stream().mapToLong(Long::longValue).toArray();
             int n = (int) count;
             if (raw != null) {
-                int size = type == FLOAT ? 4 : 8, len = raw[1] - raw[0];
+                int size = type == BOOL ? 1 : type == FLOAT ? 4 : 8, len = raw[1] - raw[0];
                 if (len != (long) n * size)
                     throw error(raw[0], "tensor '" + name + "' (" + typeName(type) + ", dims " + dims + ") needs " + (long) n * size + " bytes of raw_data, has "
                             + len + " (corrupt tensor)");
                 ByteBuffer b = ByteBuffer.wrap(bytes, raw[0], len).order(ByteOrder.LITTLE_ENDIAN);
-                if (type == INT64) {
+                if (type == INT64 || type == BOOL) {
                     long[] v = new long[n];
-                    for (int k = 0; k < n; k++) v[k] = b.getLong();
+                    for (int k = 0; k < n; k++) v[k] = type == BOOL ? bool(b.get(), raw[0] + k, name) : b.getLong();
                     return new Tensor(name, type, dimArray, new double[0], v);
                 }
                 double[] v = new double[n];
                 for (int k = 0; k < n; k++) v[k] = type == FLOAT ? b.getFloat() : b.getDouble();
                 return new Tensor(name, type, dimArray, v, new long[0]);
             }
-            List<?> data = type == FLOAT ? floatData : type == DOUBLE ? doubleData : int64;
-            String field = type == FLOAT ? "float_data" : type == DOUBLE ? "double_data" : "int64_data";
+            List<?> data = type == FLOAT ? floatData : type == DOUBLE ? doubleData : type == BOOL ? int32 : int64;
+            String field = type == FLOAT ? "float_data" : type == DOUBLE ? "double_data" : type == BOOL ? "int32_data" : "int64_data";
             if (data.size() != n)
                 throw error(end, "tensor '" + name + "' (" + typeName(type) + ", dims " + dims + ") needs " + n + " values, has " + data.size() + " in " + field
                         + " and no raw_data (corrupt tensor)");
             if (type == INT64) return new Tensor(name, type, dimArray, new double[0], int64.stream().mapToLong(Long::longValue).toArray());
+            if (type == BOOL) {
+                long[] v = new long[n];
+                for (int k = 0; k < n; k++) v[k] = bool(int32.get(k), end, name);
+                return new Tensor(name, type, dimArray, new double[0], v);
+            }
             double[] v = new double[n];
             for (int k = 0; k < n; k++) v[k] = (Double) data.get(k);
             return new Tensor(name, type, dimArray, v, new long[0]);
+        }
+
+        /** A BOOL element: 0 or 1, anything else refused. */
+        private long bool(long value, long offset, String tensor) throws OnnxFormatException {
+            if (value != 0 && value != 1) throw error(offset, "tensor '" + tensor + "' (BOOL) holds " + value + "; a BOOL is 0 or 1 (corrupt tensor)");
+            return value;
         }
 
         private ValueInfo valueInfo(int[] span) throws OnnxFormatException {

@@ -9,8 +9,10 @@ import org.adanewton.backend.Batch;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.java.JavaBackend;
+import org.adanewton.nn.Activation;
 import org.adanewton.nn.Loss;
 import org.adanewton.nn.Network;
+import org.adanewton.train.Weights;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,12 +25,18 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class OnnxImportTest {
-    /** PyTorch computes in float32, the Java backend in double: |got - expected| <= FLOAT32_TOL * (1 + |expected|). */
+    /**
+     * The fixtures' values are float32-precision decimals (9 digits, computed by PyTorch in float64
+     * from the float32 weights), the Java backend computes in double: |got - expected| <=
+     * FLOAT32_TOL * (1 + |expected|).
+     */
     static final double FLOAT32_TOL = 1e-5;
     static final Path FIXTURES = Path.of("tests", "fixtures", "onnx");
 
@@ -37,13 +45,47 @@ class OnnxImportTest {
 
     // ---- fixtures exported by bench/onnx_fixtures.py
 
-    private static void checkAgainstPyTorch(String name, String expectedNet) throws IOException {
+    static JsonObject json(String name) throws IOException {
+        return JsonParser.parseString(Files.readString(FIXTURES.resolve(name + ".json"))).getAsJsonObject();
+    }
+
+    static OnnxImport.Imported fixture(String name, int opset) throws IOException {
         OnnxModel model = OnnxModel.read(FIXTURES.resolve(name + ".onnx"));
-        assertEquals(13, model.opset());
+        assertEquals(opset, model.opset(), name);
+        return OnnxImport.toNetwork(model);
+    }
+
+    /** The imported network's parameters have the shapes of PyTorch's, in the fixture's order (that of its gradient). */
+    private static void assertShapes(String name, Network net, JsonObject json) {
+        JsonArray params = json.getAsJsonArray("parameters");
+        assertEquals(params.size(), net.parameters().size(), name + " parameter count");
+        for (int i = 0; i < params.size(); i++) {
+            JsonArray shape = params.get(i).getAsJsonArray().get(1).getAsJsonArray();
+            long[] s = new long[shape.size()];
+            for (int j = 0; j < s.length; j++) s[j] = shape.get(j).getAsLong();
+            assertEquals(Arrays.toString(s), Arrays.toString(net.parameters().get(i).shape()), name + " parameter " + i + " (PyTorch's "
+                    + params.get(i).getAsJsonArray().get(0).getAsString() + ")");
+        }
+    }
+
+    /** PyTorch's names of the fixture's parameters, in order. */
+    private static List<String> pytorchNames(JsonObject json) {
+        List<String> names = new java.util.ArrayList<>();
+        for (var p : json.getAsJsonArray("parameters")) names.add(p.getAsJsonArray().get(0).getAsString());
+        return names;
+    }
+
+    private static void checkAgainstPyTorch(String name, int opset, String expectedNet) throws IOException {
+        OnnxModel model = OnnxModel.read(FIXTURES.resolve(name + ".onnx"));
+        assertEquals(opset, model.opset());
         OnnxImport.Imported imported = OnnxImport.toNetwork(model, Loss.SQUARED_ERROR_SUM);
         Network net = imported.network();
         assertEquals(expectedNet, net.shortName(), name);
-        JsonObject json = JsonParser.parseString(Files.readString(FIXTURES.resolve(name + ".json"))).getAsJsonObject();
+        JsonObject json = json(name);
+        boolean training = json.get("training").getAsBoolean();
+        assertEquals(training, imported.training(), name + " mode");
+        assertShapes(name, net, json);
+        assertClose(name + " running statistics", floats(json.getAsJsonArray("statistics")), imported.statistics());
         float[] x = floats(json.getAsJsonArray("input"));
         float[] expected = floats(json.getAsJsonArray("output"));
         int rows = json.getAsJsonArray("shape").get(0).getAsInt();
@@ -51,6 +93,8 @@ class OnnxImportTest {
         assertEquals(rows * net.outputDim(), expected.length);
         Backend be = new JavaBackend();
         try (NetworkModel m = be.model(net, rows); Batch b = be.batch(net, rows); Vector w = be.vector(imported.weights())) {
+            m.setTraining(training);
+            m.setRunningStatistics(imported.statistics());
             b.set(x, new float[rows * net.outputDim()], rows);
             double[] got = m.forward(w, b);
             assertEquals(expected.length, got.length);
@@ -66,6 +110,8 @@ class OnnxImportTest {
         float[] v = floats(json.getAsJsonArray("v"));
         try (NetworkModel m = be.model(ce, rows); Batch b = be.batch(ce, rows); Vector w = be.vector(imported.weights());
                 Vector g = be.allocate(ce.parameterCount()); Vector dv = be.vector(toDoubles(v)); Vector hv = be.allocate(ce.parameterCount())) {
+            m.setTraining(training);
+            m.setRunningStatistics(imported.statistics());
             b.set(x, labels, rows);
             double loss = m.gradient(w, b, g);
             assertEquals(json.get("loss").getAsDouble(), loss, FLOAT32_TOL * (1 + Math.abs(loss)), name + " loss");
@@ -96,7 +142,7 @@ class OnnxImportTest {
 
     @Test
     void mlpFixtureMatchesPyTorch() throws IOException {
-        checkAgainstPyTorch("mlp", Network.builder(6).dense(5).tanh().dense(3).build().shortName());
+        checkAgainstPyTorch("mlp", 13, Network.builder(6).dense(5).tanh().dense(3).build().shortName());
         OnnxModel model = OnnxModel.read(FIXTURES.resolve("mlp.onnx"));
         List<String> names = OnnxImport.toNetwork(model, Loss.SQUARED_ERROR_SUM).network().parameters().stream().map(Network.Parameter::name).toList();
         // the same names as the initializers PyTorch wrote (its Sequential's state_dict)
@@ -106,7 +152,7 @@ class OnnxImportTest {
 
     @Test
     void convnetFixtureMatchesPyTorch() throws IOException {
-        checkAgainstPyTorch("convnet", Network.builder(2, 6, 6).conv2d(2, 3, 3, 1, 1).relu().maxPool2d(2).flatten().dense(4).build().shortName());
+        checkAgainstPyTorch("convnet", 13, Network.builder(2, 6, 6).conv2d(2, 3, 3, 1, 1).relu().maxPool2d(2).flatten().dense(4).build().shortName());
     }
 
     // ---- models built here with CodedOutputStream
@@ -200,8 +246,7 @@ class OnnxImportTest {
         double[] w = ramp(12, 0.1), wt = new double[12];
         for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) wt[j * 3 + i] = w[i * 4 + j];
         Path matmul = model("matmul.onnx", 17, List.of(node("mm", "MatMul", List.of("x", "Wt"), List.of("m")),
-                node("add", "Add", List.of("b", "m"), List.of("h")), node("act", "Sigmoid", List.of("h"), List.of("d")),
-                node("drop", "Dropout", List.of("d"), List.of("y"))),
+                node("add", "Add", List.of("b", "m"), List.of("h")), node("act", "Sigmoid", List.of("h"), List.of("y"))),
                 List.of(tensor("Wt", OnnxModel.FLOAT, new long[] {4, 3}, wt), tensor("b", OnnxModel.DOUBLE, new long[] {3}, ramp(3, 0.5))), "y");
         OnnxImport.Imported a = OnnxImport.toNetwork(OnnxModel.read(gemm)), b = OnnxImport.toNetwork(OnnxModel.read(matmul));
         assertEquals(Network.builder(4).dense(3).sigmoid().build().shortName(), a.network().shortName());
@@ -225,15 +270,17 @@ class OnnxImportTest {
     }
 
     @Test
-    void nonChainAndMisplacedActivationAreRefused() throws IOException {
+    void deadBranchIsRefusedAndASecondActivationIsALayer() throws IOException {
         Path branch = model("branch.onnx", 13, List.of(node("fc", "Gemm", List.of("x", "W", "b"), List.of("h"), intAttr("transB", 1)),
                 node("skip", "Tanh", List.of("x"), List.of("y"))), gemmInits(), "y");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(branch)));
-        assertTrue(e.getMessage().contains("node 'skip' (Tanh)") && e.getMessage().contains("only chain graphs"), e.getMessage());
+        assertTrue(e.getMessage().contains("node 'fc' (Gemm)") && e.getMessage().contains("its output 'h' is read by no node"), e.getMessage());
         Path twice = model("twice.onnx", 13, List.of(node("fc", "Gemm", List.of("x", "W", "b"), List.of("h"), intAttr("transB", 1)),
                 node("t1", "Tanh", List.of("h"), List.of("h2")), node("t2", "Relu", List.of("h2"), List.of("y"))), gemmInits(), "y");
-        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(twice)));
-        assertTrue(e.getMessage().contains("node 't2' (Relu)") && e.getMessage().contains("must follow"), e.getMessage());
+        Network net = OnnxImport.toNetwork(OnnxModel.read(twice)).network();
+        assertEquals(2, net.layers().size(), net.describe());
+        assertEquals(Activation.TANH, net.layers().get(0).activation());
+        assertTrue(net.layers().get(1) instanceof Network.Activate a && a.activation() == Activation.RELU, net.describe());
     }
 
     static Msg int64Tensor(String name, long... values) throws IOException {
@@ -303,5 +350,357 @@ class OnnxImportTest {
         Path p = model("int32.onnx", 13, List.of(), List.of(int32), "y");
         e = assertThrows(OnnxFormatException.class, () -> OnnxModel.read(p));
         assertTrue(e.getMessage().contains("tensor 'counts'") && e.getMessage().contains("INT32 (6)"), e.getMessage());
+    }
+
+    // ---- graphs and the new layers: PyTorch-exported fixtures (the structure; the values are compared below)
+
+    /** Each named parameter holds the initializer of its name. */
+    private static void assertInitializers(OnnxModel model, OnnxImport.Imported im) {
+        double[] w = im.weights();
+        for (Network.Parameter p : im.network().parameters()) {
+            OnnxModel.Tensor t = model.initializers().get(p.name());
+            if (t == null) continue;
+            assertEquals(Arrays.toString(t.values()), Arrays.toString(Arrays.copyOfRange(w, p.offset(), p.offset() + p.count())), p.name());
+        }
+    }
+
+    @Test
+    void residualNetEvalExportImportsAsAGraph() throws IOException {
+        OnnxModel model = OnnxModel.read(FIXTURES.resolve("resnet_eval.onnx"));
+        OnnxImport.Imported im = OnnxImport.toNetwork(model);
+        Network net = im.network();
+        assertFalse(net.isChain());
+        assertFalse(im.training());
+        List<Network.Layer> l = net.layers();
+        assertEquals(9, l.size(), net.describe());
+        // torch folded the BNs after the stem and block convs into them: convs with a bias
+        for (int i : new int[] {0, 1, 2}) assertTrue(l.get(i) instanceof Network.Conv2d c && c.biasOffset() >= 0, net.describe());
+        assertEquals(Activation.IDENTITY, l.get(2).activation());
+        // the residual: relu(conv2(...) + stem output), read by the 1x1 conv and the concat
+        assertTrue(l.get(3) instanceof Network.Add a && a.activation() == Activation.RELU, net.describe());
+        assertArrayEquals(new int[] {2, 0}, net.inputs(3));
+        assertTrue(l.get(4) instanceof Network.Conv2d c && c.kernel() == 1 && c.activation() == Activation.RELU, net.describe());
+        assertTrue(l.get(5) instanceof Network.Concat c && Arrays.equals(c.channels(), new int[] {3, 2}) && c.spatial(), net.describe());
+        assertArrayEquals(new int[] {3, 4}, net.inputs(5));
+        assertTrue(l.get(6) instanceof Network.BatchNorm b && b.channels() == 5 && b.eps() == 1e-5 && b.momentum() == 0.1
+                && b.activation() == Activation.RELU, net.describe());
+        assertTrue(l.get(7) instanceof Network.GlobalAvgPool, net.describe());
+        assertTrue(l.get(8) instanceof Network.Dense d && d.in() == 5 && d.out() == 3, net.describe());
+        // the folded convs' initializers are onnx::Conv_N: default names; the others keep the model's
+        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias", "side.weight", "side.bias", "bn3.weight", "bn3.bias",
+                "fc.weight", "fc.bias"), net.parameters().stream().map(Network.Parameter::name).toList());
+        assertEquals(List.of("bn3.running_mean", "bn3.running_var"), net.statistics().stream().map(Network.Parameter::name).toList());
+        assertInitializers(model, im);
+        double[] stats = im.statistics();
+        assertEquals(Arrays.toString(model.initializers().get("bn3.running_mean").values()), Arrays.toString(Arrays.copyOfRange(stats, 0, 5)));
+        assertEquals(Arrays.toString(model.initializers().get("bn3.running_var").values()), Arrays.toString(Arrays.copyOfRange(stats, 5, 10)));
+        assertShapes("resnet_eval", net, json("resnet_eval"));
+    }
+
+    @Test
+    void residualNetTrainingExportImportsInTrainingModeWithTheModelsNames() throws IOException {
+        OnnxModel model = OnnxModel.read(FIXTURES.resolve("resnet_train.onnx"));
+        assertEquals(15, model.opset());
+        OnnxImport.Imported im = OnnxImport.toNetwork(model);
+        Network net = im.network();
+        assertTrue(im.training());
+        JsonObject json = json("resnet_train");
+        // every tensor under PyTorch's state_dict name: the parameters, then (as state) the running statistics
+        assertEquals(pytorchNames(json), net.parameters().stream().map(Network.Parameter::name).toList());
+        assertEquals(List.of("stem.1.running_mean", "stem.1.running_var", "bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var",
+                "bn3.running_mean", "bn3.running_var"), net.statistics().stream().map(Network.Parameter::name).toList());
+        assertEquals(pytorchNames(json), List.copyOf(Weights.tensors(net, im.weights(), true).keySet()));
+        assertInitializers(model, im);
+        for (Network.Parameter p : net.statistics())
+            assertEquals(Arrays.toString(model.initializers().get(p.name()).values()),
+                    Arrays.toString(Arrays.copyOfRange(im.statistics(), p.offset(), p.offset() + p.count())), p.name());
+        long batchNorms = net.layers().stream().filter(x -> x instanceof Network.BatchNorm b && b.momentum() == 0.1 && b.eps() == 1e-5).count();
+        assertEquals(4, batchNorms, net.describe());
+        long biasFree = net.layers().stream().filter(x -> x instanceof Network.Conv2d c && c.biasOffset() < 0).count();
+        assertEquals(3, biasFree, "the convs before a BN have no bias: " + net.describe());
+        assertShapes("resnet_train", net, json);
+    }
+
+    @Test
+    void layerNormGeluMlpImportsWithTheGeluPatternAsOneActivation() throws IOException {
+        OnnxModel model = OnnxModel.read(FIXTURES.resolve("mlp_ln_gelu.onnx"));
+        assertEquals(17, model.opset());
+        assertTrue(model.nodes().stream().anyMatch(n -> n.opType().equals("Erf")), "torch 1.13 writes GELU as Erf and arithmetic");
+        OnnxImport.Imported im = OnnxImport.toNetwork(model);
+        Network net = im.network();
+        assertEquals(3, net.layers().size(), net.describe());
+        assertTrue(net.layers().get(1) instanceof Network.LayerNorm n && n.size() == 6 && n.groups() == 1 && n.eps() == 1e-5
+                && n.activation() == Activation.GELU, net.describe());
+        assertEquals(pytorchNames(json("mlp_ln_gelu")), net.parameters().stream().map(Network.Parameter::name).toList());
+        assertInitializers(model, im);
+        assertFalse(im.training());
+        // the training-mode export of the same model keeps its dropout, with PyTorch's p
+        OnnxImport.Imported train = fixture("mlp_ln_gelu_train", 17);
+        assertTrue(train.training());
+        assertTrue(train.network().layers().get(2) instanceof Network.Dropout d && d.p() == 0.25, train.network().describe());
+        assertEquals(Arrays.toString(im.weights()), Arrays.toString(train.weights()));
+    }
+
+    // ---- the values against PyTorch's (Java backend)
+
+    @Test
+    void residualNetEvalExportMatchesPyTorch() throws IOException {
+        checkAgainstPyTorch("resnet_eval", 13, "2x5x5 graph of 9 layers");
+    }
+
+    @Test
+    void residualNetTrainingExportMatchesPyTorchWithBatchStatistics() throws IOException {
+        checkAgainstPyTorch("resnet_train", 15, "2x5x5 graph of 12 layers");
+    }
+
+    @Test
+    void layerNormGeluMlpMatchesPyTorch() throws IOException {
+        checkAgainstPyTorch("mlp_ln_gelu", 17, "5x1x1 chain of 3 layers");
+        // the training-mode export, in evaluation mode (dropout off), computes the same outputs
+        OnnxImport.Imported train = OnnxImport.toNetwork(OnnxModel.read(FIXTURES.resolve("mlp_ln_gelu_train.onnx")), Loss.SQUARED_ERROR_SUM);
+        JsonObject json = json("mlp_ln_gelu");
+        float[] x = floats(json.getAsJsonArray("input"));
+        int rows = json.getAsJsonArray("shape").get(0).getAsInt();
+        Network net = train.network();
+        Backend be = new JavaBackend();
+        try (NetworkModel m = be.model(net, rows); Batch b = be.batch(net, rows); Vector w = be.vector(train.weights())) {
+            m.setTraining(false);
+            b.set(x, new float[rows * net.outputDim()], rows);
+            assertClose("mlp_ln_gelu_train output in evaluation mode", floats(json.getAsJsonArray("output")), m.forward(w, b));
+        }
+    }
+
+    // ---- graphs built here
+
+    static Msg floatAttr(String name, float v) throws IOException {
+        Msg m = new Msg().string(1, name).varint(20, 1);
+        m.out.writeFloat(2, v);
+        return m;
+    }
+
+    static Msg stringAttr(String name, String v) throws IOException {
+        return new Msg().string(1, name).varint(20, 3).string(4, v);
+    }
+
+    static Msg constant(String out, double value) throws IOException {
+        return node("", "Constant", List.of(), List.of(out), new Msg().string(1, "value").varint(20, 4)
+                .msg(5, tensor("", OnnxModel.FLOAT, new long[0], new double[] {value})));
+    }
+
+    static Msg boolConstant(String out, boolean value) throws IOException {
+        Msg t = new Msg().varint(2, OnnxModel.BOOL).bytes(9, new byte[] {(byte) (value ? 1 : 0)});
+        return node("", "Constant", List.of(), List.of(out), new Msg().string(1, "value").varint(20, 4).msg(5, t));
+    }
+
+    /** Torch's GELU of `in` as Div, Erf, Add, Mul, Mul (with its constants), its last Mul by `half`. */
+    static List<Msg> erfGelu(String in, String out, double half) throws IOException {
+        return List.of(constant("sqrt2", Math.sqrt(2)), node("div", "Div", List.of(in, "sqrt2"), List.of("d")), node("erf", "Erf", List.of("d"), List.of("e")),
+                constant("one", 1), node("plus", "Add", List.of("e", "one"), List.of("p")), node("times", "Mul", List.of(in, "p"), List.of("t")),
+                constant("half", half), node("halve", "Mul", List.of("t", "half"), List.of(out)));
+    }
+
+    static List<Msg> with(List<Msg> a, Msg... b) {
+        List<Msg> all = new java.util.ArrayList<>(a);
+        all.addAll(List.of(b));
+        return all;
+    }
+
+    static Msg gemm(String name, String in, String out) throws IOException {
+        return node(name, "Gemm", List.of(in, "W", "b"), List.of(out), intAttr("transB", 1));
+    }
+
+    @Test
+    void geluOpAndTorchsErfFormGiveOneGelu() throws IOException {
+        Path op = model("gelu.onnx", 20, List.of(gemm("fc", "x", "h"), node("act", "Gelu", List.of("h"), List.of("y"))), gemmInits(), "y");
+        Path erf = model("erf.onnx", 17, with(erfGelu("h", "y", 0.5), gemm("fc", "x", "h")), gemmInits(), "y");
+        String expected = Network.builder(4).dense(3).gelu().build().describe();
+        assertEquals(expected, OnnxImport.toNetwork(OnnxModel.read(op)).network().describe());
+        IllegalArgumentException order = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(erf)));
+        assertTrue(order.getMessage().contains("node 'div' (Div)") && order.getMessage().contains("topological order"), order.getMessage());
+        Path sorted = model("erf2.onnx", 17, with(List.of(gemm("fc", "x", "h")), erfGelu("h", "y", 0.5).toArray(new Msg[0])), gemmInits(), "y");
+        assertEquals(expected, OnnxImport.toNetwork(OnnxModel.read(sorted)).network().describe());
+    }
+
+    @Test
+    void otherErfFormsAndTheTanhGeluAreRefused() throws IOException {
+        Path tanh = model("tanh.onnx", 20, List.of(gemm("fc", "x", "h"), node("act", "Gelu", List.of("h"), List.of("y"), stringAttr("approximate", "tanh"))),
+                gemmInits(), "y");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(tanh)));
+        assertTrue(e.getMessage().contains("node 'act' (Gelu)") && e.getMessage().contains("approximate = tanh"), e.getMessage());
+        Path off = model("off.onnx", 17, with(List.of(gemm("fc", "x", "h")), erfGelu("h", "y", 0.4).toArray(new Msg[0])), gemmInits(), "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(off)));
+        assertTrue(e.getMessage().contains("node 'div' (Div)") && e.getMessage().contains("the Mul 'halve' (Mul)") && e.getMessage().contains("0.5"),
+                e.getMessage());
+        Path lone = model("lone.onnx", 13, List.of(gemm("fc", "x", "h"), node("erf", "Erf", List.of("h"), List.of("y"))), gemmInits(), "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(lone)));
+        assertTrue(e.getMessage().contains("node 'erf' (Erf)") && e.getMessage().contains("only inside the GELU"), e.getMessage());
+        Path mul = model("mul.onnx", 13, List.of(gemm("fc", "x", "h"), constant("two", 2), node("twice", "Mul", List.of("h", "two"), List.of("y"))),
+                gemmInits(), "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(mul)));
+        assertTrue(e.getMessage().contains("node 'twice' (Mul)") && e.getMessage().contains("not supported") && e.getMessage().contains(OnnxImport.SUPPORTED),
+                e.getMessage());
+    }
+
+    @Test
+    void anActivationOfAValueReadElsewhereIsALayerOfItsOwn() throws IOException {
+        Path p = model("preact.onnx", 13, List.of(gemm("fc", "x", "h"), node("act", "Relu", List.of("h"), List.of("r")),
+                node("sum", "Add", List.of("r", "h"), List.of("y"))), gemmInits(), "y");
+        Network net = OnnxImport.toNetwork(OnnxModel.read(p)).network();
+        assertEquals(3, net.layers().size(), net.describe());
+        assertEquals(Activation.IDENTITY, net.layers().get(0).activation(), "the Add reads the Gemm's output without the relu");
+        assertTrue(net.layers().get(1) instanceof Network.Activate a && a.activation() == Activation.RELU, net.describe());
+        assertTrue(net.layers().get(2) instanceof Network.Add, net.describe());
+        assertArrayEquals(new int[] {1, 0}, net.inputs(2));
+    }
+
+    @Test
+    void flatConcatAndBiasFreeMatMul() throws IOException {
+        double[] w = ramp(12, 0.1), wt = new double[12];
+        for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) wt[j * 3 + i] = w[i * 4 + j];
+        List<Msg> inits = with(gemmInits(), tensor("Wt", OnnxModel.FLOAT, new long[] {4, 3}, wt), tensor("W2", OnnxModel.FLOAT, new long[] {3, 7}, ramp(21, 0.2)));
+        Path p = model("cat.onnx", 13, List.of(node("mm", "MatMul", List.of("x", "Wt"), List.of("m")), node("cat", "Concat", List.of("x", "m"), List.of("c"),
+                intAttr("axis", -1)), node("fc", "Gemm", List.of("c", "W2"), List.of("y"), intAttr("transB", 1))), inits, "y");
+        OnnxImport.Imported im = OnnxImport.toNetwork(OnnxModel.read(p));
+        Network net = im.network();
+        assertTrue(net.layers().get(0) instanceof Network.Dense d && d.biasOffset() < 0, net.describe());
+        assertTrue(net.layers().get(1) instanceof Network.Concat c && Arrays.equals(c.channels(), new int[] {4, 3}) && !c.spatial(), net.describe());
+        assertArrayEquals(new int[] {Network.NETWORK_INPUT, 0}, net.inputs(1));
+        assertTrue(net.layers().get(2) instanceof Network.Dense d && d.in() == 7 && d.biasOffset() < 0, net.describe());
+        assertEquals(12 + 21, net.parameterCount());
+        double[] got = im.weights();
+        for (int i = 0; i < 12; i++) assertEquals((float) w[i], got[i], 0.0, "the MatMul's weight, transposed to out x in, at " + i);
+    }
+
+    static List<Msg> bnInits(String prefix, int c) throws IOException {
+        double[] var = ramp(c, 0.1);
+        for (int i = 0; i < c; i++) var[i] = 1 + Math.abs(var[i]);
+        return List.of(tensor(prefix + ".weight", OnnxModel.FLOAT, new long[] {c}, ramp(c, 0.2)), tensor(prefix + ".bias", OnnxModel.FLOAT, new long[] {c}, ramp(c, 0.3)),
+                tensor(prefix + ".running_mean", OnnxModel.FLOAT, new long[] {c}, ramp(c, 0.4)), tensor(prefix + ".running_var", OnnxModel.FLOAT, new long[] {c}, var));
+    }
+
+    static Msg batchNorm(String in, String out, List<String> extra, Msg... attrs) throws IOException {
+        List<String> outs = new java.util.ArrayList<>(List.of(out));
+        outs.addAll(extra);
+        return node("bn", "BatchNormalization", List.of(in, "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"), outs, attrs);
+    }
+
+    @Test
+    void batchNormModeComesFromTrainingModeOrTheExtraOutputs() throws IOException {
+        List<Msg> inits = with(gemmInits(), bnInits("bn", 4).toArray(new Msg[0]));
+        Path opset15 = model("bn15.onnx", 15, List.of(batchNorm("x", "n", List.of("rm", "rv"), intAttr("training_mode", 1), floatAttr("momentum", 0.8f),
+                floatAttr("epsilon", 1e-3f)), gemm("fc", "n", "y")), inits, "y");
+        OnnxImport.Imported a = OnnxImport.toNetwork(OnnxModel.read(opset15));
+        assertTrue(a.training());
+        assertTrue(a.network().layers().get(0) instanceof Network.BatchNorm b && b.channels() == 4 && !b.spatial() && b.momentum() == 0.2
+                && b.eps() == 1e-3, a.network().describe());
+        assertEquals(List.of("bn.weight", "bn.bias", "1.weight", "1.bias"), a.network().parameters().stream().map(Network.Parameter::name).toList());
+        Path opset13 = model("bn13.onnx", 13, List.of(batchNorm("x", "n", List.of("rm", "rv", "sm", "sv")), gemm("fc", "n", "y")), inits, "y");
+        assertTrue(OnnxImport.toNetwork(OnnxModel.read(opset13)).training(), "opset 13: the running-statistics outputs mean training mode");
+        Path eval13 = model("bneval.onnx", 13, List.of(batchNorm("x", "n", List.of()), gemm("fc", "n", "y")), inits, "y");
+        OnnxImport.Imported e = OnnxImport.toNetwork(OnnxModel.read(eval13));
+        assertFalse(e.training());
+        double[] s = e.statistics(), mean = ramp(4, 0.4), var = ramp(4, 0.1);
+        for (int i = 0; i < 4; i++) {
+            assertEquals((float) mean[i], s[i], 0.0, "running mean " + i);
+            assertEquals((float) (1 + Math.abs(var[i])), s[4 + i], 0.0, "running var " + i);
+        }
+        // the updated statistics must not be read
+        Path read = model("bnread.onnx", 15, List.of(batchNorm("x", "n", List.of("rm", "rv"), intAttr("training_mode", 1)), gemm("fc", "n", "h"),
+                node("sum", "Add", List.of("h", "rm"), List.of("y"))), inits, "y");
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(read)));
+        assertTrue(ex.getMessage().contains("node 'bn' (BatchNormalization)") && ex.getMessage().contains("'rm'")
+                && ex.getMessage().contains("only its first output"), ex.getMessage());
+    }
+
+    @Test
+    void dropoutTakesItsRatioAndModeAndMixedModesAreRefused() throws IOException {
+        Path train = model("drop.onnx", 13, List.of(constant("ratio", 0.3), boolConstant("on", true), node("drop", "Dropout", List.of("x", "ratio", "on"),
+                List.of("d", "mask")), gemm("fc", "d", "y")), gemmInits(), "y");
+        OnnxImport.Imported t = OnnxImport.toNetwork(OnnxModel.read(train));
+        assertTrue(t.training());
+        assertTrue(t.network().layers().get(0) instanceof Network.Dropout d && Math.abs(d.p() - 0.3) < 1e-7, t.network().describe());
+        Path plain = model("drop2.onnx", 13, List.of(node("drop", "Dropout", List.of("x"), List.of("d")), gemm("fc", "d", "y")), gemmInits(), "y");
+        OnnxImport.Imported p = OnnxImport.toNetwork(OnnxModel.read(plain));
+        assertFalse(p.training());
+        assertTrue(p.network().layers().get(0) instanceof Network.Dropout d && d.p() == 0.5, "ONNX's default ratio: " + p.network().describe());
+        Path none = model("drop3.onnx", 13, List.of(constant("zero", 0), node("drop", "Dropout", List.of("x", "zero"), List.of("d")), gemm("fc", "d", "y")),
+                gemmInits(), "y");
+        assertEquals(1, OnnxImport.toNetwork(OnnxModel.read(none)).network().layers().size(), "ratio 0 computes nothing");
+        List<Msg> inits = with(gemmInits(), bnInits("bn", 4).toArray(new Msg[0]));
+        Path mixed = model("mixed.onnx", 15, List.of(batchNorm("x", "n", List.of()), boolConstant("on", true), constant("ratio", 0.3),
+                node("drop", "Dropout", List.of("n", "ratio", "on"), List.of("d")), gemm("fc", "d", "y")), inits, "y");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(mixed)));
+        assertTrue(e.getMessage().contains("node 'drop' (Dropout)") && e.getMessage().contains("training mode") && e.getMessage().contains("node 'bn'")
+                && e.getMessage().contains("one mode"), e.getMessage());
+    }
+
+    @Test
+    void layerNormAxisAndScaleShapeAreChecked() throws IOException {
+        List<Msg> inits = with(gemmInits(), tensor("ln.weight", OnnxModel.FLOAT, new long[] {4}, ramp(4, 0.2)), tensor("ln.bias", OnnxModel.FLOAT, new long[] {4},
+                ramp(4, 0.1)), tensor("s3", OnnxModel.FLOAT, new long[] {3}, ramp(3, 0.2)));
+        Path ok = model("ln.onnx", 17, List.of(node("ln", "LayerNormalization", List.of("x", "ln.weight", "ln.bias"), List.of("n"), intAttr("axis", 1)),
+                gemm("fc", "n", "y")), inits, "y");
+        Network net = OnnxImport.toNetwork(OnnxModel.read(ok)).network();
+        assertTrue(net.layers().get(0) instanceof Network.LayerNorm n && n.size() == 4, net.describe());
+        assertEquals(List.of("ln.weight", "ln.bias", "1.weight", "1.bias"), net.parameters().stream().map(Network.Parameter::name).toList());
+        Path bad = model("ln2.onnx", 17, List.of(node("ln", "LayerNormalization", List.of("x", "s3"), List.of("n")), gemm("fc", "n", "y")), inits, "y");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(bad)));
+        assertTrue(e.getMessage().contains("node 'ln' (LayerNormalization)") && e.getMessage().contains("'s3' has shape [3]") && e.getMessage().contains("[4]"),
+                e.getMessage());
+    }
+
+    @Test
+    void graphRulesAreEnforcedByNode() throws IOException {
+        // a constant added to a computed value that is not a MatMul's bias
+        Path bias = model("bias.onnx", 13, List.of(gemm("fc", "x", "h"), node("act", "Relu", List.of("h"), List.of("r")),
+                node("shift", "Add", List.of("r", "b"), List.of("y"))), gemmInits(), "y");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(bias)));
+        assertTrue(e.getMessage().contains("node 'shift' (Add)") && e.getMessage().contains("adds the constant 'b'"), e.getMessage());
+        // concat along another axis
+        Path axis = model("axis.onnx", 13, List.of(gemm("fc", "x", "h"), node("act", "Relu", List.of("h"), List.of("r")),
+                node("cat", "Concat", List.of("h", "r"), List.of("y"), intAttr("axis", 0))), gemmInits(), "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(axis)));
+        assertTrue(e.getMessage().contains("node 'cat' (Concat)") && e.getMessage().contains("axis = 0"), e.getMessage());
+        // an input no earlier node computes
+        Path order = model("order.onnx", 13, List.of(node("act", "Relu", List.of("h"), List.of("y")), gemm("fc", "x", "h")), gemmInits(), "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(order)));
+        assertTrue(e.getMessage().contains("node 'act' (Relu)") && e.getMessage().contains("input 'h'") && e.getMessage().contains("DAG in topological order"),
+                e.getMessage());
+        // one initializer as two layers' weight
+        List<Msg> square = List.of(tensor("W", OnnxModel.FLOAT, new long[] {4, 4}, ramp(16, 0.1)), tensor("b", OnnxModel.FLOAT, new long[] {4}, ramp(4, 0.1)),
+                tensor("W3", OnnxModel.FLOAT, new long[] {3, 4}, ramp(12, 0.1)));
+        Path tied = model("tied.onnx", 13, List.of(gemm("fc1", "x", "h"), gemm("fc2", "h", "h2"), node("out", "Gemm", List.of("h2", "W3"), List.of("y"),
+                intAttr("transB", 1))), square, "y");
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxImport.toNetwork(OnnxModel.read(tied)));
+        assertTrue(e.getMessage().contains("node 'fc2' (Gemm)") && e.getMessage().contains("'W' is also a parameter of node 'fc1' (Gemm)")
+                && e.getMessage().contains("tied"), e.getMessage());
+    }
+
+    /** The parameter names of Gemm(first layer's tensors PREFIX.weight, PREFIX.bias) then Gemm(W, b). */
+    private List<String> namesWithFirstLayer(String prefix) throws IOException {
+        List<Msg> inits = List.of(tensor(prefix + ".weight", OnnxModel.FLOAT, new long[] {4, 4}, ramp(16, 0.1)), tensor(prefix + ".bias", OnnxModel.FLOAT,
+                new long[] {4}, ramp(4, 0.1)), tensor("W", OnnxModel.FLOAT, new long[] {3, 4}, ramp(12, 0.1)), tensor("b", OnnxModel.FLOAT, new long[] {3},
+                ramp(3, 0.1)));
+        Path p = model(prefix + ".onnx", 13, List.of(node("fc1", "Gemm", List.of("x", prefix + ".weight", prefix + ".bias"), List.of("h"),
+                intAttr("transB", 1)), gemm("fc2", "h", "y")), inits, "y");
+        return OnnxImport.toNetwork(OnnxModel.read(p)).network().parameters().stream().map(Network.Parameter::name).toList();
+    }
+
+    @Test
+    void modulesAreNamedFromTheInitializersOrAllByDefault() throws IOException {
+        assertEquals(List.of("fc1.weight", "fc1.bias", "1.weight", "1.bias"), namesWithFirstLayer("fc1"), "W and b: the default name");
+        // "1.weight" for layer 0 would meet layer 1's default name "1": every layer takes its default name
+        assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias"), namesWithFirstLayer("1"));
+    }
+
+    @Test
+    void boolTensorsAreReadAndCheckedAsFlags() throws IOException {
+        Msg bad = new Msg().varint(2, OnnxModel.BOOL).string(8, "flag").bytes(9, new byte[] {2});
+        Path p = model("bool.onnx", 13, List.of(), List.of(bad), "y");
+        OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> OnnxModel.read(p));
+        assertTrue(e.getMessage().contains("tensor 'flag' (BOOL) holds 2") && e.getMessage().contains("at byte "), e.getMessage());
+        Msg ok = new Msg().varint(1, 2).varint(2, OnnxModel.BOOL).string(8, "flags").varint(5, 1).varint(5, 0);
+        Path q = model("bool2.onnx", 13, List.of(), List.of(ok), "y");
+        assertEquals("[1, 0]", Arrays.toString(OnnxModel.read(q).initializers().get("flags").longs()));
     }
 }
