@@ -1102,7 +1102,9 @@ int an_net_set_mode(an_net* net, int training, long long dropout_seed, const dou
                                                 (c >= L.channels ? " and >= 0 (a variance)" : ""));
             }
         }
-        net->cached = false;
+        // the cached point stays valid when only the running statistics change in training mode (the
+        // trainer folds the batch's statistics in after the gradient, before the solve's products)
+        if ((training == 1) != net->training || static_cast<uint64_t>(dropout_seed) != net->seed || training == 0) net->cached = false;
         net->training = training == 1;
         net->seed = static_cast<uint64_t>(dropout_seed);
         if (running != nullptr) std::copy(running, running + count, net->running.begin());

@@ -361,7 +361,9 @@ int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed,
         if (count != net->topo.statistics || (count > 0 && running == nullptr))
             throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
                                         " running statistics");
-        net->cached = false;
+        // the cached point stays valid when only the running statistics change in training mode (the
+        // trainer folds the batch's statistics in after the gradient, before the solve's products)
+        if ((training == 1) != net->training || static_cast<uint64_t>(dropout_seed) != net->seed || training == 0) net->cached = false;
         net->training = training == 1;
         net->seed = static_cast<uint64_t>(dropout_seed);
         return AN_OK;
