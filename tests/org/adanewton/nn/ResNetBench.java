@@ -13,8 +13,8 @@ import org.adanewton.backend.cpu.CpuBackend;
  * stride 2 at the start of stages 2 and 3 with a 1x1 conv (no bias) and batch norm on the
  * shortcut; global average pooling; dense 64 -> 10) on the CPU backend in training mode: the
  * median time of the forward, the gradient, the cached exact HVP and the cached Gauss-Newton
- * product at one batch of random 3x32x32 inputs, with the matrix-product GFLOP/s
- * (Network.*FlopsPerSample). Module names follow the usual PyTorch CIFAR ResNet (conv1, bn1,
+ * product at one batch of random 3x32x32 inputs, wall and process CPU time per thread (the two
+ * differ on a loaded machine), with the matrix-product GFLOP/s (Network.*FlopsPerSample). Module names follow the usual PyTorch CIFAR ResNet (conv1, bn1,
  * layer1.0.conv1, ..., layer2.0.shortcut.0, linear).
  * Usage: ResNetBench [batch [threads [repeats]]] (default 128, 2, 5).
  */
@@ -46,16 +46,22 @@ public final class ResNetBench {
         void run();
     }
 
-    private static double medianMs(int repeats, Op op) {
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** {median wall ms, median process CPU ms} of repeats runs after one warm-up. */
+    private static double[] medianMs(int repeats, Op op) {
         op.run(); // warm-up
-        double[] ms = new double[repeats];
+        double[] ms = new double[repeats], cpu = new double[repeats];
         for (int r = 0; r < repeats; r++) {
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = OS.getProcessCpuTime();
             op.run();
             ms[r] = (System.nanoTime() - t0) / 1e6;
+            cpu[r] = (OS.getProcessCpuTime() - c0) / 1e6;
         }
         Arrays.sort(ms);
-        return ms[repeats / 2];
+        Arrays.sort(cpu);
+        return new double[] {ms[repeats / 2], cpu[repeats / 2]};
     }
 
     public static void main(String[] args) {
@@ -70,19 +76,24 @@ public final class ResNetBench {
                 Vector w = be.vector(net.initialize(2)); Vector v = be.vector(TestNetworks.direction(n, 3)); Vector g = be.allocate(n);
                 Vector out = be.allocate(n)) {
             m.setDropoutSeed(1);
-            double forward = medianMs(repeats, () -> m.forward(w, b));
-            double gradient = medianMs(repeats, () -> m.gradient(w, b, g));
+            double[] forward = medianMs(repeats, () -> m.forward(w, b));
+            double[] gradient = medianMs(repeats, () -> m.gradient(w, b, g));
             m.gradient(w, b, g);
-            double hvp = medianMs(repeats, () -> m.hvpCached(v, out));
-            double gn = medianMs(repeats, () -> m.gaussNewtonCached(v, out));
-            report("forward", forward, net.forwardFlopsPerSample() * batch);
-            report("gradient", gradient, net.gradientFlopsPerSample() * batch);
-            report("cached HVP", hvp, net.hvpCachedFlopsPerSample() * batch);
-            System.out.printf(Locale.ROOT, "%-20s %9.1f ms%n", "cached Gauss-Newton", gn);
+            double[] hvp = medianMs(repeats, () -> m.hvpCached(v, out));
+            double[] gn = medianMs(repeats, () -> m.gaussNewtonCached(v, out));
+            report("forward", forward, net.forwardFlopsPerSample() * batch, threads);
+            report("gradient", gradient, net.gradientFlopsPerSample() * batch, threads);
+            report("cached HVP", hvp, net.hvpCachedFlopsPerSample() * batch, threads);
+            report("cached Gauss-Newton", gn, Double.NaN, threads);
         }
     }
 
-    private static void report(String what, double ms, double flops) {
-        System.out.printf(Locale.ROOT, "%-20s %9.1f ms  %6.1f GFLOP/s (%.2f GFLOP of matrix products)%n", what, ms, flops / ms * 1e-6, flops * 1e-9);
+    /** Wall time, the process CPU time per thread (the wall time of an unloaded machine, near enough) and the GFLOP/s of both. */
+    private static void report(String what, double[] ms, double flops, int threads) {
+        double perThread = ms[1] / threads;
+        String rate = Double.isNaN(flops) ? ""
+                : String.format(Locale.ROOT, "  %6.1f GFLOP/s wall, %6.1f per CPU time (%.2f GFLOP of matrix products)", flops / ms[0] * 1e-6,
+                        flops / perThread * 1e-6, flops * 1e-9);
+        System.out.printf(Locale.ROOT, "%-20s %9.1f ms wall, %9.1f ms CPU / %d threads%s%n", what, ms[0], perThread, threads, rate);
     }
 }
