@@ -369,6 +369,23 @@ inline Topology parse_topology(const int* spec, int spec_len, int loss, int reg,
     return t;
 }
 
+// Checks running statistics for t's batch norm layers (per layer its channels' means, then their
+// variances): the count, finite values, variances >= 0.
+inline void check_statistics(const Topology& t, const double* running, long long count) {
+    if (count != t.statistics)
+        throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(t.statistics) +
+                                    " running statistics");
+    for (const Layer& L : t.layers) {
+        if (L.kind != AN_LAYER_BATCHNORM) continue;
+        for (int c = 0; c < 2 * L.channels; ++c) {
+            const double v = running[L.stat_off + c];
+            if (!std::isfinite(v) || (c >= L.channels && v < 0))
+                throw std::invalid_argument("running statistic " + std::to_string(L.stat_off + c) + " = " + std::to_string(v) + "; must be finite" +
+                                            (c >= L.channels ? " and >= 0 (a variance)" : ""));
+        }
+    }
+}
+
 }  // namespace an
 
 #endif

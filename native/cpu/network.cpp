@@ -273,12 +273,23 @@ inline void gemm_nn(int m, int n, int k, const float* a, const float* b, float b
 
 // ---- the CPU primitives of a conv layer, per sample (NCHW) ----
 
+// The outputs ow in [lo, hi) of a row whose tap j reads inside the input row
+// (iw = ow stride - pad + j in [0, win)); the others read the zero padding.
+inline void tap_range(const an::Geometry& g, int j, int& lo, int& hi) {
+    const int first = g.pad - j, last = g.win - 1 + g.pad - j;  // first <= ow stride <= last
+    lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
+    hi = last < 0 ? 0 : std::min(g.wout, last / g.stride + 1);
+    hi = std::max(hi, lo);
+}
+
 // cols (K x P) = im2col of one sample
 void im2col(const an::Geometry& g, const float* x, float* cols) {
     for (int c = 0; c < g.cin; ++c)
         for (int i = 0; i < g.k; ++i)
             for (int j = 0; j < g.k; ++j) {
                 float* row = cols + (static_cast<size_t>(c * g.k + i) * g.k + j) * g.P();
+                int lo, hi;
+                tap_range(g, j, lo, hi);
                 for (int oh = 0; oh < g.hout; ++oh) {
                     const int ih = oh * g.stride - g.pad + i;
                     float* out = row + oh * g.wout;
@@ -287,10 +298,11 @@ void im2col(const an::Geometry& g, const float* x, float* cols) {
                         continue;
                     }
                     const float* in = x + (static_cast<size_t>(c) * g.hin + ih) * g.win;
-                    for (int ow = 0; ow < g.wout; ++ow) {
-                        const int iw = ow * g.stride - g.pad + j;
-                        out[ow] = iw >= 0 && iw < g.win ? in[iw] : 0.0f;
-                    }
+                    const int shift = j - g.pad;  // iw = ow stride + shift
+                    std::fill(out, out + lo, 0.0f);
+                    if (g.stride == 1) std::memcpy(out + lo, in + lo + shift, sizeof(float) * (hi - lo));
+                    else for (int ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.stride + shift];
+                    std::fill(out + hi, out + g.wout, 0.0f);
                 }
             }
 }
@@ -301,15 +313,16 @@ void col2im_add(const an::Geometry& g, const float* cols, float* x) {
         for (int i = 0; i < g.k; ++i)
             for (int j = 0; j < g.k; ++j) {
                 const float* row = cols + (static_cast<size_t>(c * g.k + i) * g.k + j) * g.P();
+                int lo, hi;
+                tap_range(g, j, lo, hi);
                 for (int oh = 0; oh < g.hout; ++oh) {
                     const int ih = oh * g.stride - g.pad + i;
                     if (ih < 0 || ih >= g.hin) continue;
                     float* in = x + (static_cast<size_t>(c) * g.hin + ih) * g.win;
                     const float* src = row + oh * g.wout;
-                    for (int ow = 0; ow < g.wout; ++ow) {
-                        const int iw = ow * g.stride - g.pad + j;
-                        if (iw >= 0 && iw < g.win) in[iw] += src[ow];
-                    }
+                    const int shift = j - g.pad;
+                    if (g.stride == 1) for (int ow = lo; ow < hi; ++ow) in[ow + shift] += src[ow];
+                    else for (int ow = lo; ow < hi; ++ow) in[ow * g.stride + shift] += src[ow];
                 }
             }
 }
@@ -1089,19 +1102,8 @@ int an_net_set_mode(an_net* net, int training, long long dropout_seed, const dou
     return an::guarded([&] {
         if (!net) throw std::invalid_argument("null network");
         if (training != 0 && training != 1) throw std::invalid_argument("training = " + std::to_string(training) + "; must be 0 or 1");
-        if (running != nullptr && count != net->topo.statistics)
-            throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
-                                        " running statistics");
         if (running == nullptr && count != 0) throw std::invalid_argument("null running statistics with count " + std::to_string(count));
-        for (const Layer& L : net->topo.layers) {
-            if (L.kind != AN_LAYER_BATCHNORM || running == nullptr) continue;
-            for (int c = 0; c < 2 * L.channels; ++c) {
-                const double v = running[L.stat_off + c];
-                if (!std::isfinite(v) || (c >= L.channels && v < 0))
-                    throw std::invalid_argument("running statistic " + std::to_string(L.stat_off + c) + " = " + std::to_string(v) + "; must be finite" +
-                                                (c >= L.channels ? " and >= 0 (a variance)" : ""));
-            }
-        }
+        if (running != nullptr) an::check_statistics(net->topo, running, count);
         // the cached point stays valid when only the running statistics change in training mode (the
         // trainer folds the batch's statistics in after the gradient, before the solve's products)
         if ((training == 1) != net->training || static_cast<uint64_t>(dropout_seed) != net->seed || training == 0) net->cached = false;

@@ -102,6 +102,41 @@ void copy_rows(cudaStream_t s, int rows, int len, const float* x, int x_stride, 
 // embed_t: dW = their scatter-sum of g (zeroed first)
 void embed(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* W, float* y);
 void embed_t(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* g, float* dW);
+// ---- batch and layer norm (the formulas of native/cpu/network.cpp's header comment) ----
+// A norm layer over the whole batch: its sets are a batch norm's channels (rows x positions values
+// each) or a layer norm's groups of one row (`run` values each); st holds its per-set state, 7
+// arrays of cap doubles: mu, s, var, my, myx, mrx, mxrx.
+struct NormLayer {
+    int bn, rows, out, run, cap;
+    double* st;
+    __host__ __device__ int set(unsigned e) const { return bn ? (int)((e % (unsigned)out) / (unsigned)run) : (int)(e / (unsigned)run); }
+    __host__ __device__ int gamma(unsigned e) const { return bn ? set(e) : (int)(e % (unsigned)run); }
+    __host__ __device__ double m() const { return bn ? (double)rows * run : (double)run; }
+    __host__ __device__ int sets() const { return bn ? out / run : rows * (out / run); }
+};
+// the passes' per-value terms (norm_terms of each, summed per set or per scale):
+// stats x, x^2; back gamma gz, gamma gz xhat, gz xhat; rfwd Rx, xhat Rx;
+// rback Ry, Ry xhat, gamma gz R(xhat), R(gz) xhat + gz R(xhat); dgamma gz xhat; rdgamma R(gz) xhat + gz R(xhat)
+enum { NORM_STATS = 0, NORM_BACK = 1, NORM_RFWD = 2, NORM_RBACK = 3, NORM_DGAMMA = 4, NORM_RDGAMMA = 5 };
+__host__ __device__ inline int norm_terms(int pass) { return pass == NORM_BACK ? 3 : pass == NORM_RBACK ? 4 : pass >= NORM_DGAMMA ? 1 : 2; }
+// the values a pass reads (null where it reads none; rx null: the R-input is 0)
+struct NormTensors {
+    const float *x, *rx, *gz, *rgz, *gamma, *vgamma;
+};
+// sums over q in [0, Q) of M values each: value t of q is at (t / inner) * outer + q * stride + t % inner
+struct NormReduce {
+    int Q, M, inner, outer, stride;
+};
+// out[K q + j] = the sums of the pass' K terms (zeroed first)
+void norm_reduce(cudaStream_t s, const NormLayer& L, int pass, const NormTensors& t, const NormReduce& r, double* out);
+// the per-set state from the sums: stats (mu, var, s: from the sums, or the running statistics
+// `running` (means, then variances) when sums is null), back (my, myx), rfwd (mrx, mxrx); null sums: 0
+void norm_finish(cudaStream_t s, const NormLayer& L, int pass, const double* sums, const double* running, float eps);
+// the elementwise part: stats y = gamma xhat; back y = beta y + gx; rfwd y = R(z) before the shift;
+// rback y = beta y + R(gx); the set means of this pass from sums (null: 0)
+void norm_apply(cudaStream_t s, const NormLayer& L, int pass, const NormTensors& t, const double* sums, float beta, float* y);
+// dst[c] = src[K c + j] as floats, c < count
+void take_sums(cudaStream_t s, const double* src, int K, int j, int count, float* dst);
 // the loss of the batch added to *slot (the batch mean), dL/da into ga (if non-null), the
 // probabilities into P for the R-operator; loss_r: RGA = the loss' Hessian in a times RA
 void loss(cudaStream_t s, int kind, const float* Z, const int* labels, const float* targets, int rows, int d, float* P, float* ga, double* slot);

@@ -1,6 +1,6 @@
 // The CUDA backend's layer kernels: activations and their derivatives, im2col/col2im, the
 // channel-major <-> NCHW conversions around the conv GEMMs, pooling, global average pooling,
-// dropout, embedding, the row copies of add and concat, and the losses, with the host
+// dropout, embedding, the row copies of add and concat, batch and layer norm, and the losses, with the host
 // launchers that the network engine (network.cu) calls (cuda_internal.cuh). These are the CUDA
 // primitives of the shared sweeps (native/common/network_sweep.h).
 #include "cuda_internal.cuh"
@@ -238,6 +238,111 @@ __global__ void k_embed_t(const float* idx, int rows, int length, int vocabulary
     }
 }
 
+// ---- batch and layer norm ----
+using an::cuda::NormLayer;
+using an::cuda::NormReduce;
+using an::cuda::NormTensors;
+__device__ inline float norm_xhat(const NormLayer& L, const float* x, unsigned e) {
+    const int q = L.set(e);
+    return (float)((x[e] - L.st[q]) * L.st[L.cap + q]);
+}
+__device__ inline float norm_rxhat(const NormLayer& L, const float* rx, unsigned e, float xh) {
+    const int q = L.set(e);
+    return rx == nullptr ? 0.0f : (float)(L.st[L.cap + q] * (rx[e] - L.st[5 * L.cap + q] - xh * L.st[6 * L.cap + q]));
+}
+// the K terms of one value (see an::cuda::norm_terms)
+__device__ inline void norm_terms(const NormLayer& L, int pass, const NormTensors& t, unsigned e, double* acc) {
+    if (pass == an::cuda::NORM_STATS) {
+        acc[0] += t.x[e];
+        acc[1] += (double)t.x[e] * t.x[e];
+        return;
+    }
+    const float xh = norm_xhat(L, t.x, e);
+    const int gi = L.gamma(e);
+    if (pass == an::cuda::NORM_RFWD) {
+        acc[0] += t.rx[e];
+        acc[1] += (double)xh * t.rx[e];
+        return;
+    }
+    if (pass == an::cuda::NORM_BACK || pass == an::cuda::NORM_DGAMMA) {
+        const double gzx = (double)t.gz[e] * xh;
+        if (pass == an::cuda::NORM_DGAMMA) {
+            acc[0] += gzx;
+            return;
+        }
+        acc[0] += (double)t.gamma[gi] * t.gz[e];
+        acc[1] += t.gamma[gi] * gzx;
+        acc[2] += gzx;
+        return;
+    }
+    const float rxh = norm_rxhat(L, t.rx, e, xh);
+    const double rdg = (double)t.rgz[e] * xh + (double)t.gz[e] * rxh;
+    if (pass == an::cuda::NORM_RDGAMMA) {
+        acc[0] += rdg;
+        return;
+    }
+    const float ry = t.vgamma[gi] * t.gz[e] + t.gamma[gi] * t.rgz[e];
+    acc[0] += ry;
+    acc[1] += (double)ry * xh;
+    acc[2] += (double)(t.gamma[gi] * t.gz[e]) * rxh;
+    acc[3] += rdg;
+}
+// one block per q (grid-strided), its threads over the q's values, then a block sum per term
+__global__ void k_norm_reduce(NormLayer L, int pass, NormTensors t, NormReduce r, double* out) {
+    const int K = an::cuda::norm_terms(pass);
+    for (int q = blockIdx.x; q < r.Q; q += gridDim.x) {
+        double acc[4] = {0, 0, 0, 0};
+        for (int i = threadIdx.x; i < r.M; i += blockDim.x)
+            norm_terms(L, pass, t, (unsigned)((i / r.inner) * r.outer + q * r.stride + i % r.inner), acc);
+        for (int j = 0; j < K; ++j) block_add(acc[j], &out[K * q + j]);
+    }
+}
+__global__ void k_norm_finish(NormLayer L, int pass, const double* sums, const double* running, float eps) {
+    const int n = L.sets();
+    const double m = L.m();
+    double* st = L.st;
+    FOR_EACH_U32(q, n) {
+        if (pass == an::cuda::NORM_STATS) {
+            const double mu = sums != nullptr ? sums[2 * q] / m : running[q];
+            const double var = sums != nullptr ? fmax(sums[2 * q + 1] / m - mu * mu, 0.0) : running[n + q];
+            st[q] = mu;
+            st[L.cap + q] = 1.0 / sqrt(var + eps);
+            st[2 * L.cap + q] = var;
+        } else {
+            const int K = an::cuda::norm_terms(pass), at = pass == an::cuda::NORM_BACK ? 3 : 5;
+            st[at * L.cap + q] = sums != nullptr ? sums[K * q] / m : 0.0;
+            st[(at + 1) * L.cap + q] = sums != nullptr ? sums[K * q + 1] / m : 0.0;
+        }
+    }
+}
+__global__ void k_norm_apply(NormLayer L, int pass, NormTensors t, const double* sums, float beta, float* y) {
+    const double m = L.m();
+    FOR_EACH_U32(e, (unsigned)L.rows * L.out) {
+        const int q = L.set(e), gi = L.gamma(e);
+        const float xh = norm_xhat(L, t.x, e), s = (float)L.st[L.cap + q];
+        float v;
+        if (pass == an::cuda::NORM_STATS) {
+            v = t.gamma[gi] * xh;
+        } else if (pass == an::cuda::NORM_RFWD) {
+            v = t.vgamma[gi] * xh + t.gamma[gi] * norm_rxhat(L, t.rx, e, xh);
+        } else if (pass == an::cuda::NORM_BACK) {
+            const float my = sums != nullptr ? (float)(sums[3 * q] / m) : 0.0f, myx = sums != nullptr ? (float)(sums[3 * q + 1] / m) : 0.0f;
+            v = s * (t.gamma[gi] * t.gz[e] - my - xh * myx);
+        } else {
+            const float rxh = norm_rxhat(L, t.rx, e, xh), mxrx = (float)L.st[6 * L.cap + q];
+            const float my = (float)L.st[3 * L.cap + q], myx = (float)L.st[4 * L.cap + q];
+            const float mry = sums != nullptr ? (float)(sums[4 * q] / m) : 0.0f, mryx = sums != nullptr ? (float)(sums[4 * q + 1] / m) : 0.0f,
+                        myrx = sums != nullptr ? (float)(sums[4 * q + 2] / m) : 0.0f;
+            const float g = t.gamma[gi], yv = g * t.gz[e], ry = t.vgamma[gi] * t.gz[e] + g * t.rgz[e];
+            v = s * (-s * mxrx * (yv - my - xh * myx) + ry - mry - rxh * myx - xh * (mryx + myrx));
+        }
+        y[e] = beta == 0.0f ? v : beta * y[e] + v;
+    }
+}
+__global__ void k_take_sums(const double* src, int K, int j, int count, float* dst) {
+    FOR_EACH_U32(c, count) dst[c] = (float)src[K * c + j];
+}
+
 // The loss on the output, added to *loss (the batch mean), with dL/da into ga (if non-null) and the
 // probabilities into P for the R-operator. Softmax cross-entropy needs whole rows (few classes):
 // one thread per row; the other losses are elementwise: one thread per element, coalesced.
@@ -352,6 +457,19 @@ void embed(cudaStream_t s, const float* idx, int rows, int length, int vocabular
 void embed_t(cudaStream_t s, const float* idx, int rows, int length, int vocabulary, int dim, const float* g, float* dW) {
     CK(cudaMemsetAsync(dW, 0, sizeof(float) * (size_t)vocabulary * dim, s));
     k_embed_t<<<blocks((long long)rows * length * dim), THREADS, 0, s>>>(idx, rows, length, vocabulary, dim, g, dW);
+}
+void norm_reduce(cudaStream_t s, const NormLayer& L, int pass, const NormTensors& t, const NormReduce& r, double* out) {
+    CK(cudaMemsetAsync(out, 0, sizeof(double) * norm_terms(pass) * r.Q, s));
+    k_norm_reduce<<<std::min(r.Q, 4096), THREADS, 0, s>>>(L, pass, t, r, out);
+}
+void norm_finish(cudaStream_t s, const NormLayer& L, int pass, const double* sums, const double* running, float eps) {
+    k_norm_finish<<<blocks(L.sets()), THREADS, 0, s>>>(L, pass, sums, running, eps);
+}
+void norm_apply(cudaStream_t s, const NormLayer& L, int pass, const NormTensors& t, const double* sums, float beta, float* y) {
+    k_norm_apply<<<blocks((long long)L.rows * L.out), THREADS, 0, s>>>(L, pass, t, sums, beta, y);
+}
+void take_sums(cudaStream_t s, const double* src, int K, int j, int count, float* dst) {
+    k_take_sums<<<blocks(count), THREADS, 0, s>>>(src, K, j, count, dst);
 }
 void loss(cudaStream_t s, int kind, const float* Z, const int* labels, const float* targets, int rows, int d, float* P, float* ga, double* slot) {
     if (kind == AN_LOSS_SOFTMAX_CE) k_top_softmax<<<blocks(rows), THREADS, 0, s>>>(Z, labels, rows, d, rows, P, ga, slot);

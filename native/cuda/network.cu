@@ -1,7 +1,9 @@
 // The CUDA engine of the network sweeps (native/common/network_sweep.h): the device buffers of a
 // network, sized when it is created (by its max_batch), and the sweeps' primitives over the whole
 // batch: cuBLAS GEMMs (a conv by batched im2col, kept per point for the backward passes; bias
-// gradients as GEMMs with a ones vector) and the layer kernels of layer_kernels.cu. The
+// gradients as GEMMs with a ones vector) and the layer kernels of layer_kernels.cu, for every layer
+// kind of network_spec.h (batch and layer norm: per-set sums by one block per set, then
+// elementwise kernels; a batch norm's statistics over the whole batch). The
 // regularizer's norms come back with the loss in one host synchronization; the cached products
 // wait for nothing. The Krylov solves (Steihaug, GLTR, ARC) run the shared driver of
 // native/common/krylov_driver.h over a device engine: vectors and reductions stay on the device,
@@ -32,8 +34,8 @@ struct an_cuda_net {
     // per conv layer: im2col of its input at the cached point (forward), and of its R-input
     // (r_forward, layers after the first), each read again by the backward passes; null elsewhere
     std::vector<float*> xcols, rcols;
-    float* ones = nullptr;          // max(max_batch, positions) ones: bias gradients as GEMMs
-    float* channel_rows = nullptr;  // max_batch x channels: per-(sample, channel) sums of a conv's G
+    float* ones = nullptr;          // max(max_batch, positions, groups) ones: bias gradients as GEMMs
+    float* channel_rows = nullptr;  // max_batch x channels: per-(sample, channel) sums of a conv's or batch norm's G (a layer norm's: per value)
     // device slots for the tensors' |T|^2 (0..T-1), w'v (T..2T-1) and the data loss (2T), their
     // pinned host copies, and the tensors' norms at the cached point
     double* reg_dev = nullptr;
@@ -46,9 +48,14 @@ struct an_cuda_net {
     const float* targets = nullptr;
     int rows = 0;
     bool cached = false;
-    // the mode (an_cuda_net_set_mode): training, dropout's seed
+    // the mode (an_cuda_net_set_mode): training, dropout's seed, the batch norms' running statistics
+    // (on the device: evaluation mode reads them)
     bool training = true;
     uint64_t seed = 0;
+    double* running = nullptr;
+    // per norm layer: its per-set state (an::cuda::NormLayer: 7 x its sets doubles); null elsewhere
+    std::vector<double*> norm_state;
+    double *set_sums = nullptr, *scale_sums = nullptr;  // a norm pass' per-set and per-scale sums
 
     // frees whatever was allocated, also when an_cuda_net_create fails half-way
     ~an_cuda_net() {
@@ -56,6 +63,8 @@ struct an_cuda_net {
         for (auto* vec : {&A_, &G_, &RZ_, &RA_, &RG_, &Z_, &GA_, &xcols, &rcols})
             for (float* p : *vec) cudaFree(p);
         for (int* a : arg) cudaFree(a);
+        for (double* d : norm_state) cudaFree(d);
+        for (double* d : {running, set_sums, scale_sums}) cudaFree(d);
         for (float* p : {P, cols, cm, ones, channel_rows}) cudaFree(p);
         cudaFree(reg_dev);
         cudaFreeHost(reg_host);
@@ -130,8 +139,13 @@ struct an_cuda_net {
     // as cuBLAS GEMMs with a ones vector: the bandwidth-bound reduction at full device width
     void bias_grad(size_t l, const float* D, float* db) {
         const Layer& L = layer(l);
-        if (L.period == 1) {
+        if (L.period == 1 && L.count == L.out_size) {
             ctx->gemm_nn(1, L.out_size, rows, ones, D, 0.0f, db);
+            return;
+        }
+        if (L.period == 1) {  // a layer norm's shift: sums over the rows, then over the groups
+            ctx->gemm_nn(1, L.out_size, rows, ones, D, 0.0f, channel_rows);
+            ctx->gemm_nn(1, L.count, L.out_size / L.count, ones, channel_rows, 0.0f, db);
             return;
         }
         ctx->gemm_nn(rows * L.count, 1, L.period, D, ones, 0.0f, channel_rows);
@@ -154,12 +168,75 @@ struct an_cuda_net {
     void embed(size_t l, const float* W, float* y) { an::cuda::embed(s(), x, rows, layer(l).length, layer(l).vocabulary, layer(l).dim, W, y); }
     void embed_t(size_t l, const float* g, float* dW) { an::cuda::embed_t(s(), x, rows, layer(l).length, layer(l).vocabulary, layer(l).dim, g, dW); }
     void copy_rows(int len, const float* x_, int x_stride, float beta, float* y, int y_stride) { an::cuda::copy_rows(s(), rows, len, x_, x_stride, beta, y, y_stride); }
-    // batch and layer norm: not in this engine yet (an_cuda_net_create refuses them)
-    [[noreturn]] static void no_norms() { throw std::logic_error("batch and layer norm layers are not supported by the CUDA engine yet"); }
-    void norm_forward(size_t, const float*) { no_norms(); }
-    void norm_backward(size_t, const float*, const float*, bool, float*, float*, float) { no_norms(); }
-    void norm_rforward(size_t, const float*, const float*, const float*) { no_norms(); }
-    void norm_rbackward(size_t, const float*, const float*, float*, float*, float) { no_norms(); }
+    // ---- batch and layer norm (an::cuda::NormLayer; the formulas of native/cpu/network.cpp) ----
+    // the statistics are the values' own (batch norm in training mode, layer norm) or the running ones
+    bool coupled(const Layer& L) const { return L.kind == AN_LAYER_LAYERNORM || training; }
+    an::cuda::NormLayer norm(size_t l) const {
+        const Layer& L = layer(l);
+        const bool bn = L.kind == AN_LAYER_BATCHNORM;
+        return {bn ? 1 : 0, rows, L.out_size, bn ? L.positions : L.group, bn ? L.channels : topo.max_batch * L.groups, norm_state[l]};
+    }
+    // the sets' values (a batch norm channel's over rows and positions, a layer norm group's)
+    an::cuda::NormReduce set_pattern(size_t l) const {
+        const Layer& L = layer(l);
+        if (L.kind == AN_LAYER_BATCHNORM) return {L.channels, rows * L.positions, L.positions, L.out_size, L.positions};
+        return {rows * L.groups, L.group, L.group, 0, L.group};
+    }
+    // a layer norm scale's values (position j of every group of every row)
+    an::cuda::NormReduce scale_pattern(size_t l) const { return {layer(l).group, rows * layer(l).groups, 1, layer(l).group, 1}; }
+    const float* r_input(size_t l) { return layer(l).in[0] < 0 ? nullptr : RA(layer(l).in[0]); }
+
+    void norm_forward(size_t l, const float* gamma) {
+        const Layer& L = layer(l);
+        const an::cuda::NormLayer N = norm(l);
+        const an::cuda::NormTensors t{input(l, 0), nullptr, nullptr, nullptr, gamma, nullptr};
+        if (coupled(L)) {
+            an::cuda::norm_reduce(s(), N, an::cuda::NORM_STATS, t, set_pattern(l), set_sums);
+            an::cuda::norm_finish(s(), N, an::cuda::NORM_STATS, set_sums, nullptr, L.eps);
+        } else {
+            an::cuda::norm_finish(s(), N, an::cuda::NORM_STATS, nullptr, running + L.stat_off, L.eps);
+        }
+        an::cuda::norm_apply(s(), N, an::cuda::NORM_STATS, t, nullptr, 0.0f, A(l));
+    }
+    void norm_backward(size_t l, const float* gamma, const float* gz, bool point, float* dgamma, float* gx, float beta) {
+        const Layer& L = layer(l);
+        const an::cuda::NormLayer N = norm(l);
+        const an::cuda::NormTensors t{input(l, 0), nullptr, gz, nullptr, gamma, nullptr};
+        const bool bn = L.kind == AN_LAYER_BATCHNORM, c = coupled(L);
+        an::cuda::norm_reduce(s(), N, an::cuda::NORM_BACK, t, set_pattern(l), set_sums);
+        if (dgamma != nullptr) {
+            if (bn) {
+                an::cuda::take_sums(s(), set_sums, 3, 2, L.count, dgamma);
+            } else {
+                an::cuda::norm_reduce(s(), N, an::cuda::NORM_DGAMMA, t, scale_pattern(l), scale_sums);
+                an::cuda::take_sums(s(), scale_sums, 1, 0, L.count, dgamma);
+            }
+        }
+        if (point) an::cuda::norm_finish(s(), N, an::cuda::NORM_BACK, c ? set_sums : nullptr, nullptr, L.eps);
+        if (gx != nullptr) an::cuda::norm_apply(s(), N, an::cuda::NORM_BACK, t, c ? set_sums : nullptr, beta, gx);
+    }
+    void norm_rforward(size_t l, const float* gamma, const float* vgamma, const float* rx) {
+        const Layer& L = layer(l);
+        const an::cuda::NormLayer N = norm(l);
+        const an::cuda::NormTensors t{input(l, 0), rx, nullptr, nullptr, gamma, vgamma};
+        const bool sums = rx != nullptr && coupled(L);
+        if (sums) an::cuda::norm_reduce(s(), N, an::cuda::NORM_RFWD, t, set_pattern(l), set_sums);
+        an::cuda::norm_finish(s(), N, an::cuda::NORM_RFWD, sums ? set_sums : nullptr, nullptr, L.eps);
+        an::cuda::norm_apply(s(), N, an::cuda::NORM_RFWD, t, nullptr, 0.0f, RZ(l));
+    }
+    void norm_rbackward(size_t l, const float* gamma, const float* vgamma, float* rdgamma, float* rgx, float beta) {
+        const Layer& L = layer(l);
+        const an::cuda::NormLayer N = norm(l);
+        const an::cuda::NormTensors t{input(l, 0), r_input(l), G(l), RG(l), gamma, vgamma};
+        an::cuda::norm_reduce(s(), N, an::cuda::NORM_RBACK, t, set_pattern(l), set_sums);
+        if (L.kind == AN_LAYER_BATCHNORM) {
+            an::cuda::take_sums(s(), set_sums, 4, 3, L.count, rdgamma);
+        } else {
+            an::cuda::norm_reduce(s(), N, an::cuda::NORM_RDGAMMA, t, scale_pattern(l), scale_sums);
+            an::cuda::take_sums(s(), scale_sums, 1, 0, L.count, rdgamma);
+        }
+        if (rgx != nullptr) an::cuda::norm_apply(s(), N, an::cuda::NORM_RBACK, t, coupled(L) ? set_sums : nullptr, beta, rgx);
+    }
     void zero(size_t l, float* z) { CK(cudaMemsetAsync(z, 0, sizeof(float) * (size_t)values(l), s())); }
     // the loss at the output into the data-loss slot, its gradient into ga (if non-null)
     void top(float* ga) {
@@ -227,13 +304,20 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         net->ctx = ctx;
         net->topo = an::parse_topology(spec, spec_len, loss, reg, lambda, max_batch);
         const Topology& topo = net->topo;
-        for (size_t l = 0; l < topo.layers.size(); ++l)
-            if (topo.layers[l].norm())
-                throw std::invalid_argument("layer " + std::to_string(l) + " (" + an::kind_name(topo.layers[l].kind) + ") in network spec: " +
-                                            an::kind_name(topo.layers[l].kind) + " layers are not supported by the CUDA engine yet (the CPU engine runs them)");
-        size_t cols_floats = 1, cm_floats = 1, ones_floats = (size_t)max_batch, channels = 1;
+        size_t cols_floats = 1, cm_floats = 1, ones_floats = (size_t)max_batch, channels = 1, row_sums = 1, set_sums = 1, scale_sums = 1;
         for (size_t l = 0; l < topo.layers.size(); ++l) {
             const Layer& L = topo.layers[l];
+            if (L.has_bias() && L.period > 1) {  // conv, batch norm: per (row, channel) sums
+                ones_floats = std::max(ones_floats, (size_t)L.period);
+                channels = std::max(channels, (size_t)L.count);
+            }
+            if (L.kind == AN_LAYER_BATCHNORM) set_sums = std::max(set_sums, 4 * (size_t)L.channels);
+            if (L.kind == AN_LAYER_LAYERNORM) {
+                set_sums = std::max(set_sums, 4 * (size_t)max_batch * L.groups);
+                scale_sums = std::max(scale_sums, (size_t)L.group);
+                ones_floats = std::max(ones_floats, (size_t)L.groups);
+                row_sums = std::max(row_sums, (size_t)L.out_size);
+            }
             if (L.conv()) {
                 cols_floats = std::max(cols_floats, (size_t)L.g.K() * L.g.P() * (size_t)max_batch);
                 cm_floats = std::max(cm_floats, (size_t)L.out_size * (size_t)max_batch);
@@ -267,7 +351,22 @@ an_cuda_net* an_cuda_net_create(an_cuda* ctx, const int* spec, int spec_len, int
         ctx->device_alloc(&net->cols, sizeof(float) * cols_floats);
         ctx->device_alloc(&net->cm, sizeof(float) * cm_floats);
         ctx->device_alloc(&net->ones, sizeof(float) * ones_floats);
-        ctx->device_alloc(&net->channel_rows, sizeof(float) * channels * (size_t)max_batch);
+        ctx->device_alloc(&net->channel_rows, sizeof(float) * std::max(channels * (size_t)max_batch, row_sums));
+        ctx->device_alloc(&net->set_sums, sizeof(double) * set_sums);
+        ctx->device_alloc(&net->scale_sums, sizeof(double) * scale_sums);
+        for (const Layer& L : topo.layers) {
+            double* st = nullptr;
+            if (L.norm()) ctx->device_alloc(&st, sizeof(double) * 7 * (L.kind == AN_LAYER_BATCHNORM ? (size_t)L.channels : (size_t)max_batch * L.groups));
+            net->norm_state.push_back(st);
+        }
+        ctx->device_alloc(&net->running, sizeof(double) * std::max<long long>(1, topo.statistics));
+        std::vector<double> initial(static_cast<size_t>(topo.statistics), 0.0);
+        for (const Layer& L : topo.layers)
+            if (L.kind == AN_LAYER_BATCHNORM) std::fill(initial.begin() + L.stat_off + L.channels, initial.begin() + L.stat_off + 2 * L.channels, 1.0);
+        if (!initial.empty()) {
+            CK(cudaMemcpyAsync(net->running, initial.data(), sizeof(double) * initial.size(), cudaMemcpyHostToDevice, ctx->stream));
+            ctx->sync();
+        }
         an::cuda::fill(ctx->stream, 1.0f, net->ones, (long long)ones_floats);
         CK(cudaGetLastError());
         ctx->device_alloc(&net->P, sizeof(float) * (size_t)max_batch * topo.out_dim());
@@ -357,15 +456,38 @@ int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed,
     return an::guarded([&]() -> int {
         enter(net, 0);
         if (training != 0 && training != 1) throw std::invalid_argument("training = " + std::to_string(training) + "; must be 0 or 1");
-        // the engine has no batch norm layers yet (refused at creation): no statistics to keep
-        if (count != net->topo.statistics || (count > 0 && running == nullptr))
-            throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
-                                        " running statistics");
+        if (running == nullptr && count != 0) throw std::invalid_argument("null running statistics with count " + std::to_string(count));
+        if (running != nullptr) an::check_statistics(net->topo, running, count);
         // the cached point stays valid when only the running statistics change in training mode (the
         // trainer folds the batch's statistics in after the gradient, before the solve's products)
         if ((training == 1) != net->training || static_cast<uint64_t>(dropout_seed) != net->seed || training == 0) net->cached = false;
         net->training = training == 1;
         net->seed = static_cast<uint64_t>(dropout_seed);
+        if (running != nullptr && count > 0) {
+            CK(cudaMemcpyAsync(net->running, running, sizeof(double) * count, cudaMemcpyHostToDevice, net->s()));
+            net->ctx->sync();
+        }
+        return AN_OK;
+    });
+}
+
+int an_cuda_net_batch_statistics(an_cuda_net* net, double* out, long long count) {
+    return an::guarded([&]() -> int {
+        enter(net, 0);
+        if (!out && count > 0) throw std::invalid_argument("null pointer");
+        if (count != net->topo.statistics)
+            throw std::invalid_argument("count = " + std::to_string(count) + "; the network's batch norm layers keep " + std::to_string(net->topo.statistics) +
+                                        " statistics");
+        if (!net->cached) throw std::logic_error("no cached point: call gradient() or hvp() first");
+        if (!net->training) throw std::logic_error("the cached point is in evaluation mode: no batch statistics");
+        for (size_t l = 0; l < net->topo.layers.size(); ++l) {
+            const Layer& L = net->topo.layers[l];
+            if (L.kind != AN_LAYER_BATCHNORM) continue;
+            CK(cudaMemcpyAsync(out + L.stat_off, net->norm_state[l], sizeof(double) * L.channels, cudaMemcpyDeviceToHost, net->s()));
+            CK(cudaMemcpyAsync(out + L.stat_off + L.channels, net->norm_state[l] + 2 * L.channels, sizeof(double) * L.channels, cudaMemcpyDeviceToHost,
+                               net->s()));
+        }
+        net->ctx->sync();
         return AN_OK;
     });
 }

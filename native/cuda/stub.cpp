@@ -53,6 +53,7 @@ int an_cuda_net_hvp(an_cuda_net*, const float*, const float*, const int*, const 
 int an_cuda_net_hvp_cached(an_cuda_net*, const float*, float*) { return no_cuda(); }
 int an_cuda_net_gn_cached(an_cuda_net*, const float*, float*) { return no_cuda(); }
 int an_cuda_net_set_mode(an_cuda_net*, int, long long, const double*, long long) { return no_cuda(); }
+int an_cuda_net_batch_statistics(an_cuda_net*, double*, long long) { return no_cuda(); }
 int an_cuda_net_steihaug(an_cuda_net*, int, const float*, const float*, double, int, double, int, float*, float*, double*) { return no_cuda(); }
 int an_cuda_net_lanczos(an_cuda_net*, int, int, const float*, const float*, double, int, double, int, float*, float*, double*) { return no_cuda(); }
 long long an_cuda_sync_count(const an_cuda*) { return -1; }

@@ -213,8 +213,10 @@ int an_cuda_net_gradient(an_cuda_net* net, const float* w, const float* x, const
 int an_cuda_net_hvp(an_cuda_net* net, const float* w, const float* x, const int* labels, const float* targets, int batch, const float* v,
                     float* out, double* loss);
 int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
-/* The mode, as an_net_set_mode (running: host memory). */
+/* The mode and the batch statistics of the cached point, as an_net_set_mode and
+ * an_net_batch_statistics (running and out: host memory; each call waits for the stream). */
 int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed, const double* running, long long count);
+int an_cuda_net_batch_statistics(an_cuda_net* net, double* out, long long count);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
 /* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
  * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;

@@ -103,6 +103,7 @@ struct Case {
     int training = 1;    // the mode (dropout)
     long long seed = 0;
     int vocabulary = 0;  // > 0: the inputs are embedding indices in [0, vocabulary)
+    std::vector<double> running = {};  // the batch norms' running statistics (evaluation mode; empty: the initial ones)
 };
 
 void network_case(an_cuda* ctx, const Case& c) {
@@ -119,8 +120,10 @@ void network_case(an_cuda* ctx, const Case& c) {
     auto w = randv(n, c.scale), v = randv(n, 1.0f), x = randv(static_cast<long long>(c.batch) * in, 1.0f);
     if (c.vocabulary > 0)
         for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng() % c.vocabulary);
-    CHECK(an_net_set_mode(cpu, c.training, c.seed, nullptr, 0) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
-    CHECK(an_cuda_net_set_mode(gpu, c.training, c.seed, nullptr, 0) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
+    const double* running = c.running.empty() ? nullptr : c.running.data();
+    const long long stats = static_cast<long long>(c.running.size());
+    CHECK(an_net_set_mode(cpu, c.training, c.seed, running, stats) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
+    CHECK(an_cuda_net_set_mode(gpu, c.training, c.seed, running, stats) == AN_OK, "%s: %s", c.name.c_str(), an_last_error());
     std::vector<int> labels(static_cast<size_t>(c.batch));
     for (auto& l : labels) l = static_cast<int>(rng() % d);
     std::vector<float> targets(static_cast<size_t>(c.batch) * d);
@@ -152,6 +155,16 @@ void network_case(an_cuda* ctx, const Case& c) {
     CHECK(an_cuda_net_gradient(gpu, dw, dx, dlab, dtgt, c.batch, dg, &lg) == AN_OK, "%s: %s", nm, an_last_error());
     CHECK(rel(lg, lc) <= KERNEL_RTOL, "%s: gradient's loss %g vs %g", nm, lg, lc);
     CHECK(rel(dev.down(dg, n).data(), gc.data(), n) <= KERNEL_RTOL, "%s: gradient rel err %g", nm, rel(dev.down(dg, n).data(), gc.data(), n));
+    if (c.training == 1) {  // the batch statistics of the point (empty without batch norm)
+        long long count = 0;  // 2 per batch norm channel
+        for (int l = 0; l < c.spec[1]; ++l)
+            if (c.spec[2 + AN_SPEC_INTS_PER_LAYER * l] == AN_LAYER_BATCHNORM) count += 2 * c.spec[2 + AN_SPEC_INTS_PER_LAYER * l + 8];
+        std::vector<double> sc(static_cast<size_t>(count)), sg(static_cast<size_t>(count));
+        CHECK(an_net_batch_statistics(cpu, sc.data(), count) == AN_OK, "%s: %s", nm, an_last_error());
+        CHECK(an_cuda_net_batch_statistics(gpu, sg.data(), count) == AN_OK, "%s: %s", nm, an_last_error());
+        for (long long i = 0; i < count; ++i)
+            CHECK(std::fabs(sg[i] - sc[i]) <= KERNEL_RTOL * (std::fabs(sc[i]) + 1e-3), "%s: batch statistic %lld: %g vs %g", nm, i, sg[i], sc[i]);
+    }
     for (int curvature = 0; curvature < 2; ++curvature) {
         curvature == 0 ? an_net_hvp_cached(cpu, v.data(), hc.data()) : an_net_gn_cached(cpu, v.data(), hc.data());
         const int st = curvature == 0 ? an_cuda_net_hvp_cached(gpu, dv, dh) : an_cuda_net_gn_cached(gpu, dv, dh);
@@ -306,11 +319,26 @@ void graph_cases(an_cuda* ctx) {
         c.vocabulary = 6;
         network_case(ctx, c);
     }
-    GraphSpec bn(6);
-    bn.dense(bn.batch_norm(bn.dense(-1, 5), 5, 1), 3);
-    CHECK(an_cuda_net_create(ctx, bn.ints.data(), bn.size(), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4) == nullptr, "batch norm accepted by the CUDA engine");
-    CHECK(std::string(an_last_error()).find("layer 1 (batchnorm) in network spec: batchnorm layers are not supported by the CUDA engine") != std::string::npos,
-          "message: %s", an_last_error());
+    {
+        GraphSpec g(2 * 4 * 4);
+        const int a = g.conv(-1, 2, 4, 4, 3, 3, 1, 1, AN_ACT_IDENTITY, false), b = g.batch_norm(a, 3, 16, AN_ACT_TANH);
+        const int c = g.conv(b, 3, 4, 4, 3, 3, 1, 1, AN_ACT_IDENTITY, false), d = g.batch_norm(c, 3, 16), s = g.add({d, b}, 48, AN_ACT_GELU);
+        const int p = g.gap(s, 3, 16), n = g.batch_norm(p, 3, 1, AN_ACT_SIGMOID);
+        g.dense(n, 4);
+        network_case(ctx, {"residual batch norm 2d and 1d (training)", g.ints, AN_LOSS_SOFTMAX_CE, AN_REG_SQUARED, 0.01, 7, 7, 0.6f});
+        Case e{"the same in evaluation mode", g.ints, AN_LOSS_SQUARED_SUM, AN_REG_NONE, 0, 7, 5, 0.6f, false, 0};
+        for (int layer = 0; layer < 3; ++layer) {
+            for (int c = 0; c < 3; ++c) e.running.push_back(0.2 * c - 0.1 * layer);  // means
+            for (int c = 0; c < 3; ++c) e.running.push_back(0.5 + 0.3 * c + 0.2 * layer);  // variances
+        }
+        network_case(ctx, e);
+    }
+    {
+        GraphSpec g(8);
+        const int a = g.dense(-1, 8), b = g.layer_norm(a, 2, 4, AN_ACT_GELU), s = g.add({b, -1}, 8), n = g.layer_norm(s, 1, 8);
+        g.dense(n, 3);
+        network_case(ctx, {"layer norm over groups and a residual", g.ints, AN_LOSS_BCE, AN_REG_NORM, 0.02, 6, 6, 0.6f});
+    }
 }
 
 }  // namespace

@@ -285,6 +285,14 @@ public abstract class NetworkModel implements AutoCloseable {
         return runningStatistics.clone();
     }
 
+    /**
+     * The running statistics themselves, not a copy, for a subclass that pushes them to its engine
+     * in {@link #modeChanged} without allocating: read them, never write them.
+     */
+    protected final double[] runningStatisticsView() {
+        return runningStatistics;
+    }
+
     /** Sets the running statistics (checked: length, finite, variances >= 0); invalidates the cached point. */
     public final void setRunningStatistics(double[] statistics) {
         if (statistics == null) throw new NullPointerException("statistics is null");

@@ -44,4 +44,24 @@ class AllocationTest {
             assertEquals(0, heapBytes(products(be, m, b, w, g, v, out), 200), "bytes allocated by 200 steady-state iterations");
         }
     }
+
+    /** The same on graph networks with batch norm (training mode) and dropout, with a new dropout seed each iteration. */
+    @Test
+    void graphNetworksWithModesAllocateNothing() {
+        for (Network net : new Network[] {TestNetworks.residualCnn(org.adanewton.nn.Loss.SOFTMAX_CROSS_ENTROPY, org.adanewton.nn.Regularization.NONE),
+                TestNetworks.normMlp(org.adanewton.nn.Loss.SQUARED_ERROR_MEAN, org.adanewton.nn.Regularization.squared(0.01))}) {
+            int n = net.parameterCount();
+            try (CpuBackend be = new CpuBackend(2); NetworkModel m = be.model(net, 8); Batch b = TestNetworks.batch(be, net, 8, 1);
+                    Vector w = be.vector(net.initialize(1)); Vector g = be.allocate(n); Vector v = be.vector(TestNetworks.direction(n, 2));
+                    Vector out = be.allocate(n)) {
+                Runnable products = products(be, m, b, w, g, v, out);
+                long[] seed = {0};
+                Runnable iteration = () -> {
+                    m.setDropoutSeed(++seed[0]);
+                    products.run();
+                };
+                assertEquals(0, heapBytes(iteration, 100), "bytes allocated by 100 steady-state iterations of " + net.describe());
+            }
+        }
+    }
 }

@@ -38,7 +38,7 @@ final class CpuNetworkModel extends NetworkModel {
     /** Pushes the mode, dropout's seed and the running statistics to the engine (which drops its cached point). */
     @Override
     protected void modeChanged() {
-        if (statistics != null) statistics.put(runningStatistics());
+        if (statistics != null) statistics.put(runningStatisticsView());
         NativeLibrary.check("an_net_set_mode", NativeApi.an_net_set_mode(net, isTraining() ? 1 : 0, dropoutSeed(), statistics,
                 statistics == null ? 0 : network().statisticsCount()));
     }

@@ -83,6 +83,8 @@ final class CudaApi {
     static native int an_cuda_net_set_mode(@Cast("an_cuda_net*") Pointer net, int training, long dropoutSeed, @Const DoublePointer running,
             long count);
 
+    static native int an_cuda_net_batch_statistics(@Cast("an_cuda_net*") Pointer net, DoublePointer out, long count);
+
     static native int an_cuda_net_steihaug(@Cast("an_cuda_net*") Pointer net, int curvature, @Const FloatPointer g, @Const FloatPointer a,
             double delta, int maxIter, double tol, int rule, FloatPointer s, FloatPointer work, DoublePointer result);
 

@@ -200,8 +200,13 @@ final class CudaNative {
         check("an_cuda_net_gn_cached", CudaApi.an_cuda_net_gn_cached(net, v, out));
     }
 
-    /** The mode: training or evaluation and dropout's seed (the engine keeps no batch norm statistics yet). */
-    static void netSetMode(Pointer net, boolean training, long dropoutSeed) {
-        check("an_cuda_net_set_mode", CudaApi.an_cuda_net_set_mode(net, training ? 1 : 0, dropoutSeed, null, 0));
+    /** The mode: training or evaluation, dropout's seed and the running statistics (host memory; null when count is 0). */
+    static void netSetMode(Pointer net, boolean training, long dropoutSeed, DoublePointer running, long count) {
+        check("an_cuda_net_set_mode", CudaApi.an_cuda_net_set_mode(net, training ? 1 : 0, dropoutSeed, running, count));
+    }
+
+    /** The batch statistics of the cached point into out (host memory). */
+    static void netBatchStatistics(Pointer net, DoublePointer out, long count) {
+        check("an_cuda_net_batch_statistics", CudaApi.an_cuda_net_batch_statistics(net, out, count));
     }
 }

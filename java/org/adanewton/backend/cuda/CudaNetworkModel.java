@@ -18,12 +18,14 @@ final class CudaNetworkModel extends NetworkModel {
     private final DoublePointer solveResult = new DoublePointer(6);
     private FloatPointer work; // Krylov work space on the device, grown on demand and kept
     private long workFloats;
+    private final DoublePointer statistics; // the batch norm statistics crossing to and from the engine, host memory (null without batch norm)
 
     CudaNetworkModel(CudaBackend backend, Network network, int maxBatch) {
         super(backend, network, maxBatch, true);
         this.cuda = backend;
         this.net = CudaNative.netCreate(backend.context(), network.nativeSpec(), network.loss().nativeCode,
                 network.regularization().kind().nativeCode, network.regularization().lambda(), maxBatch);
+        this.statistics = network.statisticsCount() > 0 ? new DoublePointer(network.statisticsCount()) : null;
     }
 
     private static FloatPointer p(Vector v) {
@@ -107,16 +109,27 @@ final class CudaNetworkModel extends NetworkModel {
         return r;
     }
 
-    /** Pushes the mode and dropout's seed to the engine (it runs no batch norm layers yet: no statistics). */
+    /** Pushes the mode, dropout's seed and the running statistics to the engine (which drops its cached point). */
     @Override
     protected void modeChanged() {
-        CudaNative.netSetMode(net, isTraining(), dropoutSeed());
+        if (statistics != null) statistics.put(runningStatisticsView());
+        CudaNative.netSetMode(net, isTraining(), dropoutSeed(), statistics, statistics == null ? 0 : network().statisticsCount());
+    }
+
+    @Override
+    protected double[] doBatchStatistics() {
+        double[] out = new double[network().statisticsCount()];
+        if (statistics == null) return out;
+        CudaNative.netBatchStatistics(net, statistics, out.length);
+        statistics.get(out);
+        return out;
     }
 
     @Override
     protected void release() {
         CudaNative.netDestroy(net);
         solveResult.close();
+        if (statistics != null) statistics.close();
         if (work != null) CudaNative.free(cuda.context(), work);
         cuda.closed(this);
     }
