@@ -54,25 +54,40 @@ class TrainModesTest {
     static final Dataset TRAIN = data("train", 240, 1), TEST = data("test", 60, 2);
 
     private static TrainConfig config(String method, int epochs) {
+        return config(method, epochs, BackendKind.JAVA);
+    }
+
+    private static TrainConfig config(String method, int epochs, BackendKind backend) {
         TrainConfig c = TrainConfig.of(Preset.get("cifar-resnet20"), MethodSpec.parse(method), epochs);
         // a warm start and pivots every epoch for TR, so that the hand-over and the pivot's statistics are in the run
         return c.toBuilder().epochs(epochs).batch(c.batch() == 512 ? 60 : 40).warmBatch(40).hessianBatch(c.batch() == 512 ? 30 : 0).seed(11)
                 .trustRegion(c.trustRegion() == null ? null : c.trustRegion().withInitialRadius(0.05)).pivotEvery(c.firstOrder() == null ? 1 : 0)
-                .evalEvery(0.5).checkpointEvery(0).trainSamples(0).threads(1).backend(BackendKind.JAVA).build();
+                .evalEvery(0.5).checkpointEvery(0).trainSamples(0).threads(1).backend(backend).build();
     }
 
     private static Trainer.Result train(TrainConfig c, Path dir, Checkpoint.Loaded resume) throws Exception {
-        try (JavaBackend be = new JavaBackend(); Trainer t = new Trainer(c, NET, TRAIN, TEST, be, dir, (row, tr) -> {})) {
+        try (org.adanewton.backend.Backend be = c.backend() == BackendKind.CPU ? new org.adanewton.backend.cpu.CpuBackend(1) : new JavaBackend();
+                Trainer t = new Trainer(c, NET, TRAIN, TEST, be, dir, (row, tr) -> {})) {
             return t.run(resume);
         }
     }
 
     @Test
     void aResumedRunEqualsAnUninterruptedOne(@TempDir Path dir) throws Exception {
-        for (String method : List.of("tr-rmsprop", "adam")) {
-            Trainer.Result whole = train(config(method, 3), dir.resolve(method + "-whole"), null);
+        resumes(dir, BackendKind.JAVA, List.of("tr-rmsprop", "adam"));
+    }
+
+    @Test
+    void aResumedRunOnTheNativeCpuEngineEqualsAnUninterruptedOne(@TempDir Path dir) throws Exception {
+        // float32 weights (exact in the checkpoint) and double running statistics (F64) pushed to the engine
+        resumes(dir, BackendKind.CPU, List.of("tr-rmsprop", "sgd"));
+    }
+
+    private static void resumes(Path dir, BackendKind backend, List<String> methods) throws Exception {
+        for (String method : methods) {
+            Trainer.Result whole = train(config(method, 3, backend), dir.resolve(method + "-whole"), null);
             assertEquals("completed", whole.status(), whole.message());
-            train(config(method, 2), dir.resolve(method + "-split"), null);
+            train(config(method, 2, backend), dir.resolve(method + "-split"), null);
             Checkpoint.Loaded saved = Checkpoint.read(dir.resolve(method + "-split").resolve("checkpoint"), NET);
             Trainer.Result resumed = train(saved.state().config().withEpochs(3), dir.resolve(method + "-split"), saved);
             Checkpoint.Loaded a = Checkpoint.read(dir.resolve(method + "-whole").resolve("checkpoint"), NET);
