@@ -386,6 +386,21 @@ inline void check_statistics(const Topology& t, const double* running, long long
     }
 }
 
+// An engine's set_mode call (an_net_set_mode / an_cuda_net_set_mode): validates it and stores the
+// mode and dropout's seed into the engine's `training` and `seed`; returns whether the cached point
+// must go: the mode or the seed changed, or evaluation mode (whose running statistics may have
+// changed). Only the running statistics changing in training mode keep it (the trainer folds the
+// batch's statistics in after the gradient, before the solve's products). The caller stores `running`.
+inline bool set_mode(const Topology& t, bool& training, uint64_t& seed, int new_training, long long new_seed, const double* running, long long count) {
+    if (new_training != 0 && new_training != 1) throw std::invalid_argument("training = " + std::to_string(new_training) + "; must be 0 or 1");
+    if (running == nullptr && count != 0) throw std::invalid_argument("null running statistics with count " + std::to_string(count));
+    if (running != nullptr) check_statistics(t, running, count);
+    const bool drop = (new_training == 1) != training || static_cast<uint64_t>(new_seed) != seed || new_training == 0;
+    training = new_training == 1;
+    seed = static_cast<uint64_t>(new_seed);
+    return drop;
+}
+
 }  // namespace an
 
 #endif

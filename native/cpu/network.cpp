@@ -1101,14 +1101,7 @@ long long an_net_param_count(const an_net* net) { return net == nullptr ? -1 : n
 int an_net_set_mode(an_net* net, int training, long long dropout_seed, const double* running, long long count) {
     return an::guarded([&] {
         if (!net) throw std::invalid_argument("null network");
-        if (training != 0 && training != 1) throw std::invalid_argument("training = " + std::to_string(training) + "; must be 0 or 1");
-        if (running == nullptr && count != 0) throw std::invalid_argument("null running statistics with count " + std::to_string(count));
-        if (running != nullptr) an::check_statistics(net->topo, running, count);
-        // the cached point stays valid when only the running statistics change in training mode (the
-        // trainer folds the batch's statistics in after the gradient, before the solve's products)
-        if ((training == 1) != net->training || static_cast<uint64_t>(dropout_seed) != net->seed || training == 0) net->cached = false;
-        net->training = training == 1;
-        net->seed = static_cast<uint64_t>(dropout_seed);
+        if (an::set_mode(net->topo, net->training, net->seed, training, dropout_seed, running, count)) net->cached = false;
         if (running != nullptr) std::copy(running, running + count, net->running.begin());
         return AN_OK;
     });
