@@ -24,14 +24,14 @@ import org.bytedeco.javacpp.Pointer;
  */
 final class CallbackCurvature implements NativeCurvature {
     private static final int AN_E_CALLBACK = -4;
+    /** The one native callback; it dispatches to the solve running on the calling thread. */
+    private static final KrylovApi.Product PRODUCT = new KrylovApi.Product(CallbackCurvature::dispatch);
+    private static final ThreadLocal<CallbackCurvature> RUNNING = new ThreadLocal<>();
 
     private final CpuBackend backend;
     private final CurvatureOperator operator;
     private final int n;
     private final Pointer pool;
-    /** The one native callback; it dispatches to the solve running on the calling thread. */
-    private static final KrylovApi.Product PRODUCT = new KrylovApi.Product(CallbackCurvature::dispatch);
-    private static final ThreadLocal<CallbackCurvature> RUNNING = new ThreadLocal<>();
     private final DoublePointer result = new DoublePointer(6);
     private final ExclusiveUse use = new ExclusiveUse(() -> "a native Krylov solve over a caller's operator");
     // the work space and its views (view j covers floats [j n, (j + 1) n))
