@@ -31,6 +31,8 @@
 //   void combine(const std::vector<double>& h, const float* basis, float* s);
 //        s = sum_j h_j basis_j (basis_j = basis + j n)
 //   const double* fetch(int count);                   slots 0..count-1 on the host
+//   static constexpr bool synchronous_products;       whether product() returns with the product done
+//                                                     (then the driver times the products: result[6])
 #ifndef ADANEWTON_KRYLOV_DRIVER_H
 #define ADANEWTON_KRYLOV_DRIVER_H
 
@@ -38,6 +40,7 @@
 #include "tridiagonal.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -46,7 +49,7 @@ namespace an {
 
 enum { EXIT_CONVERGED = 0, EXIT_BOUNDARY = 1, EXIT_NEGATIVE_CURVATURE = 2, EXIT_MAX_ITERATIONS = 3, EXIT_ZERO_GRADIENT = 4, EXIT_NON_FINITE = 5 };
 
-// result[6] = {model decrease, ||s||_A, iterations, products, exit, lambda}
+// result[AN_SOLVE_RESULT] = {model decrease, ||s||_A, iterations, products, exit, lambda, product seconds}
 inline void put_result(double* result, double decrease, double norm, int iterations, int products, int exit, double lambda) {
     result[0] = decrease;
     result[1] = norm;
@@ -55,6 +58,24 @@ inline void put_result(double* result, double decrease, double norm, int iterati
     result[4] = exit;
     result[5] = lambda;
 }
+
+// The engine's products, timed (host wall time) where they are synchronous; the seconds go to
+// result[6] when the solve ends, NaN for an engine whose products are queued (a device's).
+template <class E>
+struct TimedProducts {
+    E& e;
+    double* result;
+    double seconds = 0;
+    TimedProducts(E& engine, double* r) : e(engine), result(r) {}
+    int operator()(const float* v, float* out) {
+        if (!E::synchronous_products) return e.product(v, out);
+        const auto t0 = std::chrono::steady_clock::now();
+        const int st = e.product(v, out);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return st;
+    }
+    ~TimedProducts() { result[6] = E::synchronous_products ? seconds : NAN; }
+};
 
 // The tau >= 0 with ||s + tau p||_M = delta, from ss = s'Ms, sp = s'Mp, pp = p'Mp (no cancellation).
 inline double boundary_root(double ss, double sp, double pp, double delta2) {
@@ -70,6 +91,7 @@ template <class E>
 int steihaug_solve(E& e, const float* g, const float* a, double delta, int max_iter, double tol, int rule, float* s, float* work,
                    double* result) {
     const long long n = e.n;
+    TimedProducts<E> product(e, result);
     float *r = work, *y = work + n, *p = work + 2 * n, *bp = work + 3 * n;
     e.fill(0.0f, s);
     e.copy(g, r);
@@ -89,7 +111,7 @@ int steihaug_solve(E& e, const float* g, const float* a, double delta, int max_i
     const double eta = std::min(std::sqrt(gnorm), tol), delta2 = delta * delta;
     double ss = 0, sp = 0, pp = ry, m = 0;
     for (int k = 0; k < max_iter; ++k) {
-        const int st = e.product(p, bp);
+        const int st = product(p, bp);
         if (st != AN_OK) return st;
         e.dot(p, bp, 0);
         const double kappa = e.fetch(1)[0];
@@ -132,6 +154,7 @@ template <class E>
 int lanczos_solve(E& e, int cubic, const float* g, const float* a, double reg, int max_iter, double tol, int rule, float* s, float* work,
                   double* result) {
     const long long n = e.n;
+    TimedProducts<E> product(e, result);
     float *t = work, *y = work + n, *bv = work + 2 * n, *w = work + 3 * n, *wprev = work + 4 * n, *basis = work + 5 * n;
     auto v = [&](int j) { return basis + static_cast<long long>(j) * n; };
     e.copy(g, t);
@@ -158,7 +181,7 @@ int lanczos_solve(E& e, int cubic, const float* g, const float* a, double reg, i
     int exit = EXIT_MAX_ITERATIONS, products = 0;
     double previous = 0;
     for (int k = 0; k < max_iter; ++k) {
-        const int st = e.product(v(k), bv);
+        const int st = product(v(k), bv);
         if (st != AN_OK) return st;
         ++products;
         e.dot(v(k), bv, 0);

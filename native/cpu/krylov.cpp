@@ -163,6 +163,7 @@ struct CpuEngine {
     P product;
     long long n;
     double slot[4] = {0, 0, 0, 0};
+    static constexpr bool synchronous_products = true;
 
     void fill(float value, float* x) { an_fill(value, x, n); }
     void copy(const float* x, float* y) { an_copy(x, y, n); }

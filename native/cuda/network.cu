@@ -502,6 +502,7 @@ struct CudaKrylovEngine {
     an_cuda_net* net;
     int curvature;
     long long n;
+    static constexpr bool synchronous_products = false;  // queued on the stream: the driver does not time them
 
     cudaStream_t s() const { return net->s(); }
     double* slot(int i) const { return net->ctx->reduce + i; }

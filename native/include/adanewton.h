@@ -119,8 +119,11 @@ int an_net_gemm_floor(an_net* net, int op, int batch, int repeats, double* ms, d
 /* ---- Whole Krylov solves at the cached point (one call per solve) ----------------------------
  * curvature: 0 exact Hessian, 1 Gauss-Newton. a: the metric diagonal (M = diag(a), all > 0).
  * rule: 0 residual ||r|| <= eta ||g||, 1 model decrease; eta = min(sqrt(||g||), tol).
- * result[6] = {model decrease, ||s||_A, iterations, products, exit, lambda}; exit: 0 converged,
- * 1 boundary, 2 negative curvature, 3 max iterations, 4 zero gradient, 5 non-finite. */
+ * result[AN_SOLVE_RESULT] = {model decrease, ||s||_A, iterations, products, exit, lambda, product
+ * seconds}; exit: 0 converged, 1 boundary, 2 negative curvature, 3 max iterations, 4 zero gradient,
+ * 5 non-finite; product seconds: the host wall time inside the curvature products (NaN where they
+ * are queued on a device). */
+#define AN_SOLVE_RESULT 7
 /* Steihaug-Toint CG for the trust region of radius delta; work: 4 n floats. */
 int an_net_steihaug(an_net* net, int curvature, const float* g, const float* a, double delta, int max_iter, double tol, int rule,
                     float* s, float* work, double* result);
@@ -219,7 +222,7 @@ int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed,
 int an_cuda_net_batch_statistics(an_cuda_net* net, double* out, long long count);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
 /* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
- * result[6] (host memory) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;
+ * result[AN_SOLVE_RESULT] (host memory; product seconds NaN) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;
  * max_iter at most 2^20, at most 2^31 - 1 parameters.
  * Host synchronizations: Steihaug 1 per solve + 2 per iteration, Lanczos 1 per solve + 1 per
  * iteration (the products themselves wait for nothing). */

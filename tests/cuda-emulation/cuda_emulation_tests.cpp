@@ -202,7 +202,7 @@ void network_case(an_cuda* ctx, const Case& c) {
     for (int solver = 0; solver < 3; ++solver)
         for (int curvature = 0; curvature < 2; ++curvature)
             for (double reg : {0.05, 0.5, 50.0}) {
-                double rr[6], rg[6];
+                double rr[AN_SOLVE_RESULT], rg[AN_SOLVE_RESULT];
                 LoopEngine ref{n, [gpu, curvature](const float* v, float* out) {
                                    return curvature == 1 ? an_cuda_net_gn_cached(gpu, v, out) : an_cuda_net_hvp_cached(gpu, v, out);
                                }};
@@ -287,7 +287,7 @@ void errors(an_cuda* ctx) {
     Dev dev{ctx, {}};
     float *w = dev.zeros(53), *x = dev.zeros(30), *g = dev.zeros(53), *work = dev.zeros(4 * 53);
     int* labels = reinterpret_cast<int*>(dev.zeros(5));
-    double loss = 0, result[6];
+    double loss = 0, result[AN_SOLVE_RESULT];
     CHECK(an_cuda_net_gradient(net, w, x, labels, nullptr, 5, g, &loss) == AN_E_ARGUMENT, "batch above max_batch accepted");
     CHECK(an_cuda_net_steihaug(net, 0, g, w, 1.0, 5, 1e-6, 0, g, work, result) == AN_E_STATE, "a solve without a cached point was accepted");
     an_cuda_net_destroy(net);

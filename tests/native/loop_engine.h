@@ -16,6 +16,7 @@ struct LoopEngine {
     long long n;
     std::function<int(const float*, float*)> apply;  // the curvature product
     double device[4] = {0, 0, 0, 0}, host[4] = {NAN, NAN, NAN, NAN};
+    static constexpr bool synchronous_products = true;
     int fetches = 0, products = 0;
 
     int product(const float* v, float* out) {

@@ -520,7 +520,7 @@ static void test_krylov_driver() {
         }
         return std::sqrt(num / den);
     };
-    double result[6];
+    double result[AN_SOLVE_RESULT];
     for (int solver = 0; solver < 3; ++solver) {
         LoopEngine e = dense_engine(n, B);
         const int st = solver == 0 ? an::steihaug_solve(e, g.data(), a.data(), 1e6, static_cast<int>(n), 1e-7, 0, s.data(), work.data(), result)
@@ -581,7 +581,7 @@ static void test_pool_solves() {
     }
     an_pool* pool = an_pool_create(2);
     CHECK(pool != nullptr, "an_pool_create: %s", an_last_error());
-    double result[6];
+    double result[AN_SOLVE_RESULT];
     for (int lanczos = 0; lanczos <= 1; ++lanczos) {
         pool_calls = 0;
         pool_fail_at = -1;

@@ -61,6 +61,7 @@ public final class Minimizer implements AutoCloseable {
     private double f = Double.NaN, gradientNorm = Double.NaN;
     private boolean needGradient = true;
     private long startNanos = System.nanoTime();
+    private final Stopwatch clock = new Stopwatch();
 
     /**
      * A minimizer of problem from x (x is updated in place and stays the caller's) with the
@@ -154,8 +155,10 @@ public final class Minimizer implements AutoCloseable {
             IterationSummary it = iterate();
             boolean go = true;
             for (IterationListener l : listeners) go &= l.onIteration(it);
+            clock.iterations++;
             return go ? null : TerminationType.USER_STOP;
         } finally {
+            clock.total += System.nanoTime() - startNanos;
             progress.seconds += (System.nanoTime() - startNanos) * 1e-9;
             startNanos = System.nanoTime();
             use.exit();
@@ -168,10 +171,14 @@ public final class Minimizer implements AutoCloseable {
 
     private void ensureGradient() {
         if (!needGradient) return;
+        long t0 = System.nanoTime();
         problem.advance();
+        long t1 = System.nanoTime();
         f = problem.gradient(x, g);
         progress.gradients++;
         gradientNorm = backend.norm(g);
+        clock.sample += t1 - t0;
+        clock.gradient += System.nanoTime() - t1;
         if (Double.isNaN(progress.initialValue)) progress.initialValue = f;
         needGradient = problem.isStochastic();
     }
@@ -194,16 +201,23 @@ public final class Minimizer implements AutoCloseable {
             p.region = policy.shrink(p.region);
             return record(used, Double.NaN, 0, Double.NaN, Double.NaN, 0, SolverExit.NON_FINITE, false, false);
         }
-        norm.update(g);
         long t0 = System.nanoTime();
+        norm.update(g);
+        long t1 = System.nanoTime();
         StepResult step = solver.solve(g, problem.curvature(), norm.metric(), p.region, s);
-        p.solverSeconds += (System.nanoTime() - t0) * 1e-9;
+        long t2 = System.nanoTime();
+        p.solverSeconds += (t2 - t1) * 1e-9;
         p.products += step.products();
         p.krylovIterations += step.iterations();
         backend.copy(x, trial);
         backend.axpy(1.0, s, trial);
         double fTrial = problem.value(trial);
         p.values++;
+        clock.normUpdate += t1 - t0;
+        clock.solve += t2 - t1;
+        clock.trial += System.nanoTime() - t2;
+        clock.products += step.products();
+        clock.productTime += step.productSeconds(); // NaN from then on once a solve did not time its products
         double pred = step.modelDecrease(), ared = f - fTrial;
         boolean valid = step.isFinite() && Double.isFinite(fTrial) && pred > 0;
         double rho = valid ? ratio(ared, pred) : Double.NaN;
@@ -274,6 +288,24 @@ public final class Minimizer implements AutoCloseable {
         return String.format(Locale.ROOT, "%.6g", v);
     }
 
+    /** Where the iterations since construction (or {@link #restoreState}) spent their time. */
+    public IterationTimes times() {
+        Stopwatch c = clock;
+        return new IterationTimes(c.iterations, c.products, c.sample * 1e-9, c.gradient * 1e-9, c.normUpdate * 1e-9, c.solve * 1e-9, c.productTime,
+                c.trial * 1e-9, c.total * 1e-9);
+    }
+
+    /** The running sums behind {@link #times()} (nanoseconds; product time in seconds as the solvers report it). */
+    private static final class Stopwatch {
+        long iterations, products, sample, gradient, normUpdate, solve, trial, total;
+        double productTime;
+
+        void reset() {
+            iterations = products = sample = gradient = normUpdate = solve = trial = total = 0;
+            productTime = 0;
+        }
+    }
+
     /** Gradient evaluations so far. */
     public long gradients() {
         return progress.gradients;
@@ -322,6 +354,7 @@ public final class Minimizer implements AutoCloseable {
             progress = new Progress(state);
             needGradient = true;
             history.clear();
+            clock.reset();
         } finally {
             use.exit();
         }

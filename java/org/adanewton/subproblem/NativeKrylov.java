@@ -38,7 +38,7 @@ final class NativeKrylov implements StepSolver {
         return decode(r);
     }
 
-    /** The native result {model decrease, ||s||_A, iterations, products, exit, lambda} (see {@link NativeCurvature}). */
+    /** The native result {model decrease, ||s||_A, iterations, products, exit, lambda, product seconds} (see {@link NativeCurvature}). */
     static StepResult decode(double[] result) {
         SolverExit exit = switch ((int) result[4]) {
             case 0 -> SolverExit.CONVERGED;
@@ -48,7 +48,7 @@ final class NativeKrylov implements StepSolver {
             case 4 -> SolverExit.ZERO_GRADIENT;
             default -> SolverExit.NON_FINITE;
         };
-        return new StepResult(result[0], result[1], (int) result[2], (int) result[3], exit, result[5]);
+        return new StepResult(result[0], result[1], (int) result[2], (int) result[3], exit, result[5], result[6]);
     }
 
     @Override

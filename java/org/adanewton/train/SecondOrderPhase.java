@@ -4,6 +4,7 @@ import java.util.OptionalInt;
 import org.adanewton.api.TerminationType;
 import org.adanewton.backend.Vector;
 import org.adanewton.minimizer.BatchSampler;
+import org.adanewton.minimizer.IterationTimes;
 import org.adanewton.minimizer.Minimizer;
 import org.adanewton.minimizer.MinimizerOptions;
 import org.adanewton.minimizer.MinimizerState;
@@ -44,6 +45,11 @@ final class SecondOrderPhase implements Phase {
         TerminationType end = minimizer.next();
         flops.secondOrder(minimizer.gradients() - g0, minimizer.products() - h0, minimizer.functionValues() - v0, problem.rows(), hessianBatch);
         return end == TerminationType.REGION_COLLAPSED || end == TerminationType.NUMERICAL_FAILURE ? end : null;
+    }
+
+    /** Where this phase's iterations spent their time. */
+    IterationTimes times() {
+        return minimizer.times();
     }
 
     @Override

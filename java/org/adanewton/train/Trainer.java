@@ -11,6 +11,7 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Vector;
 import org.adanewton.data.Dataset;
+import org.adanewton.minimizer.IterationTimes;
 import org.adanewton.minimizer.NetworkProblem;
 import org.adanewton.nn.Network;
 
@@ -81,6 +82,8 @@ public final class Trainer implements AutoCloseable {
     private long iterations;
     private double seconds, nextEval, nextCheckpoint;
     private String termination = "";
+    /** The method phase's steps in this process, and their wall time (for {@link #profile()}). */
+    private long methodSteps, methodStepNanos;
     /** Non-finite first-order steps in a row that end a run, as the minimizer's default for second-order steps. */
     static final int MAX_FIRST_ORDER_INVALID = FirstOrderPhase.MAX_INVALID;
 
@@ -169,6 +172,27 @@ public final class Trainer implements AutoCloseable {
     /** The current radius (TR) or sigma (ARC), NaN for first-order methods. */
     public double regularization() {
         return main.regularization();
+    }
+
+    /**
+     * Where the method's iterations in this process spent their time: the minimizer's parts
+     * (batch, gradient, norm, solve and its products, trial loss, bookkeeping) and the trainer's
+     * whole steps around them. Null for a first-order method.
+     *
+     * @param minimizer   the method's minimizer's times (its iterations since this trainer started or resumed)
+     * @param steps       the trainer's steps of the method
+     * @param stepSeconds their wall time (the training time the metrics report, less the warm start)
+     */
+    public record Profile(IterationTimes minimizer, long steps, double stepSeconds) {
+        /** The trainer's own work per step outside the minimizer: flop counts, the schedules, the phase hand-over. */
+        public double outside() {
+            return stepSeconds - minimizer.total();
+        }
+    }
+
+    /** The method phase's {@link Profile} so far, or null for a first-order method. */
+    public Profile profile() {
+        return main instanceof SecondOrderPhase s ? new Profile(s.times(), methodSteps, methodStepNanos * 1e-9) : null;
     }
 
     /** Asks the run to stop after the current iteration, write a checkpoint and return (thread-safe). */
@@ -268,7 +292,12 @@ public final class Trainer implements AutoCloseable {
             Phase next = current();
             if (next != stepped && network.statisticsCount() > 0) // the warm start's last step: the method goes on from its running statistics
                 next.problem().setRunningStatistics(stepped.problem().runningStatistics());
-            seconds += (System.nanoTime() - t0) * 1e-9;
+            long dt = System.nanoTime() - t0;
+            seconds += dt * 1e-9;
+            if (stepped == main) {
+                methodSteps++;
+                methodStepNanos += dt;
+            }
             progress.onStep(epochs(), this);
             if (end != null) {
                 termination = stepped.termination(end);  // the phase that ended the run, even where its step finished it

@@ -64,6 +64,10 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     RunOptions.ProgressOption progress;
 
+    @Option(names = "--profile", description = "At the end, print where the method's iterations spent their time (ms and % per iteration: "
+            + "batch, gradient, norm, curvature products, Krylov vector work, trial loss, bookkeeping); TR/ARC methods.")
+    boolean profile;
+
     @Mixin
     TrainOptions options;
 
@@ -210,6 +214,14 @@ final class TrainCommand implements Callable<Integer> {
             }
             MetricsLog.Row last = r.last();
             System.out.println(r.message());
+            if (profile) {
+                Trainer.Profile pr = trainer.profile();
+                if (pr == null) System.out.println("profile: --profile times the iterations of TR/ARC methods; " + config.method().name() + " is first-order");
+                else ProfileReport.print(System.out, pr, config.method().label() + ", batch " + config.batch()
+                        + (config.hessianBatch().isPresent() ? ", Hessian batch " + config.hessianBatch().getAsInt() : "") + ", " + config.curvature()
+                        .name().toLowerCase(Locale.ROOT).replace('_', '-') + ", " + backend.kind().name().toLowerCase(Locale.ROOT) + " " + backend.threads()
+                        + " thread(s)");
+            }
             String note = shortRunNote(config, last);
             if (note != null) System.out.println(note);
             if (last != null)

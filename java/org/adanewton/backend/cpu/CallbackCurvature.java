@@ -32,7 +32,8 @@ final class CallbackCurvature implements NativeCurvature {
     private final CurvatureOperator operator;
     private final int n;
     private final Pointer pool;
-    private final DoublePointer result = new DoublePointer(6);
+    private final DoublePointer result = new DoublePointer(RESULT_LENGTH);
+    private final double[] values = new double[RESULT_LENGTH];
     private final ExclusiveUse use = new ExclusiveUse(() -> "a native Krylov solve over a caller's operator");
     // the work space and its views (view j covers floats [j n, (j + 1) n))
     private FloatPointer work;
@@ -98,9 +99,8 @@ final class CallbackCurvature implements NativeCurvature {
         if (t instanceof Error e) throw e;
         if (t != null) throw new IllegalStateException("the curvature operator failed: " + t, t);
         NativeLibrary.check(call, status);
-        double[] r = new double[6];
-        result.get(r);
-        return r;
+        result.get(values);
+        return values;
     }
 
     /** The work space of `vectors` n-float vectors (grown on demand and kept), with one view per vector. */

@@ -1,6 +1,7 @@
 package org.adanewton.backend.cpu;
 
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
@@ -14,7 +15,8 @@ final class CpuNetworkModel extends NetworkModel {
     private final Pointer net;
     private final NativeCleaner.Handle cleaner;
     private final DoublePointer scalar = new DoublePointer(2);
-    private final DoublePointer solveResult = new DoublePointer(6);
+    private final DoublePointer solveResult = new DoublePointer(NativeCurvature.RESULT_LENGTH);
+    private final double[] result = new double[NativeCurvature.RESULT_LENGTH];
     private FloatPointer work; // Krylov work space, grown on demand and kept
     private long workFloats;
     private final DoublePointer statistics; // the batch norm statistics crossing to and from the engine (null without batch norm)
@@ -130,9 +132,8 @@ final class CpuNetworkModel extends NetworkModel {
     }
 
     private double[] result() {
-        double[] r = new double[6];
-        solveResult.get(r);
-        return r;
+        solveResult.get(result);
+        return result;
     }
 
     /** {ms, GFLOP} of only the sgemm calls `op` makes at this batch (plain OpenBLAS, blasThreads). */

@@ -1,6 +1,7 @@
 package org.adanewton.backend.cuda;
 
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
@@ -15,7 +16,8 @@ import org.bytedeco.javacpp.Pointer;
 final class CudaNetworkModel extends NetworkModel {
     private final Pointer net;
     private final CudaBackend cuda;
-    private final DoublePointer solveResult = new DoublePointer(6);
+    private final DoublePointer solveResult = new DoublePointer(NativeCurvature.RESULT_LENGTH);
+    private final double[] result = new double[NativeCurvature.RESULT_LENGTH];
     private FloatPointer work; // Krylov work space on the device, grown on demand and kept
     private long workFloats;
     private final DoublePointer statistics; // the batch norm statistics crossing to and from the engine, host memory (null without batch norm)
@@ -104,9 +106,8 @@ final class CudaNetworkModel extends NetworkModel {
     }
 
     private double[] result() {
-        double[] r = new double[6];
-        solveResult.get(r);
-        return r;
+        solveResult.get(result);
+        return result;
     }
 
     /** Pushes the mode, dropout's seed and the running statistics to the engine (which drops its cached point). */
