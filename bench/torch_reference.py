@@ -158,6 +158,9 @@ TR_ETA1 = 0.01         # accept if rho >= eta1, shrink if rho < eta1
 TR_ETA2 = 0.95         # grow if rho >= eta2
 TR_GAMMA_INC = 1.1
 TR_GAMMA_DEC = 1.75
+# --train adam: torch.optim.Adam on the same network, objective and data.
+ADAM_LR = 1e-3
+ADAM_BATCH = 128
 
 
 def split_list(values):
@@ -197,12 +200,29 @@ def parse_args(argv=None):
                    "the kernels")
     p.add_argument("--tr-epochs", type=int, default=1, metavar="E",
                    help="epochs for --tr-epoch (default 1)")
+    p.add_argument("--train", choices=("adam", "tr"), default=None,
+                   help="train on Fashion-MNIST until the full-training-set "
+                   "log loss reaches every --target (timer paused for the "
+                   "evaluation after each epoch): adam (lr %g, batch %d) or "
+                   "tr (the TR-RMSProp loop of --tr-epoch)"
+                   % (ADAM_LR, ADAM_BATCH))
+    p.add_argument("--max-epochs", type=int, default=150, metavar="E",
+                   help="epochs at most for --train (default 150)")
+    p.add_argument("--target", action="append", metavar="LOG",
+                   help="log-loss targets for --train, repeatable or comma "
+                   "list (default -2.5,-3.2)")
     p.add_argument("--data-dir", default=FMNIST_DIR, metavar="DIR",
                    help="Fashion-MNIST idx .gz files for --tr-epoch "
                    "(default %s)" % FMNIST_DIR)
     a = p.parse_args(argv)
     if a.tr_epochs < 1:
         p.error("--tr-epochs must be >= 1")
+    if a.max_epochs < 1:
+        p.error("--max-epochs must be >= 1")
+    try:
+        a.targets = [float(t) for t in split_list(a.target)] or [-2.5, -3.2]
+    except ValueError:
+        p.error("--target takes numbers (natural-log losses, e.g. -3.2)")
     if a.threads < 1:
         p.error("--threads must be >= 1")
     a.models = split_list(a.model) or list(DEFAULT_MODELS)
@@ -524,22 +544,68 @@ def steihaug(g, gd, a, delta, params):
     return s, -m, TR_MAX_CG
 
 
+class TrState:
+    """The stochastic TR-RMSProp method of the paper, one iteration per batch."""
+
+    def __init__(self, model):
+        self.model = model
+        self.params = [p for p in model.parameters()]
+        dim = sum(p.numel() for p in self.params)
+        self.v = torch.zeros(dim)
+        self.delta = TR_DELTA0
+        self.iterations = self.hvps = self.accepted = 0
+
+    def objective(self, xb, yb):
+        ce = torch.nn.functional.cross_entropy  # mean reduction
+        return ce(self.model(xb), yb) + TR_LAMBDA * sum(p.norm() for p in self.params)
+
+    def step(self, xb, yb):
+        """One iteration on the batch; returns (f at the iterate, f after the step)."""
+        params = self.params
+        # 1. objective and gradient, keeping the graph for the HVPs
+        f_t = self.objective(xb, yb)
+        gs = grad(f_t, params, create_graph=True)
+        g = torch.cat([t.reshape(-1) for t in gs])
+        gd = g.detach()
+        f = float(f_t)
+        # 2. RMSProp norm
+        self.v.mul_(TR_BETA).addcmul_(gd, gd, value=1 - TR_BETA)
+        a = self.v.sqrt().add_(TR_EPS)
+        # 3. the step
+        s, pred, used = steihaug(g, gd, a, self.delta, params)
+        self.hvps += used
+        del f_t, gs, g
+        # 4. trial point on the same batch; accept or restore
+        with torch.no_grad():
+            saved = [p.detach().clone() for p in params]
+            offset = 0
+            for p in params:
+                p.add_(s[offset:offset + p.numel()].view_as(p))
+                offset += p.numel()
+            f_trial = float(self.objective(xb, yb))
+            rho = ((f - f_trial) / pred
+                   if pred > 0 and math.isfinite(f_trial) else -math.inf)
+            if rho >= TR_ETA1:
+                self.accepted += 1
+                after = f_trial
+            else:
+                for p, w in zip(params, saved):
+                    p.copy_(w)
+                after = f
+        if rho >= TR_ETA2:
+            self.delta = min(TR_GAMMA_INC * self.delta, TR_DELTA_MAX)
+        elif rho < TR_ETA1:
+            self.delta /= TR_GAMMA_DEC
+        self.iterations += 1
+        return f, after
+
+
 def tr_epoch(epochs, data_dir):
     """Train the TR-RMSProp method for `epochs` epochs; returns the result row."""
     x_all, y_all = load_fmnist(data_dir, TR_SAMPLES)
     torch.manual_seed(TR_SEED)
-    model = build_model(TR_MODEL)
-    params = [p for p in model.parameters()]
-    ce = torch.nn.functional.cross_entropy  # mean reduction
-
-    def objective(xb, yb):
-        return ce(model(xb), yb) + TR_LAMBDA * sum(p.norm() for p in params)
-
+    tr = TrState(build_model(TR_MODEL))
     n = x_all.shape[0]
-    dim = sum(p.numel() for p in params)
-    v = torch.zeros(dim)
-    delta = TR_DELTA0
-    iterations = hvps = accepted = 0
     first_loss = final_loss = None
     t0 = time.perf_counter()
     for epoch in range(epochs):
@@ -547,48 +613,13 @@ def tr_epoch(epochs, data_dir):
         epoch_sum, epoch_count = 0.0, 0
         for start in range(0, n, TR_BATCH):
             idx = perm[start:start + TR_BATCH]
-            xb, yb = x_all[idx], y_all[idx]
-            # 1. objective and gradient, keeping the graph for the HVPs
-            f_t = objective(xb, yb)
-            gs = grad(f_t, params, create_graph=True)
-            g = torch.cat([t.reshape(-1) for t in gs])
-            gd = g.detach()
-            f = float(f_t)
-            # 2. RMSProp norm
-            v.mul_(TR_BETA).addcmul_(gd, gd, value=1 - TR_BETA)
-            a = v.sqrt().add_(TR_EPS)
-            # 3. the step
-            s, pred, used = steihaug(g, gd, a, delta, params)
-            hvps += used
-            del f_t, gs, g
-            # 4. trial point on the same batch; accept or restore
-            with torch.no_grad():
-                saved = [p.detach().clone() for p in params]
-                offset = 0
-                for p in params:
-                    p.add_(s[offset:offset + p.numel()].view_as(p))
-                    offset += p.numel()
-                f_trial = float(objective(xb, yb))
-                rho = ((f - f_trial) / pred
-                       if pred > 0 and math.isfinite(f_trial) else -math.inf)
-                if rho >= TR_ETA1:
-                    accepted += 1
-                    final_loss = f_trial
-                else:
-                    for p, w in zip(params, saved):
-                        p.copy_(w)
-                    final_loss = f
-            if rho >= TR_ETA2:
-                delta = min(TR_GAMMA_INC * delta, TR_DELTA_MAX)
-            elif rho < TR_ETA1:
-                delta /= TR_GAMMA_DEC
+            f, final_loss = tr.step(x_all[idx], y_all[idx])
             if first_loss is None:
                 first_loss = f
             epoch_sum += f * len(idx)
             epoch_count += len(idx)
-            iterations += 1
         print("# tr-epoch: epoch %d: mean batch objective %.6f, radius %.3g"
-              % (epoch + 1, epoch_sum / epoch_count, delta), file=sys.stderr,
+              % (epoch + 1, epoch_sum / epoch_count, tr.delta), file=sys.stderr,
               flush=True)
     seconds = time.perf_counter() - t0
     if not final_loss < first_loss:
@@ -598,13 +629,84 @@ def tr_epoch(epochs, data_dir):
     return {"impl": "pytorch", "mode": "tr-epoch", "threads": ARGS.threads,
             "epochs": epochs, "seconds": round(seconds, 4),
             "seconds_per_epoch": round(seconds / epochs, 4),
-            "iterations": iterations, "hvps": hvps,
+            "iterations": tr.iterations, "hvps": tr.hvps,
             "final_batch_loss": round(final_loss, 8),
             "first_batch_loss": round(first_loss, 8),
-            "accepted": accepted, "torch": torch.__version__}
+            "accepted": tr.accepted, "torch": torch.__version__}
+
+
+def full_objective(model, x_all, y_all):
+    """The training objective on the whole training set: mean cross-entropy
+    plus the preset's TR_LAMBDA * sum_T ||T||_2 (as adanewton's train loss)."""
+    ce = torch.nn.functional.cross_entropy
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, x_all.shape[0], 10000):
+            total += float(ce(model(x_all[start:start + 10000]),
+                              y_all[start:start + 10000], reduction="sum"))
+        reg = float(sum(p.norm() for p in model.parameters()))
+    return total / x_all.shape[0] + TR_LAMBDA * reg
+
+
+def train_to_loss(method, max_epochs, targets, data_dir):
+    """Train `method` (adam: torch.optim.Adam, lr ADAM_LR, batch ADAM_BATCH, on
+    the same objective; tr: the TR-RMSProp loop above, batch TR_BATCH) until the
+    full-training-set log loss reaches every target (or max_epochs); the loss is
+    evaluated after every epoch with the timer paused. Prints a JSON line per
+    epoch to stderr; returns the summary row."""
+    x_all, y_all = load_fmnist(data_dir, TR_SAMPLES)
+    torch.manual_seed(TR_SEED)
+    model = build_model(TR_MODEL)
+    n = x_all.shape[0]
+    if method == "adam":
+        params = list(model.parameters())
+        opt = torch.optim.Adam(params, lr=ADAM_LR)
+        ce = torch.nn.functional.cross_entropy
+        batch = ADAM_BATCH
+
+        def step(xb, yb):
+            opt.zero_grad(set_to_none=True)
+            loss = ce(model(xb), yb) + TR_LAMBDA * sum(p.norm() for p in params)
+            loss.backward()
+            opt.step()
+    else:
+        tr = TrState(model)
+        batch = TR_BATCH
+
+        def step(xb, yb):
+            tr.step(xb, yb)
+    reached = {t: None for t in targets}
+    seconds, loss, epoch = 0.0, float("nan"), 0
+    for epoch in range(1, max_epochs + 1):
+        perm = torch.randperm(n)
+        t0 = time.perf_counter()
+        for start in range(0, n, batch):
+            idx = perm[start:start + batch]
+            step(x_all[idx], y_all[idx])
+        seconds += time.perf_counter() - t0
+        loss = full_objective(model, x_all, y_all)  # timer paused
+        log = math.log(loss) if loss > 0 else -math.inf
+        print(json.dumps({"epoch": epoch, "seconds": round(seconds, 3),
+                          "train_loss": loss, "log": round(log, 4)}),
+              file=sys.stderr, flush=True)
+        for t in targets:
+            if reached[t] is None and log <= t:
+                reached[t] = {"epoch": epoch, "seconds": round(seconds, 3)}
+        if not math.isfinite(loss) or all(v is not None for v in reached.values()):
+            break
+    return {"impl": "pytorch", "mode": "train", "method": method,
+            "batch": batch, "threads": ARGS.threads, "epochs": epoch,
+            "seconds": round(seconds, 3), "final_loss": loss,
+            "reached": {"%g" % t: v for t, v in reached.items()},
+            "torch": torch.__version__}
 
 
 def main():
+    if ARGS.train:
+        row = train_to_loss(ARGS.train, ARGS.max_epochs, ARGS.targets,
+                            ARGS.data_dir)
+        print(json.dumps(row), flush=True)
+        return
     if ARGS.tr_epoch:
         row = tr_epoch(ARGS.tr_epochs, ARGS.data_dir)
         if ARGS.json:

@@ -80,12 +80,7 @@ public abstract class Batch implements AutoCloseable {
         if (labels == null) throw new NullPointerException("labels is null");
         if (exact ? labels.length != rows : labels.length < rows)
             throw new IllegalArgumentException("labels has length " + labels.length + " but rows = " + rows);
-        int classes = network.outputDim();
-        for (int i = 0; i < rows; i++) {
-            if (labels[i] < 0 || labels[i] >= classes)
-                throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + "; must be in [0, " + classes
-                        + ") for a network with " + classes + " outputs");
-        }
+        checkLabels(labels, rows, network.outputDim());
         write(inputs, labels, null, rows);
     }
 
@@ -103,15 +98,112 @@ public abstract class Batch implements AutoCloseable {
         if (exact ? targets.length != (long) rows * d : targets.length < (long) rows * d)
             throw new IllegalArgumentException("targets has length " + targets.length + " but rows * outputDim = " + rows
                     + " * " + d + " = " + (long) rows * d);
-        checkFinite("targets", targets, rows * d, d);
-        if (network.loss() == Loss.BINARY_CROSS_ENTROPY) {
-            for (int i = 0; i < rows * d; i++) {
-                if (!(targets[i] >= 0 && targets[i] <= 1))
-                    throw new IllegalArgumentException("targets of sample " + (i / d) + " (output " + (i % d) + ") is " + targets[i]
-                            + "; binary cross-entropy targets must be in [0, 1]");
-            }
-        }
+        checkTargets(network, targets, rows * d, d);
         write(inputs, null, targets, rows);
+    }
+
+    /**
+     * A data set checked once for a network (lengths, finiteness, label or target range, an
+     * embedding's indices), from which {@link #gather} copies rows without checking them again: a
+     * trainer's data, drawn from every iteration. The arrays stay the caller's and are not copied:
+     * do not change them while the rows are in use.
+     *
+     * <p>Thread safety: immutable once made (as long as the caller leaves its arrays alone).
+     */
+    public static final class Rows {
+        final Network network;
+        final float[] inputs;
+        final int[] labels;
+        final float[] targets;
+        final int size;
+
+        private Rows(Network network, float[] inputs, int[] labels, float[] targets, int size) {
+            this.network = network;
+            this.inputs = inputs;
+            this.labels = labels;
+            this.targets = targets;
+            this.size = size;
+        }
+
+        /** Samples in the data set. */
+        public int size() {
+            return size;
+        }
+    }
+
+    /**
+     * Checks a whole data set for the network once, as {@link #set} checks a batch: inputs (size x
+     * inputDim, row-major) with labels (softmax cross-entropy) or targets (squared error,
+     * binary cross-entropy; the other null).
+     */
+    public static Rows rows(Network network, float[] inputs, int[] labels, float[] targets) {
+        if (inputs == null) throw new NullPointerException("inputs is null");
+        int dim = network.inputDim();
+        if (inputs.length == 0 || inputs.length % dim != 0)
+            throw new IllegalArgumentException("inputs has length " + inputs.length + "; must be a positive multiple of inputDim = " + dim);
+        int size = inputs.length / dim;
+        checkFinite("inputs", inputs, inputs.length, dim);
+        checkIndices(network, inputs, size, dim);
+        if (network.loss().usesLabels()) {
+            if (labels == null || labels.length != size)
+                throw new IllegalArgumentException("labels has length " + (labels == null ? 0 : labels.length) + "; must be " + size
+                        + " (one per sample) for loss " + network.loss());
+            checkLabels(labels, size, network.outputDim());
+            return new Rows(network, inputs, labels, null, size);
+        }
+        int d = network.outputDim();
+        if (targets == null || targets.length != (long) size * d)
+            throw new IllegalArgumentException("targets has length " + (targets == null ? 0 : targets.length) + "; must be " + size + " * outputDim "
+                    + d + " = " + (long) size * d + " for loss " + network.loss());
+        checkTargets(network, targets, size * d, d);
+        return new Rows(network, inputs, null, targets, size);
+    }
+
+    /**
+     * Sets the batch to the rows indices[0..count) of a checked data set (in that order), copied
+     * straight into the backend's storage: nothing is checked again but the indices.
+     */
+    public final void gather(Rows data, int[] indices, int count) {
+        if (closed) throw new IllegalStateException("the batch is closed");
+        if (data.network != network && (data.network.inputDim() != network.inputDim() || data.network.outputDim() != network.outputDim()
+                || data.network.loss() != network.loss() || indexBound(data.network) != indexBound(network)))
+            throw new IllegalArgumentException("the rows were checked for " + data.network.shortName() + " (" + data.network.loss()
+                    + "), not for this batch's " + network.shortName() + " (" + network.loss() + ")");
+        if (count < 1 || count > capacity)
+            throw new IllegalArgumentException("count = " + count + "; must be in [1, " + capacity + "] (the batch capacity)");
+        if (indices.length < count) throw new IllegalArgumentException("indices has length " + indices.length + " but count = " + count);
+        for (int i = 0; i < count; i++)
+            if (indices[i] < 0 || indices[i] >= data.size)
+                throw new IllegalArgumentException("indices[" + i + "] = " + indices[i] + "; must be in [0, " + data.size + ") (the rows' size)");
+        use.enter();
+        try {
+            storeGathered(data.inputs, data.labels, data.targets, indices, count);
+            commit(count);
+        } finally {
+            use.exit();
+        }
+    }
+
+    /** Scratch rows of {@link #storeGathered}'s default (made on first use). */
+    private float[] gatherInputs, gatherTargets;
+    private int[] gatherLabels;
+
+    /**
+     * Copies the rows indices[0..count) of checked arrays into the backend's storage (labels or
+     * targets null as the loss says). The default gathers them into scratch arrays and calls
+     * {@link #store}; a backend may copy them straight into its own memory.
+     */
+    protected void storeGathered(float[] inputs, int[] labels, float[] targets, int[] indices, int count) {
+        int d = network.inputDim(), o = network.outputDim();
+        if (gatherInputs == null) {
+            gatherInputs = new float[capacity * d];
+            if (labels != null) gatherLabels = new int[capacity];
+            else gatherTargets = new float[capacity * o];
+        }
+        for (int i = 0; i < count; i++) System.arraycopy(inputs, indices[i] * d, gatherInputs, i * d, d);
+        if (labels != null) for (int i = 0; i < count; i++) gatherLabels[i] = labels[indices[i]];
+        else for (int i = 0; i < count; i++) System.arraycopy(targets, indices[i] * o, gatherTargets, i * o, o);
+        store(gatherInputs, gatherLabels, gatherTargets, count);
     }
 
     /** The validated rows into the backend's storage, unless another thread is using the batch. */
@@ -153,7 +245,26 @@ public abstract class Batch implements AutoCloseable {
             throw new IllegalArgumentException("inputs has length " + inputs.length + " but rows * inputDim = " + rows + " * "
                     + dim + " = " + (long) rows * dim);
         checkFinite("inputs", inputs, rows * dim, dim);
-        checkIndices(inputs, rows, dim);
+        checkIndices(network, inputs, rows, dim);
+    }
+
+    private static void checkLabels(int[] labels, int rows, int classes) {
+        for (int i = 0; i < rows; i++) {
+            if (labels[i] < 0 || labels[i] >= classes)
+                throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + "; must be in [0, " + classes
+                        + ") for a network with " + classes + " outputs");
+        }
+    }
+
+    private static void checkTargets(Network network, float[] targets, int count, int d) {
+        checkFinite("targets", targets, count, d);
+        if (network.loss() == Loss.BINARY_CROSS_ENTROPY) {
+            for (int i = 0; i < count; i++) {
+                if (!(targets[i] >= 0 && targets[i] <= 1))
+                    throw new IllegalArgumentException("targets of sample " + (i / d) + " (output " + (i % d) + ") is " + targets[i]
+                            + "; binary cross-entropy targets must be in [0, 1]");
+            }
+        }
     }
 
     /**
@@ -168,7 +279,7 @@ public abstract class Batch implements AutoCloseable {
     }
 
     /** An embedding's indices: every input an integer in [0, vocabulary), checked here so that no backend's kernel sees a bad one. */
-    private void checkIndices(float[] inputs, int rows, int dim) {
+    private static void checkIndices(Network network, float[] inputs, int rows, int dim) {
         int bound = indexBound(network);
         if (bound < 0) return;
         for (int i = 0; i < rows * dim; i++) {

@@ -44,9 +44,8 @@ public final class NetworkProblem implements Problem {
 
     private final Backend backend;
     private final Network network;
-    private final float[] inputs;
-    private final int[] labels;
-    private final float[] targets;
+    /** The data, checked once here: batches are gathered from them without checking again. */
+    private final Batch.Rows data;
     private final int size, capacity, hessianBatch;
     private int batchSize;
     private final Curvature curvature;
@@ -55,8 +54,6 @@ public final class NetworkProblem implements Problem {
     private final Batch batch, hessianBatchBuffer;
     private final Vector hessianScratch;
     private final int[] indices;
-    private final float[] xBuffer, tBuffer;
-    private final int[] yBuffer;
     private int rows;
     private final CurvatureOperator operator;
     private final boolean modes, statistics;
@@ -90,9 +87,7 @@ public final class NetworkProblem implements Problem {
         if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + "; must be >= 1");
         if (hessianBatch < 0 || hessianBatch > batchSize)
             throw new IllegalArgumentException("hessianBatch = " + hessianBatch + "; must be in [0, batchSize = " + batchSize + "]");
-        this.inputs = inputs;
-        this.labels = labels;
-        this.targets = targets;
+        this.data = Batch.rows(network, inputs, network.loss().usesLabels() ? labels : null, network.loss().usesLabels() ? null : targets);
         if (maxBatchSize < batchSize)
             throw new IllegalArgumentException("maxBatchSize = " + maxBatchSize + "; must be >= batchSize = " + batchSize);
         this.batchSize = Math.min(batchSize, size);
@@ -104,9 +99,6 @@ public final class NetworkProblem implements Problem {
         this.trialModel = backend.model(network, capacity);
         this.batch = backend.batch(network, capacity);
         this.indices = new int[capacity];
-        this.xBuffer = new float[capacity * d];
-        this.yBuffer = network.loss().usesLabels() ? new int[capacity] : null;
-        this.tBuffer = network.loss().usesLabels() ? null : new float[capacity * network.outputDim()];
         if (this.hessianBatch > 0) {
             hessianModel = backend.model(network, this.hessianBatch);
             hessianBatchBuffer = backend.batch(network, this.hessianBatch);
@@ -166,8 +158,8 @@ public final class NetworkProblem implements Problem {
     public void advance() {
         long drawn = sampler.drawn();
         rows = sampler.next(indices, batchSize);
-        gather(rows, batch);
-        if (hessianBatchBuffer != null) gather(Math.min(rows, hessianBatch), hessianBatchBuffer);
+        batch.gather(data, indices, rows);
+        if (hessianBatchBuffer != null) hessianBatchBuffer.gather(data, indices, Math.min(rows, hessianBatch));
         if (modes) {
             long dropout = dropoutSeed(seed, drawn);
             for (NetworkModel m : models) {
@@ -201,18 +193,6 @@ public final class NetworkProblem implements Problem {
     /** Rows of the current sample. */
     public int rows() {
         return rows;
-    }
-
-    private void gather(int count, Batch into) {
-        int d = network.inputDim(), o = network.outputDim();
-        for (int i = 0; i < count; i++) System.arraycopy(inputs, indices[i] * d, xBuffer, i * d, d);
-        if (yBuffer != null) {
-            for (int i = 0; i < count; i++) yBuffer[i] = labels[indices[i]];
-            into.setFirstRows(xBuffer, yBuffer, count);
-        } else {
-            for (int i = 0; i < count; i++) System.arraycopy(targets, indices[i] * o, tBuffer, i * o, o);
-            into.setFirstRows(xBuffer, tBuffer, count);
-        }
     }
 
     @Override

@@ -76,6 +76,9 @@ public final class Trainer implements AutoCloseable {
     private final Evaluator evaluator;
     private final DataSource dataSource;
     private volatile boolean stopRequested;
+    /** The run ends at the first evaluation whose training loss is at or below this (NaN: none); see {@link #stopAtLoss}. */
+    private double targetLoss = Double.NaN;
+    private boolean targetReached;
     private final CountDownLatch finished = new CountDownLatch(1);
 
     // state between iterations
@@ -195,6 +198,17 @@ public final class Trainer implements AutoCloseable {
         return main instanceof SecondOrderPhase s ? new Profile(s.times(), methodSteps, methodStepNanos * 1e-9) : null;
     }
 
+    /**
+     * Ends the run at the first evaluation whose full training loss is at or below target (status
+     * "target_reached", a checkpoint written as at any end): for time-to-loss measurements. Not
+     * part of the run's configuration (a resumed run is told again); NaN for none.
+     */
+    public void stopAtLoss(double target) {
+        if (!(target > 0) && !Double.isNaN(target))
+            throw new IllegalArgumentException("target loss = " + target + "; must be > 0 (a training loss), or NaN for none");
+        targetLoss = target;
+    }
+
     /** Asks the run to stop after the current iteration, write a checkpoint and return (thread-safe). */
     public void requestStop() {
         stopRequested = true;
@@ -259,6 +273,8 @@ public final class Trainer implements AutoCloseable {
                 String message = switch (status) {
                     case "interrupted" -> String.format(Locale.ROOT, "stopped at epoch %.2f; resume with --resume %s", epochs(), outDir.resolve("checkpoint"));
                     case "completed" -> String.format(Locale.ROOT, "completed %d epochs", config.epochs());
+                    case "target_reached" -> String.format(Locale.ROOT, "reached the target training loss %s (%.6g) at epoch %.2f", targetLoss,
+                            finalLoss, epochs());
                     case "numerical_failure" -> termination.isEmpty()
                             ? String.format(Locale.ROOT, "ended with a training loss of %s after %d epochs: the run diverged%s", finalLoss, config.epochs(),
                                     firstOrderInvalid() == 0 ? "" : " (" + firstOrderInvalid() + " first-order steps skipped for a non-finite loss or gradient)")
@@ -278,6 +294,7 @@ public final class Trainer implements AutoCloseable {
             if (e >= nextEval - 1e-9) {
                 evaluate(metrics);
                 nextEval = following(nextEval, config.evalEvery(), e);
+                if (targetReached) return "target_reached";
             }
             if (config.checkpointEvery().isPresent() && e >= nextCheckpoint - 1e-9) {
                 nextCheckpoint = following(nextCheckpoint, config.checkpointEvery().getAsDouble(), e);
@@ -330,6 +347,7 @@ public final class Trainer implements AutoCloseable {
         MetricsLog.Row row = new MetricsLog.Row(e, iterations, work.gradients(), work.hvps(), work.gradients() + work.hvps(), work.backprops(), seconds,
                 tr.loss(), tr.accuracy(), te.loss(), te.accuracy(), regularization(), main.problem().batchSize());
         metrics.add(row);
+        targetReached |= tr.loss() <= targetLoss;
         progress.onEvaluation(row, this);
     }
 

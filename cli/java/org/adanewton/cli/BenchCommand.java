@@ -64,6 +64,23 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per line instead of a table.")
     boolean json;
 
+    @Option(names = "--tr-iteration", description = "Instead of the kernels: where a TR iteration's time goes in real training (train --profile "
+            + "on --preset, --epochs epochs, no warm start or pivot, evaluation only at the end).")
+    boolean trIteration;
+
+    @Option(names = "--preset", defaultValue = "fmnist-mlp", description = "The preset --tr-iteration trains (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--epochs", defaultValue = "2", description = "Epochs --tr-iteration trains (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--train-option", paramLabel = "OPTION", description = "A further option of train for --tr-iteration, as train takes it "
+            + "(repeatable), e.g. --train-option=--hessian-batch=128.")
+    List<String> trainOptions;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     static final class ModelNames extends ArrayList<String> {
         private static final long serialVersionUID = 1L;
 
@@ -73,7 +90,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
+        var parsed = spec.commandLine().getParseResult();
+        if (!trIteration) {
+            for (String o : List.of("--preset", "--epochs", "--train-option"))
+                if (parsed.hasMatchedOption(o))
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), o + " applies only with --tr-iteration; leave it out");
+        } else {
+            return trIteration(parsed);
+        }
         List<String> names = models == null ? new ArrayList<>(MODELS.keySet()) : models;
         for (String n : names) {
             if (!MODELS.containsKey(n))
@@ -105,6 +130,31 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** --tr-iteration: train --profile on the preset, into a temporary directory (removed after). */
+    private int trIteration(picocli.CommandLine.ParseResult parsed) throws java.io.IOException {
+        for (String o : List.of("--model", "--batch", "--seconds", "--json"))
+            if (parsed.hasMatchedOption(o))
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), o + " does not apply to --tr-iteration (it times training, "
+                        + "not the kernels); leave it out, or give train options with --train-option");
+        if (epochs < 1)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--epochs = " + epochs + "; must be >= 1");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("adanewton-tr-iteration");
+        try {
+            List<String> args = new ArrayList<>(List.of("--preset", preset, "--epochs", Integer.toString(epochs), "--warm-epochs", "0",
+                    "--pivot-every", "0", "--eval-every", Integer.toString(epochs), "--progress", "lines", "--profile", "--out", dir.toString(),
+                    "--threads", Integer.toString(execution.threads()), "--backend", spec.findOption("--backend").getValue().toString()));
+            if (trainOptions != null) args.addAll(trainOptions);
+            picocli.CommandLine train = new picocli.CommandLine(new TrainCommand());
+            train.setExecutionExceptionHandler(spec.commandLine().getExecutionExceptionHandler());
+            train.setParameterExceptionHandler(spec.commandLine().getParameterExceptionHandler());
+            return train.execute(args.toArray(String[]::new));
+        } finally {
+            try (var files = java.nio.file.Files.walk(dir)) {
+                for (java.nio.file.Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(f);
+            }
+        }
     }
 
     private Map<String, Object> measure(Backend backend, String name, Network net, int batch) {

@@ -68,6 +68,10 @@ final class TrainCommand implements Callable<Integer> {
             + "batch, gradient, norm, curvature products, Krylov vector work, trial loss, bookkeeping); TR/ARC methods.")
     boolean profile;
 
+    @Option(names = "--target-loss", paramLabel = "LOSS", description = "End the run at the first evaluation whose full training loss is at or "
+            + "below LOSS (e.g. 0.0408 = e^-3.2); a checkpoint is written as at any end. Not saved with the run.")
+    Double targetLoss;
+
     @Mixin
     TrainOptions options;
 
@@ -83,6 +87,8 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config;
         Checkpoint.Loaded loaded = null;
         Preset p;
+        if (targetLoss != null && !(targetLoss > 0))
+            throw usage("--target-loss = " + targetLoss + "; must be > 0 (a training loss; e.g. 0.0408 for log loss -3.2)");
         try {
             if (modelFile != null && init != null)
                 throw new IllegalArgumentException(ModelFile.FLAG + " and --init both give the starting weights (" + ModelFile.FLAG
@@ -202,6 +208,7 @@ final class TrainCommand implements Callable<Integer> {
             Trainer.Result r;
             try {
                 if (initial != null) trainer.startFrom(initial);
+                if (targetLoss != null) trainer.stopAtLoss(targetLoss);
                 r = trainer.run(loaded);
                 Plots.trainingRun(network.shortName(), config.method().label(), r.rows(), dir.resolve("train.png"));
             } finally {
@@ -229,7 +236,7 @@ final class TrainCommand implements Callable<Integer> {
                         last.epoch(), last.trainLoss(), Double.isFinite(last.testAccuracy()) ? String.format(Locale.ROOT, "%.2f%%", 100 * last.testAccuracy()) : "-",
                         last.gradients(), last.hvps(), last.seconds());
             System.out.println("results: " + dir.toAbsolutePath() + " (metrics.csv, metrics.jsonl, train.png, checkpoint/)");
-            return r.status().equals("completed") || r.status().equals("interrupted") ? 0 : 1;
+            return r.status().equals("completed") || r.status().equals("interrupted") || r.status().equals("target_reached") ? 0 : 1;
         }
     }
 

@@ -11,6 +11,9 @@ final class CpuBatch extends Batch {
     final IntPointer labels;
     final FloatPointer targets;
     private final NativeCleaner.Handle cleaner;
+    /** Views of the buffers above (made once: a gather allocates nothing). */
+    private final java.nio.FloatBuffer inputView, targetView;
+    private final java.nio.IntBuffer labelView;
 
     CpuBatch(CpuBackend backend, Network network, int capacity) {
         super(backend, network, capacity);
@@ -22,6 +25,9 @@ final class CpuBatch extends Batch {
             labels = null;
             targets = new FloatPointer((long) capacity * network.outputDim());
         }
+        inputView = inputs.asBuffer();
+        labelView = labels == null ? null : labels.asBuffer();
+        targetView = targets == null ? null : targets.asBuffer();
         // warns only: JavaCPP frees the buffers itself once no native call holds them
         cleaner = NativeCleaner.register(this, "a Batch of " + network.shortName(), () -> {});
     }
@@ -31,6 +37,15 @@ final class CpuBatch extends Batch {
         inputs.put(x, 0, rows * network().inputDim());
         if (y != null) labels.put(y, 0, rows);
         if (t != null) targets.put(t, 0, rows * network().outputDim());
+    }
+
+    /** Straight into native memory through direct buffer views: one copy, no JNI call per row. */
+    @Override
+    protected void storeGathered(float[] x, int[] y, float[] t, int[] indices, int count) {
+        int d = network().inputDim(), o = network().outputDim();
+        for (int i = 0; i < count; i++) inputView.put(i * d, x, indices[i] * d, d);
+        if (y != null) for (int i = 0; i < count; i++) labelView.put(i, y[indices[i]]);
+        else for (int i = 0; i < count; i++) targetView.put(i * o, t, indices[i] * o, o);
     }
 
     @Override
