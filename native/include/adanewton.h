@@ -74,6 +74,10 @@ void an_runtime_info(char* buf, int len);
  * batch over their own threads and call single-threaded sgemm from each. */
 void an_set_blas_threads(int threads);
 int an_get_blas_threads(void);
+/* The CPU's vector instruction sets that matter for the GEMMs (__builtin_cpu_supports): a bit mask
+ * of AN_CPU_* values. */
+enum { AN_CPU_AVX2 = 1, AN_CPU_AVX512F = 2, AN_CPU_AVX512BW = 4, AN_CPU_AVX512VL = 8, AN_CPU_AVX512BF16 = 16 };
+int an_cpu_features(void);
 
 /* ---- Networks ---------------------------------------------------------------------------------
  * spec = { input_size, n_layers, then AN_SPEC_INTS_PER_LAYER ints per layer (see above) }.
