@@ -59,6 +59,11 @@
 //   void zero(size_t l, float* x);             x (rows x out_size of layer l) = 0
 //   void top(float* ga);   the loss of the rows (kept by the engine); dL/da of the output into ga if non-null
 //   void top_r();          RG(last) = the loss' Hessian in a times RA(last)
+//   bool product_gemms() const; void product_gemms(bool on);  whether the linear, linear_t,
+//                                    linear_t_pair and outer calls that follow belong to a
+//                                    curvature product's R-passes (see ProductGemms); the engine
+//                                    may run those in its product precision (the CUDA engine:
+//                                    TF32 or BF16 operands, fp32 accumulation), the others in fp32
 // and, for the regularizer (over the whole parameter vector), a vector engine V:
 //   void axpy(float alpha, const float* x, float* y, long long off, long long n);  y += alpha x on [off, off + n)
 //   void norm_hessian(size_t i, double c1, double c3, const float* w, const float* v, float* hv);
@@ -77,6 +82,24 @@ enum class Source { input, r_input };
 
 // Curvature kinds of the cached products (the `curvature` argument of the C API).
 constexpr int CURVATURE_HESSIAN = 0, CURVATURE_GAUSS_NEWTON = 1;
+
+// Marks, for its scope, whether the engine's GEMMs belong to a curvature product (on: the
+// R-forward, the R-backward and Gauss-Newton's backpropagation of R(ga); off: the forward and
+// backward at the point, which a product from scratch runs in the same sweep), and restores the
+// previous marking on exit, also when a primitive throws. The point's state (A, G) and every
+// gradient and loss are therefore always computed in fp32.
+template <class E>
+class ProductGemms {
+  public:
+    ProductGemms(E& e, bool on) : e_(e), was_(e.product_gemms()) { e_.product_gemms(on); }
+    ~ProductGemms() { e_.product_gemms(was_); }
+    ProductGemms(const ProductGemms&) = delete;
+    ProductGemms& operator=(const ProductGemms&) = delete;
+
+  private:
+    E& e_;
+    const bool was_;
+};
 
 // The R-value of input j of layer l (null: the network's input, whose R-value is 0).
 template <class E>
@@ -244,7 +267,10 @@ void r_backward(E& e, const float* w, const float* v, float* out, bool with_back
                 if (in >= 0) {
                     e.outer(l, e.G(l), Source::r_input, 1.0f, out + L.w_off);
                     e.linear_t_pair(l, w + L.w_off, e.RG(l), v + L.w_off, e.G(l), beta, rgx);
-                    if (gx) e.linear_t(l, w + L.w_off, e.G(l), beta, gx);
+                    if (gx) {  // the plain backward at the point: fp32
+                        ProductGemms<E> point(e, false);
+                        e.linear_t(l, w + L.w_off, e.G(l), beta, gx);
+                    }
                 }
                 break;
             case AN_LAYER_EMBEDDING: e.embed_t(l, e.RG(l), out + L.w_off); break;
@@ -287,9 +313,13 @@ void sweep_gradient(E& e, const float* w, float* grad) {
 template <class E>
 void sweep_hvp(E& e, const float* w, const float* v, float* out) {
     forward(e, w);
-    r_forward(e, w, v);
+    {
+        ProductGemms<E> product(e, true);
+        r_forward(e, w, v);
+    }
     e.top(e.G(e.topology().last()));
     e.top_r();
+    ProductGemms<E> product(e, true);
     r_backward(e, w, v, out, true);
 }
 
@@ -297,6 +327,7 @@ void sweep_hvp(E& e, const float* w, const float* v, float* out) {
 // cached point.
 template <class E>
 void sweep_product(E& e, int curvature, const float* w, const float* v, float* out) {
+    ProductGemms<E> product(e, true);
     r_forward(e, w, v);
     e.top_r();
     if (curvature == CURVATURE_GAUSS_NEWTON) backprop(e, [&e](size_t l) { return e.RG(l); }, false, w, out);

@@ -483,6 +483,12 @@ struct CpuSweep {
     // the CPU lowers one sample at a time inside linear and outer (the columns stay in cache)
     void lower(size_t, Source) {}
 
+    // The marking of a product's GEMMs (network_sweep.h: ProductGemms): kept, but every GEMM here
+    // is OpenBLAS sgemm (fp32); the Java side refuses other curvature precisions on this backend.
+    bool in_product = false;
+    bool product_gemms() const { return in_product; }
+    void product_gemms(bool on) { in_product = on; }
+
     void linear(size_t l, const float* W, Source s, float beta, float* z) {
         const Layer& L = layer(l);
         const float* in = source(l, s);

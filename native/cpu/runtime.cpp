@@ -174,4 +174,11 @@ void an_set_blas_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1
 
 int an_get_blas_threads(void) { return openblas_get_num_threads(); }
 
+int an_cpu_features(void) {
+    __builtin_cpu_init();
+    return (__builtin_cpu_supports("avx2") ? AN_CPU_AVX2 : 0) | (__builtin_cpu_supports("avx512f") ? AN_CPU_AVX512F : 0) |
+           (__builtin_cpu_supports("avx512bw") ? AN_CPU_AVX512BW : 0) | (__builtin_cpu_supports("avx512vl") ? AN_CPU_AVX512VL : 0) |
+           (__builtin_cpu_supports("avx512bf16") ? AN_CPU_AVX512BF16 : 0);
+}
+
 }  // extern "C"

@@ -27,6 +27,7 @@ Cublas::Cublas() {
     set_stream = reinterpret_cast<CublasSetStream>(dlsym(lib, "cublasSetStream_v2"));
     sgemm = reinterpret_cast<CublasSgemm>(dlsym(lib, "cublasSgemm_v2"));
     if (!create || !destroy || !set_stream || !sgemm) error = "libcublas lacks the cublas*_v2 entry points";
+    gemm_ex = reinterpret_cast<CublasGemmEx>(dlsym(lib, "cublasGemmEx"));  // TF32/BF16 products only (an_cuda_net_set_precision checks it)
 }
 
 Cublas& cublas() {
@@ -46,6 +47,10 @@ an_cuda* an_cuda_create(int device) {
         auto c = std::make_unique<an_cuda>();
         c->device = device;
         CK(cudaSetDevice(device));
+        cudaDeviceProp prop;
+        CK(cudaGetDeviceProperties(&prop, device));
+        c->major = prop.major;
+        c->minor = prop.minor;
         CK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
         an::cuda::check_blas(an::cuda::cublas().create(&c->blas), "cublasCreate");
         an::cuda::check_blas(an::cuda::cublas().set_stream(c->blas, c->stream), "cublasSetStream");
@@ -98,6 +103,8 @@ int an_cuda_copy(an_cuda* c, const float* src, float* dst, long long n, int kind
 }
 
 long long an_cuda_sync_count(const an_cuda* c) { return c ? c->syncs : -1; }
+
+int an_cuda_compute_capability(const an_cuda* c) { return c ? 10 * c->major + c->minor : -1; }
 
 long long an_cuda_allocation_count(const an_cuda* c) { return c ? c->allocations : -1; }
 

@@ -43,7 +43,16 @@ typedef int (*CublasCreate)(void**);
 typedef int (*CublasDestroy)(void*);
 typedef int (*CublasSetStream)(void*, cudaStream_t);
 typedef int (*CublasSgemm)(void*, int, int, int, int, int, const float*, const float*, int, const float*, int, const float*, float*, int);
+// cublasGemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)
+typedef int (*CublasGemmEx)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int, const void*, void*, int, int,
+                            int, int);
 constexpr int OP_N = 0, OP_T = 1;
+// cudaDataType_t, cublasComputeType_t and cublasGemmAlgo_t values (library_types.h, cublas_api.h)
+constexpr int CUDA_R_32F = 0;
+constexpr int COMPUTE_32F_FAST_16BF = 75, COMPUTE_32F_FAST_TF32 = 77;
+constexpr int GEMM_DEFAULT = -1;
+// curvature precisions (an_cuda_net_set_precision)
+constexpr int PRECISION_FP32 = 0, PRECISION_TF32 = 1, PRECISION_BF16 = 2;
 
 struct Cublas {
     void* lib = nullptr;
@@ -51,6 +60,7 @@ struct Cublas {
     CublasDestroy destroy = nullptr;
     CublasSetStream set_stream = nullptr;
     CublasSgemm sgemm = nullptr;
+    CublasGemmEx gemm_ex = nullptr;  // null where the library lacks it: only TF32/BF16 products need it
     std::string error;  // empty when loaded
     Cublas();
 };
@@ -150,6 +160,7 @@ void loss_r(cudaStream_t s, int kind, const float* P, const float* RA, int rows,
 // ---- the context: device, stream, cuBLAS handle, reduction slots (context.cu) ----
 struct an_cuda {
     int device = 0;
+    int major = 0, minor = 0;  // the device's compute capability
     cudaStream_t stream = nullptr;
     void* blas = nullptr;
     static constexpr int SLOTS = 8;
@@ -192,18 +203,29 @@ struct an_cuda {
         return fetch(reduce, 1)[0];
     }
     // row-major GEMMs through column-major cuBLAS: C (m x n) = op(A) op(B) + beta C with
-    // nt: A (m x k) B' (B is n x k); tn: A' (A is k x m) B (k x n); nn: A (m x k) B (k x n)
-    void gemm_nt(int m, int n, int k, const float* a, const float* b, float beta, float* c) {
+    // nt: A (m x k) B' (B is n x k); tn: A' (A is k x m) B (k x n); nn: A (m x k) B (k x n).
+    // precision: PRECISION_FP32 cublasSgemm; TF32 / BF16 cublasGemmEx with fp32 A, B, C and the
+    // compute type CUBLAS_COMPUTE_32F_FAST_TF32 / _16BF (operands read in tf32 / bf16, fp32 accumulation)
+    void gemm(int ta, int tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc, int precision,
+              const char* what) {
         const float one = 1.0f;
-        an::cuda::check_blas(an::cuda::cublas().sgemm(blas, an::cuda::OP_T, an::cuda::OP_N, n, m, k, &one, b, k, a, k, &beta, c, n), "cublasSgemm (NT)");
+        if (precision == an::cuda::PRECISION_FP32) {
+            an::cuda::check_blas(an::cuda::cublas().sgemm(blas, ta, tb, m, n, k, &one, a, lda, b, ldb, &beta, c, ldc), what);
+            return;
+        }
+        const int compute = precision == an::cuda::PRECISION_TF32 ? an::cuda::COMPUTE_32F_FAST_TF32 : an::cuda::COMPUTE_32F_FAST_16BF;
+        an::cuda::check_blas(an::cuda::cublas().gemm_ex(blas, ta, tb, m, n, k, &one, a, an::cuda::CUDA_R_32F, lda, b, an::cuda::CUDA_R_32F, ldb, &beta,
+                                                        c, an::cuda::CUDA_R_32F, ldc, compute, an::cuda::GEMM_DEFAULT),
+                             what);
     }
-    void gemm_tn(int m, int n, int k, const float* a, const float* b, float beta, float* c) {
-        const float one = 1.0f;
-        an::cuda::check_blas(an::cuda::cublas().sgemm(blas, an::cuda::OP_N, an::cuda::OP_T, n, m, k, &one, b, n, a, m, &beta, c, n), "cublasSgemm (TN)");
+    void gemm_nt(int m, int n, int k, const float* a, const float* b, float beta, float* c, int precision = an::cuda::PRECISION_FP32) {
+        gemm(an::cuda::OP_T, an::cuda::OP_N, n, m, k, b, k, a, k, beta, c, n, precision, precision ? "cublasGemmEx (NT)" : "cublasSgemm (NT)");
     }
-    void gemm_nn(int m, int n, int k, const float* a, const float* b, float beta, float* c) {
-        const float one = 1.0f;
-        an::cuda::check_blas(an::cuda::cublas().sgemm(blas, an::cuda::OP_N, an::cuda::OP_N, n, m, k, &one, b, n, a, k, &beta, c, n), "cublasSgemm (NN)");
+    void gemm_tn(int m, int n, int k, const float* a, const float* b, float beta, float* c, int precision = an::cuda::PRECISION_FP32) {
+        gemm(an::cuda::OP_N, an::cuda::OP_T, n, m, k, b, n, a, m, beta, c, n, precision, precision ? "cublasGemmEx (TN)" : "cublasSgemm (TN)");
+    }
+    void gemm_nn(int m, int n, int k, const float* a, const float* b, float beta, float* c, int precision = an::cuda::PRECISION_FP32) {
+        gemm(an::cuda::OP_N, an::cuda::OP_N, n, m, k, b, n, a, k, beta, c, n, precision, precision ? "cublasGemmEx (NN)" : "cublasSgemm (NN)");
     }
 };
 

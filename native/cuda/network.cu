@@ -56,6 +56,10 @@ struct an_cuda_net {
     // per norm layer: its per-set state (an::cuda::NormLayer: 7 x its sets doubles); null elsewhere
     std::vector<double*> norm_state;
     double *set_sums = nullptr, *scale_sums = nullptr;  // a norm pass' per-set and per-scale sums
+    // the curvature precision (an_cuda_net_set_precision): the GEMMs of linear, linear_t and outer
+    // run in it while the sweep marks them as a product's (network_sweep.h: ProductGemms)
+    int precision = an::cuda::PRECISION_FP32;
+    bool in_product = false;
 
     // frees whatever was allocated, also when an_cuda_net_create fails half-way
     ~an_cuda_net() {
@@ -91,26 +95,31 @@ struct an_cuda_net {
     float* lowered(size_t l, Source src) { return src == Source::input ? xcols[l] : rcols[l]; }
     long long values(size_t l) const { return (long long)rows * layer(l).out_size; }
 
+    bool product_gemms() const { return in_product; }
+    void product_gemms(bool on) { in_product = on; }
+    // the precision of the GEMM about to run in linear, linear_t or outer
+    int p() const { return in_product ? precision : an::cuda::PRECISION_FP32; }
+
     void lower(size_t l, Source src) {
         if (layer(l).conv()) an::cuda::im2col(s(), layer(l).g, source(l, src), rows, lowered(l, src));
     }
     void linear(size_t l, const float* W, Source src, float beta, float* z) {
         const Layer& L = layer(l);
         if (!L.conv()) {
-            ctx->gemm_nt(rows, L.out_size, L.in_size, source(l, src), W, beta, z);
+            ctx->gemm_nt(rows, L.out_size, L.in_size, source(l, src), W, beta, z, p());
             return;
         }
-        ctx->gemm_nn(L.g.cout, rows * L.g.P(), L.g.K(), W, lowered(l, src), 0.0f, cm);
+        ctx->gemm_nn(L.g.cout, rows * L.g.P(), L.g.K(), W, lowered(l, src), 0.0f, cm, p());
         an::cuda::cm_to_nchw(s(), cm, rows, L.g.cout, L.g.P(), beta, z);
     }
     void linear_t(size_t l, const float* W, const float* g, float beta, float* gx) {
         const Layer& L = layer(l);
         if (!L.conv()) {
-            ctx->gemm_nn(rows, L.in_size, L.out_size, g, W, beta, gx);
+            ctx->gemm_nn(rows, L.in_size, L.out_size, g, W, beta, gx, p());
             return;
         }
         an::cuda::nchw_to_cm(s(), g, rows, L.g.cout, L.g.P(), cm);
-        ctx->gemm_tn(L.g.K(), rows * L.g.P(), L.g.cout, W, cm, 0.0f, cols);
+        ctx->gemm_tn(L.g.K(), rows * L.g.P(), L.g.cout, W, cm, 0.0f, cols, p());
         an::cuda::col2im(s(), L.g, cols, rows, beta, gx);
     }
     void linear_t_pair(size_t l, const float* W, const float* g1, const float* V, const float* g2, float beta, float* gx) {
@@ -120,11 +129,11 @@ struct an_cuda_net {
     void outer(size_t l, const float* g, Source src, float beta, float* dW) {
         const Layer& L = layer(l);
         if (!L.conv()) {
-            ctx->gemm_tn(L.out_size, L.in_size, rows, g, source(l, src), beta, dW);
+            ctx->gemm_tn(L.out_size, L.in_size, rows, g, source(l, src), beta, dW, p());
             return;
         }
         an::cuda::nchw_to_cm(s(), g, rows, L.g.cout, L.g.P(), cm);
-        ctx->gemm_nt(L.g.cout, L.g.K(), rows * L.g.P(), cm, lowered(l, src), beta, dW);
+        ctx->gemm_nt(L.g.cout, L.g.K(), rows * L.g.P(), cm, lowered(l, src), beta, dW, p());
     }
     void bias_act(size_t l, const float* b) {
         const Layer& L = layer(l);
@@ -481,6 +490,23 @@ int an_cuda_net_batch_statistics(an_cuda_net* net, double* out, long long count)
                                net->s()));
         }
         net->ctx->sync();
+        return AN_OK;
+    });
+}
+
+int an_cuda_net_set_precision(an_cuda_net* net, int precision) {
+    return an::guarded([&]() -> int {
+        enter(net, 0);
+        if (precision < an::cuda::PRECISION_FP32 || precision > an::cuda::PRECISION_BF16)
+            throw std::invalid_argument("precision = " + std::to_string(precision) + "; must be 0 (fp32), 1 (tf32) or 2 (bf16)");
+        if (precision != an::cuda::PRECISION_FP32) {
+            const an_cuda* c = net->ctx;
+            if (c->major < 8)
+                throw std::logic_error(std::string(precision == an::cuda::PRECISION_TF32 ? "TF32" : "BF16") +
+                                       " needs compute capability >= 8.0; this device is " + std::to_string(c->major) + "." + std::to_string(c->minor));
+            if (an::cuda::cublas().gemm_ex == nullptr) throw std::logic_error("libcublas lacks cublasGemmEx: the curvature products can only run in fp32");
+        }
+        net->precision = precision;
         return AN_OK;
     });
 }

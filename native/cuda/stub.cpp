@@ -52,6 +52,8 @@ int an_cuda_net_gradient(an_cuda_net*, const float*, const float*, const int*, c
 int an_cuda_net_hvp(an_cuda_net*, const float*, const float*, const int*, const float*, int, const float*, float*, double*) { return no_cuda(); }
 int an_cuda_net_hvp_cached(an_cuda_net*, const float*, float*) { return no_cuda(); }
 int an_cuda_net_gn_cached(an_cuda_net*, const float*, float*) { return no_cuda(); }
+int an_cuda_net_set_precision(an_cuda_net*, int) { return no_cuda(); }
+int an_cuda_compute_capability(const an_cuda*) { return -1; }
 int an_cuda_net_set_mode(an_cuda_net*, int, long long, const double*, long long) { return no_cuda(); }
 int an_cuda_net_batch_statistics(an_cuda_net*, double*, long long) { return no_cuda(); }
 int an_cuda_net_steihaug(an_cuda_net*, int, const float*, const float*, double, int, double, int, float*, float*, double*) { return no_cuda(); }

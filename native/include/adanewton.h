@@ -74,6 +74,10 @@ void an_runtime_info(char* buf, int len);
  * batch over their own threads and call single-threaded sgemm from each. */
 void an_set_blas_threads(int threads);
 int an_get_blas_threads(void);
+/* The CPU's vector instruction sets that matter for the GEMMs (__builtin_cpu_supports): a bit mask
+ * of AN_CPU_* values. */
+enum { AN_CPU_AVX2 = 1, AN_CPU_AVX512F = 2, AN_CPU_AVX512BW = 4, AN_CPU_AVX512VL = 8, AN_CPU_AVX512BF16 = 16 };
+int an_cpu_features(void);
 
 /* ---- Networks ---------------------------------------------------------------------------------
  * spec = { input_size, n_layers, then AN_SPEC_INTS_PER_LAYER ints per layer (see above) }.
@@ -221,6 +225,20 @@ int an_cuda_net_hvp_cached(an_cuda_net* net, const float* v, float* out);
 int an_cuda_net_set_mode(an_cuda_net* net, int training, long long dropout_seed, const double* running, long long count);
 int an_cuda_net_batch_statistics(an_cuda_net* net, double* out, long long count);
 int an_cuda_net_gn_cached(an_cuda_net* net, const float* v, float* out);
+/* The precision of the curvature products' GEMMs (the R-forward and R-backward of an_cuda_net_hvp,
+ * an_cuda_net_hvp_cached, an_cuda_net_gn_cached and every product of the solves below):
+ * AN_PRECISION_FP32 (cublasSgemm, the default), AN_PRECISION_TF32 or AN_PRECISION_BF16 (cublasGemmEx
+ * with fp32 A, B, C and the compute type CUBLAS_COMPUTE_32F_FAST_TF32 / _FAST_16BF: operands read
+ * in the lower precision, fp32 accumulation). The forward and backward at the point (loss,
+ * gradient, the cached state) and the vector work stay fp32. AN_E_ARGUMENT for another value;
+ * AN_E_STATE (nothing changed) for TF32/BF16 on a device of compute capability below 8.0 or a
+ * cuBLAS without cublasGemmEx. The cached point stays. */
+#define AN_PRECISION_FP32 0
+#define AN_PRECISION_TF32 1
+#define AN_PRECISION_BF16 2
+int an_cuda_net_set_precision(an_cuda_net* net, int precision);
+/* The context's device compute capability as 10 * major + minor (80 for 8.0); -1 for a null context. */
+int an_cuda_compute_capability(const an_cuda* ctx);
 /* Whole Krylov solves at the cached point on the device: the same algorithms, arguments and
  * result[AN_SOLVE_RESULT] (host memory; product seconds NaN) as an_net_steihaug / an_net_lanczos; g, a, s and work are device buffers;
  * max_iter at most 2^20, at most 2^31 - 1 parameters.

@@ -15,8 +15,12 @@
 #include "../native/loop_engine.h"
 #include "../../native/common/krylov_driver.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,6 +35,9 @@ namespace {
 constexpr double KERNEL_RTOL = 2e-4;
 // whole Krylov solves with the same products: only the reductions' summation order differs
 constexpr double SOLVE_RTOL = 1e-4;
+// a curvature product in TF32 / BF16 against fp32 (operands rounded to 10 / 7 mantissa bits,
+// relative error up to 2^-11 / 2^-8 each; measured on the cases below: see precision_cases)
+constexpr double TF32_PRODUCT_RTOL = 4e-3, BF16_PRODUCT_RTOL = 3e-2;
 
 std::mt19937 rng(42);
 
@@ -341,6 +348,151 @@ void graph_cases(an_cuda* ctx) {
     }
 }
 
+
+// ---- curvature precisions (an_cuda_net_set_precision; cublasGemmEx in the shim) ----
+
+// The shim's rounding and cublasGemmEx: ties to even at TF32's 10 and BF16's 7 mantissa bits, and a
+// product whose operands lose exactly those bits.
+void gemm_ex_rounding() {
+    void* lib = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+    CHECK(lib != nullptr, "dlopen libcublas.so.13 (the shim): %s", dlerror());
+    if (!lib) return;
+    typedef float (*Round)(float, int);
+    typedef int (*GemmEx)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int, const void*, void*, int, int, int,
+                          int);
+    auto round = reinterpret_cast<Round>(dlsym(lib, "fake_cublas_round_mantissa"));
+    auto gemm_ex = reinterpret_cast<GemmEx>(dlsym(lib, "cublasGemmEx"));
+    CHECK(round && gemm_ex, "the shim lacks cublasGemmEx or its rounding hook");
+    if (!round || !gemm_ex) return;
+    const float u10 = std::ldexp(1.0f, -10), u7 = std::ldexp(1.0f, -7);
+    struct R {
+        float x;
+        int bits;
+        float want;
+    };
+    const R cases[] = {
+        {1.0f + u10 / 2, 10, 1.0f},                  // a tie: to the even neighbour 1
+        {1.0f + 3 * u10 / 2, 10, 1.0f + 2 * u10},    // a tie: to the even neighbour 1 + 2 ulp
+        {1.0f + u10 / 2 + u10 / 8, 10, 1.0f + u10},  // above the tie: up
+        {-(1.0f + 3 * u10 / 2), 10, -(1.0f + 2 * u10)},
+        {1.0f + u7 / 2, 7, 1.0f},
+        {1.0f + 3 * u7 / 2, 7, 1.0f + 2 * u7},
+        {1.0f + u7 / 2 + u7 / 16, 7, 1.0f + u7},
+        {3.4e38f, 7, INFINITY},                      // past bf16's largest finite value (3.39e38): infinity
+        {1.0f + u10, 10, 1.0f + u10},                // representable: unchanged
+    };
+    for (const R& c : cases) CHECK(round(c.x, c.bits) == c.want, "round(%.9g, %d) = %.9g; want %.9g", c.x, c.bits, round(c.x, c.bits), c.want);
+    CHECK(std::isnan(round(NAN, 7)), "NaN did not stay NaN");
+    // C (1 x 1) = a' b over k = 2: fp32 keeps the low bits, TF32 and BF16 drop them
+    const float a[2] = {1.0f + u10 / 4, 2.0f}, b[2] = {1.0f, 1.0f + u7 / 4}, one = 1.0f, zero = 0.0f;
+    const int R32F = 0, C32F = 68, TF32 = 77, BF16 = 75, DEFAULT = -1;
+    float c = -1;
+    CHECK(gemm_ex(nullptr, 1, 0, 1, 1, 2, &one, a, R32F, 2, b, R32F, 2, &zero, &c, R32F, 1, C32F, DEFAULT) == 0, "gemmEx 32F failed");
+    CHECK(c == a[0] * b[0] + a[1] * b[1], "gemmEx 32F: %.9g", c);
+    CHECK(gemm_ex(nullptr, 1, 0, 1, 1, 2, &one, a, R32F, 2, b, R32F, 2, &zero, &c, R32F, 1, TF32, DEFAULT) == 0, "gemmEx TF32 failed");
+    CHECK(c == 1.0f + 2.0f * (1.0f + u7 / 4), "gemmEx TF32: %.9g (b[1]'s 2^-9 kept, a[0]'s 2^-12 dropped)", c);
+    CHECK(gemm_ex(nullptr, 1, 0, 1, 1, 2, &one, a, R32F, 2, b, R32F, 2, &zero, &c, R32F, 1, BF16, DEFAULT) == 0, "gemmEx BF16 failed");
+    CHECK(c == 3.0f, "gemmEx BF16: %.9g", c);
+    CHECK(gemm_ex(nullptr, 1, 0, 1, 1, 2, &one, a, 14, 2, b, R32F, 2, &zero, &c, R32F, 1, BF16, DEFAULT) == 15, "gemmEx with bf16 A accepted");
+    CHECK(gemm_ex(nullptr, 1, 0, 1, 1, 2, &one, a, R32F, 1, b, R32F, 2, &zero, &c, R32F, 1, BF16, DEFAULT) == 7, "gemmEx with lda < k accepted");
+    dlclose(lib);
+}
+
+// A network's products in TF32 and BF16 against its fp32 products: they differ (the precision took
+// effect), by less than the tolerance; the loss and gradient at the point are bitwise those of
+// fp32; back in fp32 the product is bitwise the first one (the emulation is deterministic).
+void precision_case(an_cuda* ctx, const char* nm, const std::vector<int>& sp, int in, int d, int batch, float scale) {
+    an_cuda_net* gpu = an_cuda_net_create(ctx, sp.data(), static_cast<int>(sp.size()), AN_LOSS_SOFTMAX_CE, AN_REG_SQUARED, 0.01, batch);
+    CHECK(gpu != nullptr, "%s: create: %s", nm, an_last_error());
+    if (!gpu) return;
+    const long long n = an_cuda_net_param_count(gpu);
+    Dev dev{ctx, {}};
+    std::vector<int> labels(static_cast<size_t>(batch));
+    for (auto& l : labels) l = static_cast<int>(rng() % d);
+    float *dw = dev.up(randv(n, scale)), *dv = dev.up(randv(n, 1.0f)), *dx = dev.up(randv(static_cast<long long>(batch) * in, 1.0f));
+    float *dg = dev.zeros(n), *dh = dev.zeros(n), *ds = dev.zeros(n), *dwork = dev.zeros(4 * n);
+    std::vector<float> a(static_cast<size_t>(n), 1.0f);
+    float* da = dev.up(a);
+    int* dl = reinterpret_cast<int*>(dev.zeros(batch));
+    an_cuda_copy(ctx, reinterpret_cast<const float*>(labels.data()), reinterpret_cast<float*>(dl), batch, 0);
+    // per precision: gradient, its loss, the cached HVP and GN products, an HVP from scratch and its loss, a Steihaug step
+    struct Run {
+        std::vector<float> g, hv, gn, hs, s;
+        double loss = 0, hloss = 0;
+    };
+    auto run = [&](int precision) {
+        Run r;
+        CHECK(an_cuda_net_set_precision(gpu, precision) == AN_OK, "%s: set_precision(%d): %s", nm, precision, an_last_error());
+        CHECK(an_cuda_net_gradient(gpu, dw, dx, dl, nullptr, batch, dg, &r.loss) == AN_OK, "%s: %s", nm, an_last_error());
+        r.g = dev.down(dg, n);
+        CHECK(an_cuda_net_hvp_cached(gpu, dv, dh) == AN_OK, "%s: %s", nm, an_last_error());
+        r.hv = dev.down(dh, n);
+        CHECK(an_cuda_net_gn_cached(gpu, dv, dh) == AN_OK, "%s: %s", nm, an_last_error());
+        r.gn = dev.down(dh, n);
+        double result[AN_SOLVE_RESULT];
+        CHECK(an_cuda_net_steihaug(gpu, 0, dg, da, 1e3, 8, 1e-6, 0, ds, dwork, result) == AN_OK, "%s: %s", nm, an_last_error());
+        r.s = dev.down(ds, n);
+        CHECK(an_cuda_net_hvp(gpu, dw, dx, dl, nullptr, batch, dv, dh, &r.hloss) == AN_OK, "%s: %s", nm, an_last_error());
+        r.hs = dev.down(dh, n);
+        return r;
+    };
+    const Run fp32 = run(0);
+    for (int precision : {1, 2}) {
+        const Run low = run(precision);
+        const char* pn = precision == 1 ? "TF32" : "BF16";
+        const double tol = precision == 1 ? TF32_PRODUCT_RTOL : BF16_PRODUCT_RTOL;
+        CHECK(low.loss == fp32.loss && low.hloss == fp32.hloss, "%s %s: loss %.17g / %.17g vs fp32 %.17g / %.17g", nm, pn, low.loss, low.hloss, fp32.loss,
+              fp32.hloss);
+        CHECK(std::memcmp(low.g.data(), fp32.g.data(), sizeof(float) * n) == 0, "%s %s: the gradient changed", nm, pn);
+        const struct {
+            const char* what;
+            const std::vector<float>&x, &y;
+        } products[] = {{"cached HVP", low.hv, fp32.hv}, {"Gauss-Newton", low.gn, fp32.gn}, {"HVP from scratch", low.hs, fp32.hs}, {"Steihaug step", low.s, fp32.s}};
+        for (const auto& p : products) {
+            const double e = rel(p.x.data(), p.y.data(), n);
+            std::printf("precision: %s %s %s rel err vs fp32 %.3g (tolerance %.g)\n", nm, pn, p.what, e, tol);
+            CHECK(e > 0 && e <= tol, "%s %s %s: rel err vs fp32 %g; must be in (0, %g]", nm, pn, p.what, e, tol);
+        }
+    }
+    const Run again = run(0);
+    CHECK(std::memcmp(again.hv.data(), fp32.hv.data(), sizeof(float) * n) == 0 && std::memcmp(again.gn.data(), fp32.gn.data(), sizeof(float) * n) == 0 &&
+              std::memcmp(again.s.data(), fp32.s.data(), sizeof(float) * n) == 0,
+          "%s: back in fp32 the products differ from the first fp32 run", nm);
+    // the cached point survives a change of precision
+    CHECK(an_cuda_net_set_precision(gpu, 2) == AN_OK && an_cuda_net_hvp_cached(gpu, dv, dh) == AN_OK, "%s: the cached point was dropped: %s", nm,
+          an_last_error());
+    CHECK(an_cuda_net_set_precision(gpu, 3) == AN_E_ARGUMENT && std::strstr(an_last_error(), "precision = 3") != nullptr, "%s: precision 3: %s", nm,
+          an_last_error());
+    CHECK(an_cuda_net_set_precision(gpu, -1) == AN_E_ARGUMENT, "%s: precision -1 accepted", nm);
+    CHECK(an_cuda_net_set_precision(nullptr, 1) == AN_E_ARGUMENT, "a null network accepted");
+    an_cuda_net_destroy(gpu);
+}
+
+void precision_cases(an_cuda* ctx) {
+    gemm_ex_rounding();
+    CHECK(an_cuda_compute_capability(ctx) == 90, "the emulated device reports compute %d; want 90", an_cuda_compute_capability(ctx));
+    const auto mlp = spec(30, {layer(AN_LAYER_DENSE, AN_ACT_TANH, {24}), layer(AN_LAYER_DENSE, AN_ACT_RELU, {16}), layer(AN_LAYER_DENSE, 0, {5})});
+    precision_case(ctx, "mlp 30-24-16-5", mlp, 30, 5, 16, 0.3f);
+    const auto conv = spec(100, {layer(AN_LAYER_CONV2D, AN_ACT_RELU, {1, 10, 10, 4, 3, 1, 0}), layer(AN_LAYER_MAXPOOL2D, 0, {4, 8, 8, 2, 2}),
+                                 layer(AN_LAYER_CONV2D, AN_ACT_TANH, {4, 4, 4, 6, 3, 1, 1}), layer(AN_LAYER_DENSE, 0, {5})});
+    precision_case(ctx, "conv-pool-conv-dense", conv, 100, 5, 8, 0.4f);
+    // a device below compute capability 8.0 refuses TF32 and BF16 and keeps fp32
+    setenv("ADANEWTON_EMULATION_COMPUTE", "7.5", 1);
+    an_cuda* old = an_cuda_create(0);
+    unsetenv("ADANEWTON_EMULATION_COMPUTE");
+    CHECK(old != nullptr, "an_cuda_create (7.5): %s", an_last_error());
+    if (!old) return;
+    CHECK(an_cuda_compute_capability(old) == 75, "compute %d; want 75", an_cuda_compute_capability(old));
+    an_cuda_net* net = an_cuda_net_create(old, mlp.data(), static_cast<int>(mlp.size()), AN_LOSS_SOFTMAX_CE, AN_REG_NONE, 0, 4);
+    CHECK(an_cuda_net_set_precision(net, 1) == AN_E_STATE && std::strstr(an_last_error(), "TF32 needs compute capability >= 8.0; this device is 7.5"),
+          "tf32 on 7.5: %s", an_last_error());
+    CHECK(an_cuda_net_set_precision(net, 2) == AN_E_STATE && std::strstr(an_last_error(), "BF16 needs compute capability >= 8.0"), "bf16 on 7.5: %s",
+          an_last_error());
+    CHECK(an_cuda_net_set_precision(net, 0) == AN_OK, "fp32 on 7.5: %s", an_last_error());
+    an_cuda_net_destroy(net);
+    an_cuda_destroy(old);
+}
+
 }  // namespace
 
 int main() {
@@ -378,6 +530,7 @@ int main() {
     network_case(ctx, {"the paper's ConvNet", convnet, AN_LOSS_SOFTMAX_CE, AN_REG_NORM, 1e-3, 4, 3, 0.05f, false});
     vector_ops(ctx);
     errors(ctx);
+    precision_cases(ctx);
     an_cuda_destroy(ctx);
     std::printf("%s: %lld kernel launches emulated\n", failures == 0 ? "cuda emulation tests: all passed" : "cuda emulation tests: FAILED", emu_launches);
     return failures == 0 ? 0 : 1;

@@ -84,11 +84,18 @@ inline cudaError_t cudaGetDeviceCount(int* count) {
     *count = 1;
     return cudaSuccess;
 }
+// its compute capability: 9.0 (what the build targets), or MAJOR.MINOR from the environment variable
+// ADANEWTON_EMULATION_COMPUTE (the tests of an older device's refusals set it)
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
     std::snprintf(prop->name, sizeof(prop->name), "CUDA emulation on the CPU (tests/cuda-emulation)");
     prop->totalGlobalMem = size_t(1) << 30;
-    prop->major = 0;
+    prop->major = 9;
     prop->minor = 0;
+    const char* cc = std::getenv("ADANEWTON_EMULATION_COMPUTE");
+    if (cc != nullptr && std::sscanf(cc, "%d.%d", &prop->major, &prop->minor) != 2) {
+        std::fprintf(stderr, "emulation: ADANEWTON_EMULATION_COMPUTE = '%s'; must be MAJOR.MINOR\n", cc);
+        std::abort();
+    }
     return cudaSuccess;
 }
 inline float atomicAdd(float* p, float v) {

@@ -203,7 +203,24 @@ public abstract class Backend implements AutoCloseable {
     }
 
     // ---- networks ----
-    /** A model of this network on this backend, with buffers for batches of up to maxBatch rows. */
+    /**
+     * Null when this backend runs curvature products at precision p (see {@link CurvaturePrecision};
+     * {@link CurvaturePrecision#FP32} always), else a one-line reason for the user that names the
+     * hardware or the missing feature. {@link NetworkModel#setCurvaturePrecision} refuses p with it.
+     */
+    public final String unsupported(CurvaturePrecision p) {
+        if (p == null) throw new NullPointerException("precision is null");
+        return p == CurvaturePrecision.FP32 ? null : unsupportedPrecision(p);
+    }
+
+    /**
+     * {@link #unsupported} for TF32 and BF16: this backend's reason, or null where it runs p. This
+     * default refuses both; a backend that runs one overrides it.
+     */
+    protected String unsupportedPrecision(CurvaturePrecision p) {
+        return "the " + kind().name().toLowerCase(java.util.Locale.ROOT) + " backend runs curvature products in fp32 only";
+    }
+
     /**
      * The operator as this backend's Krylov solvers see it: on a backend that runs whole solves
      * natively over a caller's product (the CPU backend), a {@link NativeCurvature} whose solves
@@ -216,6 +233,7 @@ public abstract class Backend implements AutoCloseable {
         return op;
     }
 
+    /** A model of this network on this backend, with buffers for batches of up to maxBatch rows. */
     public abstract NetworkModel model(Network network, int maxBatch);
 
     /** A batch buffer of up to capacity rows for this network's inputs and labels or targets. */

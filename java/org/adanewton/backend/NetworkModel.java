@@ -35,6 +35,9 @@ public abstract class NetworkModel implements AutoCloseable {
     private Batch cachedBatch;
     private long cachedBatchVersion;
 
+    // the precision of the curvature products' GEMMs (setCurvaturePrecision)
+    private CurvaturePrecision curvaturePrecision = CurvaturePrecision.FP32;
+
     // the mode (see the class comment)
     private boolean training = true;
     private long dropoutSeed;
@@ -237,6 +240,50 @@ public abstract class NetworkModel implements AutoCloseable {
     protected double[] nativeLanczos(int curvature, boolean cubic, Vector g, Vector a, double reg, int maxIterations, double tolerance, int rule,
             Vector s) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no native Lanczos solve");
+    }
+
+    // ---- curvature precision ----
+
+    /**
+     * The precision of the GEMMs inside this model's curvature products ({@link #hvp}, {@link #hvpCached},
+     * {@link #gaussNewtonCached} and every product of a native solve over {@link #hessian()} or
+     * {@link #gaussNewton()}); see {@link CurvaturePrecision} for what changes and what stays
+     * float32. The cached point stays (a change touches the products only). FP32 is the default.
+     *
+     * @throws NullPointerException     when p is null
+     * @throws IllegalArgumentException when the backend does not run products at p, with its reason
+     *                                  ({@link Backend#unsupported}); nothing changes
+     * @throws IllegalStateException    when the model is closed
+     */
+    public final void setCurvaturePrecision(CurvaturePrecision p) {
+        if (p == null) throw new NullPointerException("curvature precision is null");
+        use.enter();
+        try {
+            checkOpen();
+            String reason = backend.unsupported(p);
+            if (reason != null)
+                throw new IllegalArgumentException("curvature precision = " + p.cliName() + " is not supported on the " + backend.kind() + " backend: "
+                        + reason);
+            if (p != curvaturePrecision) {
+                doSetCurvaturePrecision(p);
+                curvaturePrecision = p;
+            }
+        } finally {
+            use.exit();
+        }
+    }
+
+    /** The precision of the curvature products' GEMMs (FP32 unless {@link #setCurvaturePrecision} changed it). */
+    public final CurvaturePrecision curvaturePrecision() {
+        return curvaturePrecision;
+    }
+
+    /**
+     * Makes the engine run the curvature products at p, which the backend supports (checked). A
+     * backend that supports only FP32 never sees a call.
+     */
+    protected void doSetCurvaturePrecision(CurvaturePrecision p) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " runs curvature products in fp32 only");
     }
 
     // ---- modes, dropout and batch norm statistics ----

@@ -5,6 +5,7 @@ import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.BackendUnavailableException;
 import org.adanewton.backend.Batch;
 import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
@@ -49,6 +50,30 @@ public final class CpuBackend extends Backend {
     @Override
     public int threads() {
         return threads;
+    }
+
+    /**
+     * TF32 refused (a GPU tensor-core format); BF16 refused too: without AVX512-BF16 instructions the
+     * CPU has no fast bf16 products, and where it has them this backend has no bf16 GEMM kernel yet
+     * (the bundled OpenBLAS is built without sbgemm).
+     */
+    @Override
+    protected String unsupportedPrecision(CurvaturePrecision p) {
+        String bf16 = bf16Reason(NativeApi.an_cpu_features());
+        return p == CurvaturePrecision.TF32 ? "TF32 is a GPU tensor-core format; the CPU backend runs fp32 (bf16: " + bf16 + ")" : bf16;
+    }
+
+    /** Why BF16 is refused on a CPU with these AN_CPU_* features (package-private for the tests). */
+    static String bf16Reason(int features) {
+        if ((features & NativeApi.AN_CPU_AVX512BF16) != 0) return "the CPU backend has no bf16 GEMM kernel yet (this CPU has AVX512-BF16)";
+        String[] names = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512_bf16"};
+        int[] bits = {NativeApi.AN_CPU_AVX2, NativeApi.AN_CPU_AVX512F, NativeApi.AN_CPU_AVX512BW, NativeApi.AN_CPU_AVX512VL, NativeApi.AN_CPU_AVX512BF16};
+        StringBuilder has = new StringBuilder(), lacks = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            StringBuilder to = (features & bits[i]) != 0 ? has : lacks;
+            to.append(to.length() == 0 ? "" : " ").append(names[i]);
+        }
+        return "this CPU has no AVX512-BF16 instructions (flags: " + (has.length() == 0 ? "none of these" : has) + "; missing: " + lacks + ")";
     }
 
     @Override

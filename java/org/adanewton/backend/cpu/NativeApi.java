@@ -33,6 +33,10 @@ final class NativeApi {
 
     static native int an_get_blas_threads();
 
+    static final int AN_CPU_AVX2 = 1, AN_CPU_AVX512F = 2, AN_CPU_AVX512BW = 4, AN_CPU_AVX512VL = 8, AN_CPU_AVX512BF16 = 16;
+
+    static native int an_cpu_features();
+
     static native @Cast("an_net*") Pointer an_net_create(@Const IntPointer spec, int specLen, int loss, int reg,
             double lambda, int maxBatch, int threads);
 

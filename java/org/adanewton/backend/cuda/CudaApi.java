@@ -83,6 +83,10 @@ final class CudaApi {
     static native int an_cuda_net_set_mode(@Cast("an_cuda_net*") Pointer net, int training, long dropoutSeed, @Const DoublePointer running,
             long count);
 
+    static native int an_cuda_net_set_precision(@Cast("an_cuda_net*") Pointer net, int precision);
+
+    static native int an_cuda_compute_capability(@Cast("const an_cuda*") Pointer ctx);
+
     static native int an_cuda_net_batch_statistics(@Cast("an_cuda_net*") Pointer net, DoublePointer out, long count);
 
     static native int an_cuda_net_steihaug(@Cast("an_cuda_net*") Pointer net, int curvature, @Const FloatPointer g, @Const FloatPointer a,

@@ -4,6 +4,7 @@ import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.BackendUnavailableException;
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
@@ -29,6 +30,7 @@ import org.bytedeco.javacpp.Pointer;
 public final class CudaBackend extends Backend {
     private final Pointer ctx;
     private final String device;
+    private final int computeCapability; // 10 major + minor
     private boolean closed;
     // the models and batches still open: close() closes them before the context they live in
     private final java.util.Set<AutoCloseable> open = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -39,6 +41,22 @@ public final class CudaBackend extends Backend {
         if (!probe.available()) throw new BackendUnavailableException("cuda backend: " + probe.message());
         this.ctx = CudaNative.createContext(0);
         this.device = probe.message();
+        this.computeCapability = CudaNative.computeCapability(ctx);
+    }
+
+    /**
+     * TF32 and BF16 run on devices of compute capability 8.0 and above (Ampere and later: the
+     * tensor cores read them; the build targets sm_80 and sm_90); older devices refuse them.
+     */
+    @Override
+    protected String unsupportedPrecision(CurvaturePrecision p) {
+        return precisionReason(p, computeCapability);
+    }
+
+    /** Why p is refused on a device of compute capability cc (10 major + minor), or null (package-private for the tests). */
+    static String precisionReason(CurvaturePrecision p, int cc) {
+        if (p == CurvaturePrecision.FP32 || cc >= 80) return null;
+        return p.name() + " needs compute capability >= 8.0; this device is " + cc / 10 + "." + cc % 10;
     }
 
     Pointer context() {

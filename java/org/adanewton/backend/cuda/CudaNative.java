@@ -205,6 +205,18 @@ final class CudaNative {
         check("an_cuda_net_set_mode", CudaApi.an_cuda_net_set_mode(net, training ? 1 : 0, dropoutSeed, running, count));
     }
 
+    /** The precision of the curvature products' GEMMs (0 fp32, 1 tf32, 2 bf16). */
+    static void netSetPrecision(Pointer net, int precision) {
+        check("an_cuda_net_set_precision", CudaApi.an_cuda_net_set_precision(net, precision));
+    }
+
+    /** The context's device compute capability as 10 major + minor. */
+    static int computeCapability(Pointer ctx) {
+        int cc = CudaApi.an_cuda_compute_capability(ctx);
+        if (cc < 0) throw new IllegalStateException("an_cuda_compute_capability: null context");
+        return cc;
+    }
+
     /** The batch statistics of the cached point into out (host memory). */
     static void netBatchStatistics(Pointer net, DoublePointer out, long count) {
         check("an_cuda_net_batch_statistics", CudaApi.an_cuda_net_batch_statistics(net, out, count));

@@ -1,6 +1,7 @@
 package org.adanewton.backend.cuda;
 
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.NativeCurvature;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
@@ -108,6 +109,12 @@ final class CudaNetworkModel extends NetworkModel {
     private double[] result() {
         solveResult.get(result);
         return result;
+    }
+
+    /** TF32/BF16: cublasGemmEx in the R-passes' GEMMs (native/cuda/network.cu); FP32: cublasSgemm. */
+    @Override
+    protected void doSetCurvaturePrecision(CurvaturePrecision p) {
+        CudaNative.netSetPrecision(net, p.nativeCode());
     }
 
     /** Pushes the mode, dropout's seed and the running statistics to the engine (which drops its cached point). */

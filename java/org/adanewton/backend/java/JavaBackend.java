@@ -2,6 +2,7 @@ package org.adanewton.backend.java;
 
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.Batch;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
@@ -29,6 +30,12 @@ public final class JavaBackend extends Backend {
     @Override
     public int threads() {
         return 1;
+    }
+
+    /** TF32 and BF16 refused: this is the double reference. */
+    @Override
+    protected String unsupportedPrecision(CurvaturePrecision p) {
+        return "the Java reference backend computes in double";
     }
 
     @Override
