@@ -3,6 +3,7 @@ package org.adanewton.minimizer;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.Batch;
 import org.adanewton.backend.CurvatureOperator;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.nn.Network;
@@ -225,6 +226,14 @@ public final class NetworkProblem implements Problem {
 
     public Curvature curvatureKind() {
         return curvature;
+    }
+
+    /**
+     * The precision of the curvature products' GEMMs from now on (the model that computes them;
+     * {@link NetworkModel#setCurvaturePrecision}: refused with the backend's reason where it cannot).
+     */
+    public void setCurvaturePrecision(CurvaturePrecision precision) {
+        (hessianModel != null ? hessianModel : model).setCurvaturePrecision(precision);
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import org.adanewton.api.TerminationType;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.Vector;
 import org.adanewton.data.Dataset;
 import org.adanewton.minimizer.IterationTimes;
@@ -207,6 +208,18 @@ public final class Trainer implements AutoCloseable {
         if (!(target > 0) && !Double.isNaN(target))
             throw new IllegalArgumentException("target loss = " + target + "; must be > 0 (a training loss), or NaN for none");
         targetLoss = target;
+    }
+
+    /**
+     * Runs the method's curvature products at this precision ({@link CurvaturePrecision}; FP32 by
+     * default): an execution setting like the backend and threads, not saved with the run (a
+     * resumed run is told again). Refused with the backend's reason where it cannot; ignored by
+     * first-order methods (they make no products).
+     */
+    public void setCurvaturePrecision(CurvaturePrecision precision) {
+        String why = backend.unsupported(precision);
+        if (why != null) throw new IllegalArgumentException("curvature precision " + precision.cliName() + ": " + why);
+        if (main instanceof SecondOrderPhase s) s.problem().setCurvaturePrecision(precision);
     }
 
     /** Asks the run to stop after the current iteration, write a checkpoint and return (thread-safe). */

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.data.DataLocator;
 import org.adanewton.minimizer.TrustRegionPolicy;
 import org.adanewton.nn.Network;
@@ -68,6 +69,12 @@ final class TrainCommand implements Callable<Integer> {
             + "batch, gradient, norm, curvature products, Krylov vector work, trial loss, bookkeeping); TR/ARC methods.")
     boolean profile;
 
+    @Option(names = "--curvature-precision", paramLabel = "P", defaultValue = "fp32", description = "fp32, tf32 or bf16: the precision of the "
+            + "curvature products' GEMMs (float32 accumulation; gradients, losses and the Krylov recurrences stay float32/double). tf32 and bf16 run "
+            + "on the CUDA backend (compute capability >= 8.0); the CPU backend refuses them with the reason. Default ${DEFAULT-VALUE}; not saved "
+            + "with the run (give it again on --resume).")
+    String curvaturePrecision;
+
     @Option(names = "--target-loss", paramLabel = "LOSS", description = "End the run at the first evaluation whose full training loss is at or "
             + "below LOSS (e.g. 0.0408 = e^-3.2); a checkpoint is written as at any end. Not saved with the run.")
     Double targetLoss;
@@ -87,6 +94,12 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config;
         Checkpoint.Loaded loaded = null;
         Preset p;
+        CurvaturePrecision precision;
+        try {
+            precision = CurvaturePrecision.parse(curvaturePrecision);
+        } catch (IllegalArgumentException e) {
+            throw usage("--curvature-precision = " + curvaturePrecision + ": must be fp32, tf32 or bf16");
+        }
         if (targetLoss != null && !(targetLoss > 0))
             throw usage("--target-loss = " + targetLoss + "; must be > 0 (a training loss; e.g. 0.0408 for log loss -3.2)");
         try {
@@ -165,6 +178,8 @@ final class TrainCommand implements Callable<Integer> {
                 : out.or((model == null ? p.name() : model.name()) + "-" + config.method().name());
         Backends.Selection sel = Backends.select(config.backend(), config.threadCount());
         sel.notes().forEach(System.out::println);
+        String unsupported = sel.backend().unsupported(precision);
+        if (unsupported != null) throw usage("--curvature-precision = " + precision.cliName() + ": " + unsupported);
         DataSource recorded = loaded == null ? null : loaded.state().data();
         // a resumed run reads the data it was trained on, unless --data says otherwise
         Path dataDir = options.data != null || recorded == null || recorded.source() == null || !Files.isDirectory(Path.of(recorded.source()))
@@ -209,6 +224,7 @@ final class TrainCommand implements Callable<Integer> {
             try {
                 if (initial != null) trainer.startFrom(initial);
                 if (targetLoss != null) trainer.stopAtLoss(targetLoss);
+                trainer.setCurvaturePrecision(precision);
                 r = trainer.run(loaded);
                 Plots.trainingRun(network.shortName(), config.method().label(), r.rows(), dir.resolve("train.png"));
             } finally {
@@ -226,7 +242,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (pr == null) System.out.println("profile: --profile times the iterations of TR/ARC methods; " + config.method().name() + " is first-order");
                 else ProfileReport.print(System.out, pr, config.method().label() + ", batch " + config.batch()
                         + (config.hessianBatch().isPresent() ? ", Hessian batch " + config.hessianBatch().getAsInt() : "") + ", " + config.curvature()
-                        .name().toLowerCase(Locale.ROOT).replace('_', '-') + ", " + backend.kind().name().toLowerCase(Locale.ROOT) + " " + backend.threads()
+                        .name().toLowerCase(Locale.ROOT).replace('_', '-') + (precision == CurvaturePrecision.FP32 ? "" : " in " + precision.cliName()) + ", " + backend.kind().name().toLowerCase(Locale.ROOT) + " " + backend.threads()
                         + " thread(s)");
             }
             String note = shortRunNote(config, last);
