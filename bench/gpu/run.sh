@@ -12,15 +12,21 @@
 #   e. one table joined on (model, batch): ours, torch and ours/torch for the gradient, the HVP
 #      from scratch, the cached HVP and the Gauss-Newton product; then our 50-iteration Steihaug
 #      solves (ms and host synchronizations per iteration)
+#   f. the curvature products at fp32, tf32 and bf16 (bench --curvature-precision, once per
+#      precision) on PRECISION_MODEL at PRECISION_BATCHES: cached HVP and Gauss-Newton ms, the
+#      speed-up over fp32, and the products' relative error against fp32 on the same vector
 # Everything is also written under $OUT when that variable is set (run.log, nvidia-smi.txt,
-# gpu-tests.txt, junit-reports/, ours.jsonl, torch.jsonl, compare.txt, summary.txt); otherwise
+# gpu-tests.txt, junit-reports/, ours.jsonl, torch.jsonl, compare.txt, precision.jsonl,
+# precision.txt, summary.txt); otherwise
 # under a temporary directory whose name is printed.
 #
 # Environment: MODELS, BATCHES (comma lists; default mlp-784-512-256-10-relu,convnet,autoencoder and
 # 512,4096), PYTHON (default python3), JAVA (default: the bundled runtime, bundle/jre or
 # bundle/jre.tar.xz unpacked, if it runs here, else java on PATH), TESTS_TIMEOUT and
 # BENCH_TIMEOUT (seconds per step; default 180 and 150, so that the whole script stays under
-# the device tool's 10 minutes a command).
+# the device tool's 10 minutes a command); PRECISION_MODEL, PRECISION_BATCHES (default
+# mlp-784-512-256-10-relu and 512,2048) and PRECISION_TIMEOUT (seconds per precision, default 30)
+# for step f.
 set -uo pipefail
 
 MODELS=${MODELS:-mlp-784-512-256-10-relu,convnet,autoencoder}
@@ -28,6 +34,9 @@ BATCHES=${BATCHES:-512,4096}
 PYTHON=${PYTHON:-python3}
 TESTS_TIMEOUT=${TESTS_TIMEOUT:-180}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-150}
+PRECISION_MODEL=${PRECISION_MODEL:-mlp-784-512-256-10-relu}
+PRECISION_BATCHES=${PRECISION_BATCHES:-512,2048}
+PRECISION_TIMEOUT=${PRECISION_TIMEOUT:-30}
 CONSOLE_JAR=junit-platform-console-standalone-1.14.1.jar
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -281,6 +290,52 @@ if not ours or not torch:
 sys.exit(1 if missing else 0)
 EOF
 record "e. joined table" "${PIPESTATUS[0]}"
+
+# ---- f. curvature precisions ----
+header "f. curvature products at fp32, tf32, bf16 ($PRECISION_MODEL, batch $PRECISION_BATCHES)"
+: >"$logdir/precision.jsonl"
+precision_rc=0
+for p in fp32 tf32 bf16; do
+    jrun "$PRECISION_TIMEOUT" "$JAVA" "${JAVA_OPTS[@]}" -jar "$bundle/adanewton-all.jar" \
+        bench --backend cuda --json --model "$PRECISION_MODEL" --batch "$PRECISION_BATCHES" --curvature-precision "$p" \
+        | tee -a "$logdir/precision.jsonl"
+    rc=${PIPESTATUS[0]}
+    if [[ "$rc" -ne 0 ]]; then echo "run.sh: bench --curvature-precision $p failed (exit $rc)"; precision_rc=$rc; fi
+done
+"$PYTHON" - "$logdir/precision.jsonl" <<'EOF' | tee "$logdir/precision.txt"
+import json
+import sys
+
+rows = []
+for line in open(sys.argv[1], errors="replace"):
+    line = line.strip()
+    if line.startswith("{"):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass
+base = {(r["model"], r["batch"]): r for r in rows if r.get("curvature_precision") == "fp32"}
+print("# cached HVP and Gauss-Newton product per curvature precision (ms, median); speed-up = fp32 ms / ms;")
+print("# error = ||product - fp32 product|| / ||fp32 product|| on the same point and vector")
+fmt = "%-24s %6s %5s %9s %7s %9s %7s %11s %11s %12s"
+print(fmt % ("model", "batch", "prec", "hvpc ms", "speedup", "gn ms", "speedup", "hvp error", "gn error", "solve ms/it"))
+for r in rows:
+    b = base.get((r["model"], r["batch"]), {})
+
+    def speedup(k):
+        return "%.2f" % (b[k] / r[k]) if b.get(k) and r.get(k) else "-"
+
+    def err(k):
+        return "%.3g" % r[k] if k in r else ("0" if r.get("curvature_precision") == "fp32" else "-")
+
+    print(fmt % (r["model"], r["batch"], r.get("curvature_precision", "?"), "%.3f" % r["hvp_cached_ms"], speedup("hvp_cached_ms"),
+                 "%.3f" % r["gn_ms"], speedup("gn_ms"), err("hvp_rel_error_vs_fp32"), err("gn_rel_error_vs_fp32"),
+                 "%.3f" % r["solve50_ms_per_iteration"] if "solve50_ms_per_iteration" in r else "-"))
+sys.exit(0 if rows else 1)
+EOF
+table_rc=${PIPESTATUS[0]}
+[[ "$table_rc" -ne 0 && "$precision_rc" -eq 0 ]] && precision_rc=$table_rc
+record "f. curvature precisions" "$precision_rc"
 
 header "summary"
 printf '%s\n' "${summary[@]}" | tee "$logdir/summary.txt"

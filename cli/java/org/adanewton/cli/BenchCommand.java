@@ -13,6 +13,7 @@ import org.adanewton.api.StepSolver;
 import org.adanewton.backend.Backend;
 import org.adanewton.backend.BackendKind;
 import org.adanewton.backend.Batch;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.backend.NetworkModel;
 import org.adanewton.backend.Vector;
 import org.adanewton.backend.cuda.CudaBackend;
@@ -27,7 +28,11 @@ import picocli.CommandLine.Option;
  * Kernel benchmark: median times of forward (loss), gradient, HVP from scratch, HVP at a cached
  * point and Gauss-Newton product, with achieved GFLOP/s and the GEMM-only floor measured in the
  * same run (CPU), or a full 50-iteration Steihaug solve with its host synchronizations (CUDA).
- * bench/compare.sh and bench/gpu/run.sh run it next to PyTorch.
+ * bench/compare.sh and bench/gpu/run.sh run it next to PyTorch. With --curvature-precision tf32 or
+ * bf16 the model's curvature products (HVPs, Gauss-Newton products, the solves' products) run at
+ * that precision, and each row adds the relative error of the cached HVP and Gauss-Newton product
+ * against fp32 on the same vector; a backend that does not run the precision is refused with its
+ * reason.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time forward, gradient, HVP (scratch and cached) and Gauss-Newton products.")
@@ -81,6 +86,11 @@ final class BenchCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--curvature-precision", paramLabel = "P", defaultValue = "fp32",
+            description = "GEMM precision of the curvature products: fp32, tf32 or bf16 (default: ${DEFAULT-VALUE}; tf32 and bf16 on CUDA devices of "
+                    + "compute capability 8.0+); rows then add the relative error of the cached HVP and Gauss-Newton product vs fp32.")
+    String curvaturePrecision;
+
     static final class ModelNames extends ArrayList<String> {
         private static final long serialVersionUID = 1L;
 
@@ -115,8 +125,19 @@ final class BenchCommand implements Callable<Integer> {
             if (b < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch = " + b + "; must be >= 1");
         }
         if (!(seconds > 0)) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--seconds = " + seconds + "; must be > 0");
+        CurvaturePrecision precision;
+        try {
+            precision = CurvaturePrecision.parse(curvaturePrecision);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    e.getMessage().replaceFirst("^curvature precision", "--curvature-precision"));
+        }
         Backends.Selection sel = execution.select();
         Backend backend = sel.backend();
+        String refused = backend.unsupported(precision);
+        if (refused != null)
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--curvature-precision = " + precision.cliName()
+                    + " is not supported on the " + backend.kind().name().toLowerCase(Locale.ROOT) + " backend: " + refused);
         if (!json) sel.notes().forEach(System.out::println);
         if (!json) {
             System.out.printf(Locale.ROOT, "%-24s %5s %3s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s %8s%n", "model", "batch", "thr",
@@ -124,7 +145,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         for (String name : names) {
             for (int b : bs) {
-                Map<String, Object> row = measure(backend, name, MODELS.get(name), b);
+                Map<String, Object> row = measure(backend, name, MODELS.get(name), b, precision);
                 if (json) System.out.println(toJson(row));
                 else printRow(row);
             }
@@ -144,7 +165,8 @@ final class BenchCommand implements Callable<Integer> {
         try {
             List<String> args = new ArrayList<>(List.of("--preset", preset, "--epochs", Integer.toString(epochs), "--warm-epochs", "0",
                     "--pivot-every", "0", "--eval-every", Integer.toString(epochs), "--progress", "lines", "--profile", "--out", dir.toString(),
-                    "--threads", Integer.toString(execution.threads()), "--backend", spec.findOption("--backend").getValue().toString()));
+                    "--threads", Integer.toString(execution.threads()), "--backend", spec.findOption("--backend").getValue().toString(),
+                    "--curvature-precision", curvaturePrecision));
             if (trainOptions != null) args.addAll(trainOptions);
             picocli.CommandLine train = new picocli.CommandLine(new TrainCommand());
             train.setExecutionExceptionHandler(spec.commandLine().getExecutionExceptionHandler());
@@ -157,7 +179,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private Map<String, Object> measure(Backend backend, String name, Network net, int batch) {
+    private Map<String, Object> measure(Backend backend, String name, Network net, int batch, CurvaturePrecision precision) {
         SplittableRandom random = new SplittableRandom(42);
         float[] x = new float[batch * net.inputDim()];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextDouble();
@@ -176,6 +198,9 @@ final class BenchCommand implements Callable<Integer> {
             row.put("backend", backend.kind().name().toLowerCase());
             row.put("batch", batch);
             row.put("threads", backend.threads());
+            row.put("curvature_precision", precision.cliName());
+            if (precision != CurvaturePrecision.FP32) productErrors(model, w, b, g, v, precision, row);
+            model.setCurvaturePrecision(precision);
             double fwd = time(backend, () -> model.loss(w, b));
             double grad = time(backend, () -> model.gradient(w, b, g));
             double hvp = time(backend, () -> model.hvp(w, b, v, out));
@@ -216,6 +241,29 @@ final class BenchCommand implements Callable<Integer> {
             if (backend instanceof CudaBackend cuda) solve50(cuda, model, g, out, row);
         }
         return row;
+    }
+
+    /**
+     * The relative errors (2-norm) of the cached HVP and Gauss-Newton product at precision p
+     * against fp32, on the same point and vector: hvp_rel_error_vs_fp32, gn_rel_error_vs_fp32.
+     */
+    private static void productErrors(NetworkModel model, Vector w, Batch b, Vector g, Vector v, CurvaturePrecision p, Map<String, Object> row) {
+        Backend be = model.backend();
+        int n = model.network().parameterCount();
+        try (Vector ref = be.allocate(n); Vector low = be.allocate(n)) {
+            model.gradient(w, b, g);
+            for (int curvature = 0; curvature < 2; curvature++) {
+                model.setCurvaturePrecision(CurvaturePrecision.FP32);
+                if (curvature == 0) model.hvpCached(v, ref);
+                else model.gaussNewtonCached(v, ref);
+                model.setCurvaturePrecision(p);
+                if (curvature == 0) model.hvpCached(v, low);
+                else model.gaussNewtonCached(v, low);
+                double norm = be.norm(ref);
+                be.axpy(-1, ref, low);
+                row.put(curvature == 0 ? "hvp_rel_error_vs_fp32" : "gn_rel_error_vs_fp32", be.norm(low) / Math.max(norm, Double.MIN_NORMAL));
+            }
+        }
     }
 
     /**
@@ -272,6 +320,9 @@ final class BenchCommand implements Callable<Integer> {
                 hvpc / grad, hvp / grad,
                 floorG == null ? "-" : String.format(Locale.ROOT, "%.2f", grad / (double) floorG),
                 floorC == null ? "-" : String.format(Locale.ROOT, "%.2f", hvpc / (double) floorC), (double) r.get("cg_iteration_ms") / hvpc);
+        if (r.containsKey("hvp_rel_error_vs_fp32"))
+            System.out.printf(Locale.ROOT, "%-24s curvature precision %s: cached HVP relative error vs fp32 %.3g, Gauss-Newton %.3g%n", "",
+                    r.get("curvature_precision"), r.get("hvp_rel_error_vs_fp32"), r.get("gn_rel_error_vs_fp32"));
         if (r.containsKey("solve50_iterations"))
             System.out.printf(Locale.ROOT, "%-24s Steihaug (Gauss-Newton) solve: %d iterations, %.3f ms and %.2f host synchronizations per iteration%n", "",
                     r.get("solve50_iterations"), r.get("solve50_ms_per_iteration"), r.get("solve50_syncs_per_iteration"));

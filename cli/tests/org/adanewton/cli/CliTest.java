@@ -29,6 +29,23 @@ class CliTest {
     }
 
     @Test
+    void benchRefusesACurvaturePrecisionTheBackendLacks() {
+        CliRun bad = CliRun.of("bench", "--curvature-precision", "fp16");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--curvature-precision = 'fp16'; must be fp32, tf32 or bf16"), bad.err());
+        CliRun cpu = CliRun.of("bench", "--backend", "cpu", "--curvature-precision", "tf32", "--model", "mlp-784-128-10-tanh", "--batch", "8");
+        assertEquals(2, cpu.code());
+        assertTrue(cpu.err().contains("--curvature-precision = tf32 is not supported on the cpu backend: TF32 is a GPU tensor-core format"), cpu.err());
+        CliRun java = CliRun.of("bench", "--backend", "java", "--curvature-precision", "BF16", "--model", "mlp-784-128-10-tanh", "--batch", "8");
+        assertEquals(2, java.code());
+        assertTrue(java.err().contains("the Java reference backend computes in double"), java.err());
+        CliRun fp32 = CliRun.of("bench", "--json", "--curvature-precision", "fp32", "--model", "mlp-784-128-10-tanh", "--batch", "8", "--threads", "1",
+                "--seconds", "0.01");
+        assertEquals(0, fp32.code(), fp32.err());
+        assertTrue(fp32.out().contains("\"curvature_precision\": \"fp32\"") && !fp32.out().contains("rel_error"), fp32.out());
+    }
+
+    @Test
     void runtimeFailureExitsWithOne() {
         CliRun r = CliRun.of("info", "--backend", "cuda");
         assertEquals(1, r.code());
