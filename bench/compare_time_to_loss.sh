@@ -3,7 +3,7 @@
 # the paper's objective: cross-entropy + 1e-4 sum ||T||), measured in one go
 # on the same machine and threads for:
 #   ours TR-RMSProp       ./adanewton train --preset fmnist-mlp (the paper's preset)
-#   ours TR-RMSProp fast  ./adanewton train --preset fmnist-mlp-fast
+#   ours TR-RMSProp fast  ./adanewton train --preset fmnist-mlp-fast (at most 4 CG iterations)
 #   ours Adam             ./adanewton train --preset fmnist-mlp --method adam
 #   PyTorch Adam          bench/torch_reference.py --train adam (lr 1e-3, batch 128)
 #   PyTorch TR-RMSProp    bench/torch_reference.py --train tr (the plain loop)

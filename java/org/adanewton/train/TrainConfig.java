@@ -117,7 +117,7 @@ public record TrainConfig(String preset, MethodSpec method, int epochs, int batc
         if (m.isSecondOrder()) {
             NormKind kind = m.norm();
             // the preset's warm start never takes the whole run (a 1-epoch run is then all second-order)
-            return b.batch(p.trBatch()).trustRegion(p.trustRegion().get(kind)).cubic(CubicPolicy.DEFAULT).krylov(KrylovOptions.PAPER)
+            return b.batch(p.trBatch()).trustRegion(p.trustRegion().get(kind)).cubic(CubicPolicy.DEFAULT).krylov(p.krylov())
                     .norm(NormOptions.builder(kind).eps(p.eps()).build()).warmEpochs(Math.min(p.warmEpochs(), epochs - 1)).warmStart(p.warmStart())
                     .warmBatch(p.firstOrderBatch()).pivotEvery(p.pivotEvery()).pivotGrowth(p.pivotGrowth()).pivotCap(p.pivotCap()).build();
         }

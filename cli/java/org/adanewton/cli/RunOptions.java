@@ -20,7 +20,7 @@ final class RunOptions {
 
     /** --preset, default fmnist-mlp. */
     static final class PresetOption {
-        @Option(names = "--preset", paramLabel = "<preset>", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae, cifar-resnet20 (default ${DEFAULT-VALUE}).")
+        @Option(names = "--preset", paramLabel = "<preset>", defaultValue = "fmnist-mlp", description = "fmnist-mlp, mnist-mlp, cifar-mlp, fmnist-conv, mnist-conv, cifar-conv, fmnist-ae, mnist-ae, cifar-resnet20, fmnist-mlp-fast (default ${DEFAULT-VALUE}).")
         String name;
     }
 
