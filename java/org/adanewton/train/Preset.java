@@ -63,8 +63,8 @@ public record Preset(String name, String description, String dataset, Network ne
     /**
      * fmnist-mlp with at most {@value #FAST_MAX_KRYLOV} CG iterations per step instead of 50 (not
      * from the paper): on Debian's full Fashion-MNIST, 2 threads, TR-RMSProp reached log loss -3.2
-     * at epoch 80 in 143.7 s of training against the paper preset's epoch 81 in 163.4 s (30,658
-     * HVPs against 38,486; one seed). 2 CG iterations were slower (log loss -2.57 after 120 epochs).
+     * in one epoch fewer and about 20% less training time than the paper preset (the README's "Time
+     * to accuracy"; one seed); 2 CG iterations were slower (log loss -2.48 after 120 epochs).
      */
     private static Preset fast() {
         Preset b = get("fmnist-mlp");
