@@ -13,7 +13,8 @@ import org.adanewton.nn.Network;
  * (epoch-wise permutation, seeded); the gradient, the curvature products and the trial loss of that
  * iteration all use it. Optionally the curvature uses a separate, smaller Hessian batch (the first
  * rows of the iteration's batch), and the Gauss-Newton product can replace the exact Hessian. The
- * data stay in the caller's arrays; batches are gathered into preallocated buffers.
+ * data stay in the caller's arrays, checked once here (finite, labels or targets in range); each batch is gathered
+ * from them straight into the backend's batch ({@link Batch#gather}).
  *
  * <p>Modes (networks with batch norm or dropout, {@link Network#hasModes()}; others are untouched):
  * the problem's models (the gradient model, the trial-loss model and the Hessian-batch model) are

@@ -2,7 +2,10 @@ package org.adanewton.cli;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import org.adanewton.backend.Backend;
+import org.adanewton.backend.CurvaturePrecision;
 import org.adanewton.minimizer.IterationTimes;
+import org.adanewton.train.TrainConfig;
 import org.adanewton.train.Trainer;
 
 /**
@@ -12,6 +15,15 @@ import org.adanewton.train.Trainer;
  */
 final class ProfileReport {
     private ProfileReport() {}
+
+    /** What ran: the method, batch, Hessian batch, curvature, its precision (unless fp32), backend and threads. */
+    static String describe(TrainConfig config, CurvaturePrecision precision, Backend backend) {
+        return config.method().label() + ", batch " + config.batch()
+                + (config.hessianBatch().isPresent() ? ", Hessian batch " + config.hessianBatch().getAsInt() : "")
+                + ", " + config.curvature().name().toLowerCase(Locale.ROOT).replace('_', '-')
+                + (precision == CurvaturePrecision.FP32 ? "" : " in " + precision.cliName())
+                + ", " + backend.kind().name().toLowerCase(Locale.ROOT) + " " + backend.threads() + " thread(s)";
+    }
 
     static void print(PrintStream out, Trainer.Profile p, String what) {
         IterationTimes t = p.minimizer();

@@ -240,10 +240,7 @@ final class TrainCommand implements Callable<Integer> {
             if (profile) {
                 Trainer.Profile pr = trainer.profile();
                 if (pr == null) System.out.println("profile: --profile times the iterations of TR/ARC methods; " + config.method().name() + " is first-order");
-                else ProfileReport.print(System.out, pr, config.method().label() + ", batch " + config.batch()
-                        + (config.hessianBatch().isPresent() ? ", Hessian batch " + config.hessianBatch().getAsInt() : "") + ", " + config.curvature()
-                        .name().toLowerCase(Locale.ROOT).replace('_', '-') + (precision == CurvaturePrecision.FP32 ? "" : " in " + precision.cliName()) + ", " + backend.kind().name().toLowerCase(Locale.ROOT) + " " + backend.threads()
-                        + " thread(s)");
+                else ProfileReport.print(System.out, pr, ProfileReport.describe(config, precision, backend));
             }
             String note = shortRunNote(config, last);
             if (note != null) System.out.println(note);
