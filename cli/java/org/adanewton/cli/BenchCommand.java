@@ -171,7 +171,9 @@ final class BenchCommand implements Callable<Integer> {
             picocli.CommandLine train = new picocli.CommandLine(new TrainCommand());
             train.setExecutionExceptionHandler(spec.commandLine().getExecutionExceptionHandler());
             train.setParameterExceptionHandler(spec.commandLine().getParameterExceptionHandler());
-            return train.execute(args.toArray(String[]::new));
+            int code = train.execute(args.toArray(String[]::new));
+            System.out.println("bench --tr-iteration: the training run's directory above is removed now (it keeps nothing; train --profile keeps a run)");
+            return code;
         } finally {
             try (var files = java.nio.file.Files.walk(dir)) {
                 for (java.nio.file.Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(f);
