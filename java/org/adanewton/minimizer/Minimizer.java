@@ -158,9 +158,10 @@ public final class Minimizer implements AutoCloseable {
             clock.iterations++;
             return go ? null : TerminationType.USER_STOP;
         } finally {
-            clock.total += System.nanoTime() - startNanos;
-            progress.seconds += (System.nanoTime() - startNanos) * 1e-9;
-            startNanos = System.nanoTime();
+            long now = System.nanoTime();
+            clock.total += now - startNanos;
+            progress.seconds += (now - startNanos) * 1e-9;
+            startNanos = now;
             use.exit();
         }
     }

@@ -84,8 +84,6 @@ public final class NetworkProblem implements Problem {
         if (inputs == null || inputs.length == 0 || inputs.length % d != 0)
             throw new IllegalArgumentException("inputs has length " + (inputs == null ? 0 : inputs.length) + "; must be a positive multiple of inputDim = " + d);
         this.size = inputs.length / d;
-        if (network.loss().usesLabels() ? labels == null || labels.length != size : targets == null || targets.length != (long) size * network.outputDim())
-            throw new IllegalArgumentException("labels/targets do not match the " + size + " samples for loss " + network.loss());
         if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + "; must be >= 1");
         if (hessianBatch < 0 || hessianBatch > batchSize)
             throw new IllegalArgumentException("hessianBatch = " + hessianBatch + "; must be in [0, batchSize = " + batchSize + "]");
